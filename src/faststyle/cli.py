@@ -1,0 +1,36 @@
+"""`faststyle COMMAND ...`: one entry point for every tool; each command lives in faststyle.commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from faststyle.errors import run_cli
+
+# name -> (module in faststyle.commands, one-line help). Modules load only when used,
+# so `faststyle stylize` never pays for importing the training stack.
+COMMANDS = {
+    "stylize": ("stylize", "stylize photos, folders, globs or videos with a trained model"),
+    "train": ("train", "train a model for one style image (same as python train.py)"),
+    "export": ("export", "export a checkpoint to a verified ONNX file"),
+    "optimize": ("optimize", "Gatys-style optimisation of one image: quality reference and quick preview"),
+    "evaluate": ("evaluate", "losses, style similarity and speed of a model, against the Gatys baseline"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="faststyle", description="Fast neural style transfer.")
+    parser.add_argument("command", choices=list(COMMANDS), help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items()))
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="the command's own arguments (see faststyle COMMAND --help)")
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if argv else 2
+    ns = parser.parse_args(argv[:1])
+    module = importlib.import_module(f"faststyle.commands.{COMMANDS[ns.command][0]}")
+    return module.main(argv[1:], prog=f"faststyle {ns.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""`faststyle export CKPT -o export/NAME.onnx`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from faststyle.errors import run_cli
+
+
+def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Export a trained model to one verified ONNX file "
+                                "(onnx.checker + ONNX Runtime vs torch within 1 uint8 level).")
+    p.add_argument("checkpoint", help="a training .ckpt or a final model .pth")
+    p.add_argument("-o", "--output", help="ONNX file to write [default: export/STYLE.onnx]")
+    p.add_argument("--layout", choices=["pixels", "zoo"], default="pixels",
+                   help="pixels: uint8 [N,H,W,3] in and out (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model Zoo)")
+    p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the ORT-vs-torch check")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from faststyle.checkpoint import load_model
+    from faststyle.export import export_onnx
+
+    loaded = load_model(args.checkpoint)
+    out = Path(args.output or Path("export") / f"{loaded.style}.onnx")
+    path = export_onnx(loaded, out, layout=args.layout, verify=args.verify)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None, prog: str = "faststyle export") -> int:
+    return run_cli(lambda: run(build_parser(prog).parse_args(argv)))

@@ -1,0 +1,9 @@
+"""`faststyle train`: the same as `python train.py`."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None, prog: str = "faststyle train") -> int:
+    from faststyle.train import main as train_main
+
+    return train_main(argv)

@@ -1,0 +1,154 @@
+"""Reading and writing image files, with one-line errors for anything a user can feed us.
+
+Needs only numpy and pillow, so the ONNX runtime path can use it without torch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from faststyle.errors import UserError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"}
+# Pillow's default bomb limit is ~89 Mpx; tiled stylization is meant for 48 Mpx photos and
+# more, so we allow 4x that but no further: beyond it a "photo" is almost surely an attack.
+MAX_PIXELS = 4 * 89_478_485
+
+
+class ImageError(UserError):
+    """A file that cannot be used as an image; str() is a one-line message for the user."""
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> uint8 [H, W, 3] RGB."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale to 8 bits instead of clipping at 255 as convert() does.
+        depth = 65535.0 if img.mode.startswith("I;16") or np.asarray(img).max() > 255 else 255.0
+        grey = np.clip(np.asarray(img, dtype=np.float64) * (255.0 / depth), 0, 255).round()
+        return np.repeat(grey.astype(np.uint8)[..., None], 3, axis=2)
+    if img.mode == "F":
+        grey = np.clip(np.asarray(img, dtype=np.float64) * 255.0, 0, 255).round().astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        # Transparent pixels become white, as a viewer shows them on a page.
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    return np.array(img.convert("RGB"), dtype=np.uint8)
+
+
+def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as uint8 [H, W, 3] RGB, upright as its EXIF says.
+
+    Raises ImageError with a one-line message for every way a file can be unusable.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageError(f"{path}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx; refusing it")
+                if w == 0 or h == 0:
+                    raise ImageError(f"{path}: image has zero size ({w}x{h})")
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                return _to_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file Pillow can read (unsupported or corrupt format)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path}: image is too large (decompression-bomb guard)") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{path}: corrupt or truncated image ({e})") from None
+    except Exception as e:  # a fuzzed file can hit any decoder bug; the user still gets one line
+        raise ImageError(f"{path}: cannot decode image ({type(e).__name__}: {e})") from None
+
+
+def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Like load_rgb, for image bytes held in memory (datasets hand us these)."""
+    import io
+
+    if not data:
+        raise ImageError("empty image bytes")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                w, h = img.size
+                if w * h > max_pixels or w == 0 or h == 0:
+                    raise ImageError(f"unusable image size {w}x{h}")
+                img.load()
+                return _to_rgb(ImageOps.exif_transpose(img))
+    except ImageError:
+        raise
+    except Exception as e:
+        raise ImageError(f"cannot decode image ({type(e).__name__}: {e})") from None
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temp path beside `path`; on success it is renamed onto `path`, else deleted.
+
+    A crash or error mid-write never leaves a half-written file under the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def save_rgb(image: np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:
+    """Write uint8 [H, W, 3] atomically; the format follows the file suffix."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown output format '{path.suffix}' (use .jpg, .png or .webp)")
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    with atomic_path(path) as tmp:
+        Image.fromarray(image, "RGB").save(tmp, format=fmt, **kwargs)
+    return path
+
+
+def fit_size(h: int, w: int, max_size: int | None = None, scale: float | None = None) -> tuple[int, int]:
+    """Target (h, w) after an optional scale factor and a cap on the longer side."""
+    if scale is not None:
+        h, w = max(1, round(h * scale)), max(1, round(w * scale))
+    if max_size is not None and max(h, w) > max_size:
+        r = max_size / max(h, w)
+        h, w = max(1, round(h * r)), max(1, round(w * r))
+    return h, w
+
+
+def resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 [H, W, 3] -> uint8 [h, w, 3] with a high-quality filter (no-op if unchanged)."""
+    h, w = size
+    if image.shape[:2] == (h, w):
+        return image
+    return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.LANCZOS))

@@ -1,0 +1,104 @@
+"""Perceptual loss (content + style + total variation), with self-normalising weights.
+
+Each term is a *relative* error, so the weights mean the same thing for every style image
+and every loss network:
+    content = |phi(y) - phi(x)|^2 / |phi(x)|^2                   at the content layer
+    style   = mean over style layers of |S(y) - S(s)|^2 / |S(s)|^2  (S = Gram, or mean+std)
+    tv      = mean |dy/dh| + mean |dy/dw| on the [0, 1] output image
+Scaling every VGG activation by k scales numerator and denominator alike (k^2 or k^4),
+so training is identical, and the raw Gram magnitudes that differ by orders of magnitude
+between style images (the reason other implementations need a per-style weight search)
+cancel out. --style-weight is then "how much a relative style error counts against the
+same relative content error".
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from faststyle.gram import gram_matrix, mean_std
+from faststyle.vgg import VGGFeatures
+
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+CONTENT_LAYER = "relu2_2"
+
+
+def total_variation(y: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels of [N, 3, H, W]."""
+    return (y[..., 1:, :] - y[..., :-1, :]).abs().mean() + (y[..., :, 1:] - y[..., :, :-1]).abs().mean()
+
+
+class PerceptualLoss(nn.Module):
+    """Scores a stylized batch against its content photos and one style image."""
+
+    def __init__(
+        self,
+        features: nn.Sequential,
+        content_layer: str = CONTENT_LAYER,
+        style_layers: Sequence[str] = STYLE_LAYERS,
+        content_weight: float = 1.0,
+        style_weight: float = 10.0,
+        tv_weight: float = 0.1,
+        style_loss: str = "gram",
+        vgg_scale: float = 1.0,
+    ):
+        super().__init__()
+        if style_loss not in ("gram", "meanstd"):
+            raise ValueError(f"style_loss must be 'gram' or 'meanstd', not {style_loss!r}")
+        self.vgg = VGGFeatures(features, [content_layer, *style_layers], scale=vgg_scale)
+        self.content_layer = content_layer
+        self.style_layers = tuple(style_layers)
+        self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
+        self.style_loss = style_loss
+        self.has_style = False
+
+    def statistics(self, feat: torch.Tensor) -> list[torch.Tensor]:
+        """[N, C, H, W] -> the style statistics compared between images."""
+        if self.style_loss == "gram":
+            return [gram_matrix(feat, "chw")]  # [N, C, C]
+        return list(mean_std(feat))  # 2 x [N, C]
+
+    @torch.no_grad()
+    def set_style(self, style: torch.Tensor) -> None:
+        """Compute the target statistics of one style image [1, 3, h, w] in [0, 1]."""
+        feats = self.vgg(style)
+        # Non-persistent buffers: they follow the module across devices but stay out of
+        # checkpoints, which are rebuilt from the style image instead.
+        for name in self.style_layers:
+            for i, stat in enumerate(self.statistics(feats[name])):
+                self.register_buffer(f"target_{name}_{i}", stat, persistent=False)
+        self.has_style = True
+
+    def targets(self, name: str) -> list[torch.Tensor]:
+        n = 1 if self.style_loss == "gram" else 2
+        return [getattr(self, f"target_{name}_{i}") for i in range(n)]
+
+    def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        """output, content: [N, 3, H, W] in [0, 1] -> weighted terms and their sum ("loss")."""
+        if not self.has_style:
+            raise RuntimeError("call set_style() before computing the loss")
+        with torch.no_grad():
+            target = self.vgg(content, upto=self.content_layer)[self.content_layer]
+        feats = self.vgg(output)
+        content_term = F.mse_loss(feats[self.content_layer], target) / target.pow(2).mean().clamp_min(1e-12)
+
+        style_term = output.new_zeros(())
+        for name in self.style_layers:
+            for mine, theirs in zip(self.statistics(feats[name]), self.targets(name)):
+                theirs = theirs.to(mine.dtype)
+                dims = tuple(range(1, mine.ndim))
+                rel = (mine - theirs).pow(2).sum(dims) / theirs.pow(2).sum().clamp_min(1e-12)
+                style_term = style_term + rel.mean()
+        style_term = style_term / len(self.style_layers)
+
+        terms = {
+            "content": self.weights["content"] * content_term,
+            "style": self.weights["style"] * style_term,
+            "tv": self.weights["tv"] * total_variation(output),
+        }
+        terms["loss"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms

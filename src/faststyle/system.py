@@ -1,0 +1,142 @@
+"""The training system: transform net + frozen VGG loss network + Adam, as a LightningModule.
+
+Only the transform net is saved in checkpoints (the VGG is rebuilt from its weights file
+and the style targets from the style image, in `setup`), so a checkpoint stays ~2-7 MB and
+its hyperparameters alone rebuild the net (see `faststyle.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import lightning.pytorch as L
+import torch
+import torchvision
+from lightning.pytorch.utilities import rank_zero_warn
+
+from faststyle.errors import UserError
+from faststyle.files import load_rgb, fit_size, resize_rgb
+from faststyle.imaging import array_to_net
+from faststyle.losses import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss
+from faststyle.transformer import TransformerNet
+from faststyle.vgg import load_vgg16_features
+
+
+class NonFiniteLossError(UserError):
+    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
+
+
+class StyleTransferSystem(L.LightningModule):
+    def __init__(
+        self,
+        style: str,
+        style_name: str = "style",
+        arch: str = "johnson",
+        style_size: int = 256,
+        image_size: int = 256,
+        lr: float = 1e-3,
+        lr_schedule: str = "constant",
+        max_steps: int = 40_000,
+        content_weight: float = 1.0,
+        style_weight: float = 10.0,
+        tv_weight: float = 0.1,
+        content_layer: str = CONTENT_LAYER,
+        style_layers: tuple[str, ...] = STYLE_LAYERS,
+        style_loss: str = "gram",
+        vgg_weights: str | None = None,
+        preview_every: int = 200,
+        channels_last: bool = True,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = TransformerNet(arch)
+        self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
+        self.bad_images: set[int] = set()
+        self.strict_loading = False  # checkpoints hold the net only, not the VGG
+        self._tick: float | None = None
+
+    # --- construction that reads files --------------------------------------------------
+    def setup(self, stage: str) -> None:
+        if self.loss_fn is not None:
+            return
+        hp = self.hparams
+        self.loss_fn = PerceptualLoss(
+            load_vgg16_features(hp.vgg_weights), hp.content_layer, hp.style_layers,
+            hp.content_weight, hp.style_weight, hp.tv_weight, hp.style_loss,
+        ).to(self.device)
+        style = load_rgb(hp.style)
+        style = resize_rgb(style, fit_size(*style.shape[:2], max_size=hp.style_size))
+        self.loss_fn.set_style(array_to_net(style).to(self.device))
+        if hp.channels_last:
+            self.net.to(memory_format=torch.channels_last)
+            self.loss_fn.to(memory_format=torch.channels_last)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+
+    # --- training ------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        content = batch["image"]  # [B, 3, S, S] in [0, 1]
+        if self.hparams.channels_last:
+            content = content.contiguous(memory_format=torch.channels_last)
+        terms = self.loss_fn(self.net(content), content)
+        self._count_bad(batch["bad"])
+        loss = terms["loss"]
+        # One host sync per step is unavoidable to stop on NaN before it is checkpointed.
+        if not torch.isfinite(loss.detach()):
+            raise NonFiniteLossError(
+                f"loss became {loss.item()} at step {self.global_step}; stopping. The last checkpoint "
+                "is intact: resume with a lower --lr or --style-weight."
+            )
+        self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
+        self.log("loss/total", loss, prog_bar=False)
+        return loss
+
+    def _count_bad(self, bad: list[tuple[int, str]]) -> None:
+        for index, reason in bad:
+            if index not in self.bad_images:
+                self.bad_images.add(index)
+                rank_zero_warn(f"skipped unreadable image {reason}")
+        self.log("data/skipped_images", float(len(self.bad_images)), reduce_fx="max")
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        now = time.perf_counter()
+        if self._tick is not None:
+            rate = batch["image"].shape[0] * self.trainer.world_size / (now - self._tick)
+            self.log("perf/images_per_s", rate, prog_bar=True)
+        self._tick = now
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        every = self.hparams.preview_every
+        if every and self.global_step % every == 0:
+            self.log_previews()
+
+    @torch.no_grad()
+    def log_previews(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        logger = self.logger
+        if dm is None or logger is None or not hasattr(logger, "experiment") or self.global_rank != 0:
+            return
+        photos = dm.preview_batch().to(self.device)
+        if len(photos) == 0:
+            return
+        was_training = self.net.training
+        self.net.eval()
+        grid = torchvision.utils.make_grid(torch.cat([photos, self.net(photos).float()]), nrow=len(photos))
+        self.net.train(was_training)
+        if hasattr(logger.experiment, "add_image"):
+            logger.experiment.add_image("previews", grid.clamp(0, 1), self.global_step)
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
+        if self.hparams.lr_schedule == "constant":
+            return opt
+        total = max(1, self.hparams.max_steps)
+        # Cosine decay to 5% over the run: short CPU runs end on a settled model.
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+        )
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

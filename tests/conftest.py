@@ -1,0 +1,49 @@
+"""Shared fixtures. Everything runs offline on CPU from ../shared (see ../shared/README.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FASTSTYLE_SHARED", ROOT.parent / "shared"))
+VGG_WEIGHTS = SHARED / "weights" / "vgg16_imagenet_features.pth"
+os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(VGG_WEIGHTS))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not found (the shared data folder beside the project)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def vgg_features(shared):
+    """The real ImageNet VGG-16 conv stack, loaded once per test session."""
+    from faststyle.vgg import load_vgg16_features
+
+    return load_vgg16_features(VGG_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def model_pth(tmp_path_factory) -> Path:
+    """A randomly initialised 'slim' net saved as a final model file (fast to run)."""
+    import torch
+
+    from faststyle.checkpoint import save_model
+    from faststyle.transformer import TransformerNet
+
+    torch.manual_seed(0)
+    net = TransformerNet("slim")
+    return save_model(net, tmp_path_factory.mktemp("model") / "random.pth", "random", {"arch": "slim"})
+
+
+@pytest.fixture(scope="session")
+def model_onnx(model_pth, tmp_path_factory) -> Path:
+    """model_pth exported (and verified) to ONNX with the default uint8 NHWC signature."""
+    from faststyle.export import export_onnx
+
+    return export_onnx(model_pth, tmp_path_factory.mktemp("onnx") / "random.onnx")
