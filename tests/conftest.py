@@ -47,3 +47,7 @@ def model_onnx(model_pth, tmp_path_factory) -> Path:
     from faststyle.export import export_onnx
 
     return export_onnx(model_pth, tmp_path_factory.mktemp("onnx") / "random.onnx")
+
+# Nothing may reach the network during tests.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import lightning.pytorch as L
 import torch
@@ -36,7 +37,10 @@ def open_dataset(data: str, split: str = "train", image_column: str = "image", s
     import datasets
 
     if os.path.isdir(data):
-        ds = datasets.load_dataset("imagefolder", data_dir=data, split="train", streaming=streaming)
+        try:
+            ds = datasets.load_dataset("imagefolder", data_dir=data, split="train", streaming=streaming)
+        except datasets.data_files.EmptyDatasetError:
+            raise DataError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)") from None
         image_column = "image"
     elif os.path.exists(data) or data.startswith((".", "/")):
         raise DataError(f"--data '{data}' is not a folder of images (pass a folder or a Hub dataset id)")
@@ -101,18 +105,26 @@ def collate(samples):
 
 
 class StreamSampler(Sampler):
-    """This rank's share of the run's global sample stream, from `start` up to `total`."""
+    """This rank's share of the run's global sample stream, from the current step up to `total`.
 
-    def __init__(self, n: int, seed: int, start: int, total: int, rank: int = 0, world: int = 1):
-        self.n, self.seed, self.start, self.total, self.rank, self.world = n, seed, start, total, rank, world
+    `position()` gives the global sample index to start from each time iteration begins: Lightning
+    may begin a new pass after a resume (it counts batches per "epoch"), and each pass must pick
+    up at the step actually reached, not where the sampler was built.
+    """
+
+    def __init__(self, n: int, seed: int, position: Callable[[], int], total: int, rank: int = 0, world: int = 1):
+        self.n, self.seed, self.position, self.total, self.rank, self.world = n, seed, position, total, rank, world
+
+    def _first(self) -> int:
+        start = self.position()
+        return start + (self.rank - start) % self.world
 
     def __len__(self) -> int:
-        first = self.start + (self.rank - self.start) % self.world
-        return max(0, (self.total - first + self.world - 1) // self.world)
+        return max(0, (self.total - self._first() + self.world - 1) // self.world)
 
     def __iter__(self):
         perm_epoch, perm = -1, None
-        p = self.start + (self.rank - self.start) % self.world
+        p = self._first()
         while p < self.total:
             epoch = p // self.n
             if epoch != perm_epoch:
@@ -154,11 +166,11 @@ class PhotoDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
-        step = trainer.global_step if trainer else 0
         world = trainer.world_size if trainer else 1
         rank = trainer.global_rank if trainer else 0
         per_step = self.batch_size * world
-        sampler = StreamSampler(len(self.train_records), self.seed, step * per_step,
+        sampler = StreamSampler(len(self.train_records), self.seed,
+                                lambda: (trainer.global_step if trainer else 0) * per_step,
                                 self.max_steps * per_step, rank, world)
         return DataLoader(
             PhotoDataset(self.train_records, self.image_size), batch_size=self.batch_size, sampler=sampler,

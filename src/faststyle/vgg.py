@@ -47,7 +47,11 @@ def load_vgg16_features(path: str | os.PathLike | None = None) -> nn.Sequential:
     """torchvision's vgg16().features with ImageNet weights, frozen and in eval mode."""
     path = resolve_weights(path)
     if path is None:
-        features = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
+        try:  # torchvision downloads once into its cache (~/.cache/torch/hub/checkpoints)
+            features = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
+        except Exception as e:
+            raise WeightsError(f"cannot get torchvision's VGG-16 weights ({type(e).__name__}: {e}); "
+                               f"without internet pass --vgg-weights PATH or set ${ENV_VAR}") from None
     else:
         # Build on the meta device: skips initialising the 120M-parameter classifier we drop.
         with torch.device("meta"):

@@ -1,0 +1,142 @@
+"""Training, as a user runs it: train.py flags, checkpoints, exact resume, DDP, bad data."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from faststyle.checkpoint import load_model
+from faststyle.train import main as train_main
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--arch", "tiny", "--image-size", "48", "--batch-size", "2", "--num-workers", "0",
+        "--style-size", "64", "--preview-every", "2", "--no-export"]
+
+
+@pytest.fixture()
+def photos(shared, tmp_path) -> Path:
+    """A small nested photo folder (8 COCO images in two sub-folders)."""
+    src = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:8]
+    for i, f in enumerate(src):
+        dst = tmp_path / "photos" / f"part{i % 2}" / f.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, dst)
+    return tmp_path / "photos"
+
+
+def train(tmp_path, shared, photos, *extra: str) -> int:
+    return train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos),
+                       "--checkpoint-dir", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "runs"),
+                       *FAST, *extra])
+
+
+def ckpt_step(path: Path) -> int:
+    return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
+
+
+def net_params(path: Path) -> torch.Tensor:
+    return torch.cat([p.flatten() for p in load_model(path).net.state_dict().values()])
+
+
+def test_short_training_writes_checkpoints_and_model(tmp_path, shared, photos):
+    assert train(tmp_path, shared, photos, "--max-steps", "3") == 0
+    ck = tmp_path / "ck"
+    assert ckpt_step(ck / "last.ckpt") == 3
+    final = load_model(ck / "mosaic.pth")  # rebuilt from the file alone: no config, no hparams passed
+    assert final.style == "mosaic" and final.net.arch == "tiny"
+    assert final.hparams["image_size"] == 48 and final.hparams["style_weight"] > 0
+    from_ckpt = load_model(ck / "last.ckpt")
+    x = torch.rand(1, 3, 37, 53)
+    with torch.no_grad():
+        assert torch.equal(final.net(x), from_ckpt.net(x))
+    assert final.net(x).shape == x.shape
+    assert (ck / "last.ckpt").stat().st_size < 2_000_000, "the VGG must not be saved in checkpoints"
+    assert list((tmp_path / "runs").rglob("events.out.tfevents*")), "TensorBoard log written"
+
+
+def test_resume_continues_exactly(tmp_path, shared, photos):
+    straight = tmp_path / "straight"
+    straight.mkdir()
+    assert train(straight, shared, photos, "--max-steps", "6") == 0
+
+    split = tmp_path / "split"
+    split.mkdir()
+    assert train(split, shared, photos, "--max-steps", "3") == 0
+    assert ckpt_step(split / "ck" / "last.ckpt") == 3
+    assert train(split, shared, photos, "--max-steps", "6", "--resume") == 0
+    assert ckpt_step(split / "ck" / "last.ckpt") == 6
+    # Same seed, same data order, same optimizer state: identical weights after 6 steps.
+    assert torch.equal(net_params(straight / "ck" / "last.ckpt"), net_params(split / "ck" / "last.ckpt"))
+
+
+def test_refuses_to_overwrite_a_run_and_reports_bad_inputs_early(tmp_path, shared, photos, capsys):
+    assert train(tmp_path, shared, photos, "--max-steps", "1") == 0
+    capsys.readouterr()
+    assert train(tmp_path, shared, photos, "--max-steps", "1") == 2
+    assert "--resume" in capsys.readouterr().err
+    code = train_main(["--style", str(tmp_path / "nope.jpg"), "--data", str(photos), *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and "nope.jpg" in err and err.count("\n") == 1
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code = train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos),
+                       "--checkpoint-dir", str(blocker / "sub"), *FAST])
+    assert code == 2 and "--checkpoint-dir" in capsys.readouterr().err
+
+
+def test_corrupt_images_are_skipped_and_counted(tmp_path, shared, photos, capsys):
+    (photos / "part0" / "zero.jpg").write_bytes(b"")
+    (photos / "part1" / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    good = next(photos.rglob("0*.jpg")).read_bytes()
+    (photos / "part1" / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    # 11 files, batch 2 x 6 steps = 12 draws: every file is visited once.
+    assert train(tmp_path, shared, photos, "--max-steps", "6") == 0
+    out = capsys.readouterr().out
+    assert "3 images skipped" in out
+    assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 6
+
+
+def test_empty_data_folder_fails_at_start(tmp_path, shared, capsys):
+    (tmp_path / "empty").mkdir()
+    code = train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(tmp_path / "empty"),
+                       "--checkpoint-dir", str(tmp_path / "ck"), *FAST])
+    assert code == 2 and "--data" in capsys.readouterr().err
+
+
+def test_config_file_supplies_defaults_and_flags_override(tmp_path):
+    from faststyle.train import parse_args
+
+    conf = tmp_path / "c.yaml"
+    conf.write_text("image_size: 96\nbatch_size: 3\n")
+    args = parse_args(["--config", str(conf), "--batch-size", "5"])
+    assert (args.image_size, args.batch_size) == (96, 5)
+    conf.write_text("image_sise: 96\n")
+    with pytest.raises(Exception, match="image_sise"):
+        parse_args(["--config", str(conf)])
+
+
+def test_ddp_two_processes_on_cpu(tmp_path, shared, photos):
+    cmd = [sys.executable, str(ROOT / "train.py"), "--style", str(shared / "styles" / "mosaic.jpg"),
+           "--data", str(photos), "--checkpoint-dir", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "runs"),
+           "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--max-steps", "3", *FAST]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "ck" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 3
+    assert (tmp_path / "ck" / "mosaic.pth").is_file()
+
+
+def test_help_explains_every_flag():
+    from faststyle.train import build_parser
+
+    text = build_parser().format_help()
+    for flag in ("--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
+                 "--content-weight", "--style-weight", "--tv-weight", "--style-size", "--accelerator",
+                 "--devices", "--num-nodes", "--precision", "--checkpoint-dir", "--resume", "--vgg-weights",
+                 "--seed", "--data-split", "--image-column"):
+        assert flag in text
