@@ -53,8 +53,12 @@ def style_similarity(g1: Array, g2: Array) -> Array:
     return (g1 * g2).sum(dim=dims) / (g1.flatten(-2).norm(dim=-1) * g2.flatten(-2).norm(dim=-1))
 
 
-def mean_std(features: Array, eps: float = 1e-5) -> tuple[Array, Array]:
-    """Per-channel mean and standard deviation (AdaIN's statistics): [.., C, H, W] -> two [.., C]."""
+def mean_std(features: Array, eps: float | Array = 1e-5) -> tuple[Array, Array]:
+    """Per-channel mean and standard deviation (AdaIN's statistics): [.., C, H, W] -> two [.., C].
+
+    std = sqrt(population variance + eps); eps keeps sqrt's gradient finite for a constant
+    channel, and may be an array that broadcasts against [.., C] (e.g. one value per image).
+    """
     if _is_numpy(features):
         return features.mean(axis=(-2, -1)), np.sqrt(features.var(axis=(-2, -1)) + eps)
     return features.mean(dim=(-2, -1)), (features.var(dim=(-2, -1), unbiased=False) + eps).sqrt()

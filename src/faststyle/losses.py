@@ -25,6 +25,16 @@ from faststyle.vgg import VGGFeatures
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CONTENT_LAYER = "relu2_2"
+# The one home of the default weights: training, `faststyle optimize` and `faststyle evaluate`
+# all read them from here, so a preview and a trained model optimise the same objective.
+DEFAULT_CONTENT_WEIGHT = 1.0
+DEFAULT_STYLE_WEIGHT = 10.0
+DEFAULT_TV_WEIGHT = 0.1
+DEFAULT_STYLE_SIZE = 256  # longer side of the style image when its statistics are taken
+DEFAULT_STYLE_LOSS = "gram"
+# mean+std: the variance floor is this fraction of the layer's mean square, not an absolute
+# number, so it scales with the activations and the loss stays invariant to VGG's scale.
+RELATIVE_VARIANCE_EPS = 1e-5
 
 
 def total_variation(y: torch.Tensor) -> torch.Tensor:
@@ -40,10 +50,10 @@ class PerceptualLoss(nn.Module):
         features: nn.Sequential,
         content_layer: str = CONTENT_LAYER,
         style_layers: Sequence[str] = STYLE_LAYERS,
-        content_weight: float = 1.0,
-        style_weight: float = 10.0,
-        tv_weight: float = 0.1,
-        style_loss: str = "gram",
+        content_weight: float = DEFAULT_CONTENT_WEIGHT,
+        style_weight: float = DEFAULT_STYLE_WEIGHT,
+        tv_weight: float = DEFAULT_TV_WEIGHT,
+        style_loss: str = DEFAULT_STYLE_LOSS,
         vgg_scale: float = 1.0,
     ):
         super().__init__()
@@ -60,7 +70,11 @@ class PerceptualLoss(nn.Module):
         """[N, C, H, W] -> the style statistics compared between images."""
         if self.style_loss == "gram":
             return [gram_matrix(feat, "chw")]  # [N, C, C]
-        return list(mean_std(feat))  # 2 x [N, C]
+        # eps [N, 1]: a fraction of each image's own mean square (in float32, so 16-bit runs
+        # cannot round it to 0); the floor only matters for a layer that is all zeros.
+        mean_square = feat.detach().float().pow(2).mean(dim=(1, 2, 3))
+        eps = RELATIVE_VARIANCE_EPS * mean_square.clamp_min(1e-30)[:, None]
+        return list(mean_std(feat, eps))  # 2 x [N, C]
 
     @torch.no_grad()
     def set_style(self, style: torch.Tensor) -> None:

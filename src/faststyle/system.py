@@ -90,7 +90,7 @@ class StyleTransferSystem(L.LightningModule):
         if not torch.isfinite(loss.detach()):
             raise NonFiniteLossError(
                 f"loss became {loss.item()} at step {self.global_step}; stopping. The last checkpoint "
-                "is intact: resume with a lower --lr or --style-weight."
+                "is intact: continue with --resume and a lower --lr or --style-weight."
             )
         self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
         self.log("loss/total", loss, prog_bar=False)

@@ -14,11 +14,14 @@ from pathlib import Path
 import yaml
 
 from faststyle.errors import UserError
+from faststyle.losses import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE, DEFAULT_STYLE_WEIGHT,
+                              DEFAULT_TV_WEIGHT)
 
 DEFAULTS = dict(
     style=None, data=None, data_split="train", image_column="image", config=None,
     arch="johnson", max_steps=40_000, image_size=256, batch_size=4, lr=1e-3, lr_schedule="constant",
-    content_weight=1.0, style_weight=10.0, tv_weight=0.1, style_size=256, style_loss="gram",
+    content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEFAULT_STYLE_WEIGHT, tv_weight=DEFAULT_TV_WEIGHT,
+    style_size=DEFAULT_STYLE_SIZE, style_loss=DEFAULT_STYLE_LOSS,
     accelerator="auto", devices="auto", num_nodes=1, strategy="auto", precision="32-true",
     checkpoint_dir=None, checkpoint_every=500, resume=False, vgg_weights=None, seed=0,
     num_workers=2, preview_every=200, log_dir="runs", export=True, export_dir="export",

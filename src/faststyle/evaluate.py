@@ -1,0 +1,249 @@
+"""How good and how fast is a model: its own training objective, style similarity and speed,
+beside the Gatys baseline optimised under the very same objective.
+
+For each content photo, resized so its longer side is `size`:
+    content, style, tv, loss  the PerceptualLoss terms, weighted as the model was trained
+                              (its checkpoint's hparams; defaults for what they lack, and for ONNX)
+    style_similarity          cosine between output and style-image Gram matrices, mean over
+                              relu1_2, relu2_2, relu3_3, relu4_3 (1 = the style's statistics exactly)
+    ms                        model: median forward time per image after a warm-up;
+                              Gatys: time its optimisation took to reach that step count
+The untouched photo is scored too, as the floor any stylization should beat. Every output is
+scored as it would be saved: quantised to 8 bits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from faststyle.checkpoint import load_model
+from faststyle.contact_sheet import contact_sheet
+from faststyle.errors import ModelError, UserError
+from faststyle.files import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
+from faststyle.gram import gram_matrix, style_similarity
+from faststyle.imaging import array_to_net, net_to_array, net_to_pixels, pixels_to_net
+from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+                              DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS)
+from faststyle.optimize import gatys, pick_device, resize_longer_side, style_loss_for, style_tensor
+from faststyle.vgg import VGGFeatures, load_vgg16_features
+
+SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+DEFAULT_OBJECTIVE = dict(content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEFAULT_STYLE_WEIGHT,
+                         tv_weight=DEFAULT_TV_WEIGHT, style_loss=DEFAULT_STYLE_LOSS, style_size=DEFAULT_STYLE_SIZE,
+                         content_layer=CONTENT_LAYER, style_layers=list(STYLE_LAYERS))
+METRICS = ("content", "style", "tv", "loss", "style_similarity", "ms")
+
+
+class EvaluateError(UserError):
+    """Inputs evaluate cannot use; str() is a one-line message."""
+
+
+@dataclass
+class Stylizer:
+    """A model behind one call: [1, 3, H, W] in [0, 1] -> the same (on any device)."""
+
+    run: Callable[[torch.Tensor], torch.Tensor]
+    backend: str  # "torch" or "onnx"
+    style_name: str
+    hparams: dict
+
+
+def load_stylizer(path: str | os.PathLike, device: torch.device) -> Stylizer:
+    """A .pth/.ckpt (torch, on `device`) or an exported .onnx (ONNX Runtime, on CPU)."""
+    if Path(path).suffix.lower() == ".onnx":
+        return _onnx_stylizer(Path(path))
+    loaded = load_model(path)
+    net = loaded.net.to(device)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return net(x.to(device))
+
+    return Stylizer(run, "torch", loaded.style, loaded.hparams)
+
+
+def _onnx_stylizer(path: Path) -> Stylizer:
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise ModelError(f"{path}: ONNX Runtime cannot load it ({type(e).__name__})") from None
+    feed = session.get_inputs()[0]
+    pixels = feed.type == "tensor(uint8)"  # our default uint8 [N, H, W, 3]; else the zoo layout
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        x = x.detach().cpu()
+        arr = net_to_pixels(x).numpy() if pixels else (x * 255.0).numpy()  # [1,H,W,3] u8 or [1,3,H,W] f32
+        out = torch.from_numpy(session.run(None, {feed.name: arr})[0])
+        return pixels_to_net(out) if pixels else out / 255.0
+
+    meta = session.get_modelmeta().custom_metadata_map
+    return Stylizer(run, "onnx", meta.get("style", path.stem), {})
+
+
+def objective_from(hparams: dict) -> tuple[dict, list[str]]:
+    """The training objective's settings: the checkpoint's where it has them, else defaults."""
+    taken = [k for k in DEFAULT_OBJECTIVE if hparams.get(k) is not None]
+    return {**DEFAULT_OBJECTIVE, **{k: hparams[k] for k in taken}}, taken
+
+
+def content_images(path: str | os.PathLike) -> list[Path]:
+    """One image file, or the images directly inside a folder (sorted by name)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise EvaluateError(f"--content {path}: no such file or folder")
+    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise EvaluateError(f"--content {path}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return found
+
+
+def parse_steps(text: str) -> list[int]:
+    """'50,100' -> [50, 100]; '0' -> [] (no Gatys baseline). 0 in a list is the photo: dropped."""
+    try:
+        steps = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise EvaluateError(f"--gatys-steps '{text}': expected step counts like 50,100 (or 0 to skip)") from None
+    if any(s < 0 for s in steps):
+        raise EvaluateError(f"--gatys-steps '{text}': step counts must not be negative")
+    return [s for s in steps if s > 0]
+
+
+def median_ms(fn: Callable[[], object], runs: int, device: torch.device) -> float:
+    """Median wall time of fn() over `runs` calls after one warm-up (GPU work waited for)."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    fn()
+    sync()
+    times = []
+    for _ in range(max(1, runs)):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return 1000.0 * statistics.median(times)
+
+
+class Scorer:
+    """Scores images [1, 3, H, W] against their photo and one style image."""
+
+    def __init__(self, features: torch.nn.Module, style: np.ndarray, objective: dict):
+        settings = {**objective, "style_layers": tuple(objective["style_layers"])}
+        self.loss_fn = style_loss_for(features, style, **settings)
+        self.taps = VGGFeatures(features, SIMILARITY_LAYERS)
+        device = next(features.parameters()).device
+        with torch.no_grad():
+            feats = self.taps(style_tensor(style, objective["style_size"]).to(device))
+        self.style_grams = {name: gram_matrix(f) for name, f in feats.items()}  # [1, C, C] each
+
+    @torch.no_grad()
+    def __call__(self, image: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
+        image = (image.to(photo.device).clamp(0, 1) * 255).round() / 255  # as saved: 8 bits
+        scores = {k: float(v) for k, v in self.loss_fn(image, photo).items()}
+        feats = self.taps(image)
+        sims = [float(style_similarity(gram_matrix(feats[n]), self.style_grams[n])[0]) for n in SIMILARITY_LAYERS]
+        scores["style_similarity"] = sum(sims) / len(sims)
+        return scores
+
+
+def run_gatys(scorer: Scorer, photo: torch.Tensor, steps: Sequence[int]) -> dict[int, tuple[torch.Tensor, float]]:
+    """One L-BFGS run -> {step count: (image, ms taken to reach it)}."""
+    reached: dict[int, float] = {}
+    start = time.perf_counter()
+    images = gatys(scorer.loss_fn, photo, steps, method="lbfgs",
+                   progress=lambda step, _: reached.__setitem__(step, 1000.0 * (time.perf_counter() - start)))
+    return {s: (images[s], reached[s]) for s in steps}
+
+
+def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | os.PathLike, size: int = 256,
+             gatys_steps: Iterable[int] = (50, 100), out_dir: str | os.PathLike = "report", timing_runs: int = 5,
+             device: str = "auto", vgg_weights: str | None = None,
+             progress: Callable[[str], None] | None = None) -> dict:
+    """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`."""
+    say = progress or (lambda msg: None)
+    if size < 16:
+        raise EvaluateError(f"--size {size}: too small; use at least 16 px")
+    steps = sorted({s for s in gatys_steps if s > 0})
+    dev = pick_device(device)
+    photos = content_images(content)
+    style_image = load_rgb(style)
+    stylizer = load_stylizer(model, dev)
+    objective, taken = objective_from(stylizer.hparams)
+    scorer = Scorer(load_vgg16_features(vgg_weights).to(dev), style_image, objective)
+
+    images, rows = [], []
+    for i, path in enumerate(photos, 1):
+        photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
+        say(f"[{i}/{len(photos)}] {path.name}: model")
+        output = stylizer.run(photo)
+        entry = {"name": path.name, "path": str(path), "height": photo.shape[2], "width": photo.shape[3],
+                 "photo": scorer(photo, photo),
+                 "model": {**scorer(output, photo), "ms": median_ms(lambda: stylizer.run(photo), timing_runs, dev)}}
+        row = [net_to_array(photo), net_to_array(output)]
+        if steps:
+            say(f"[{i}/{len(photos)}] {path.name}: Gatys, {steps[-1]} L-BFGS steps")
+            entry["gatys"] = {}
+            for s, (image, ms) in run_gatys(scorer, photo, steps).items():
+                entry["gatys"][str(s)] = {**scorer(image, photo), "ms": ms}
+                row.append(net_to_array(image))
+        images.append(entry)
+        rows.append(row)
+
+    report = {
+        "model": str(model), "backend": stylizer.backend, "style": str(style), "style_name": stylizer.style_name,
+        "size": size, "device": str(dev), "gatys_steps": steps, "timing_runs": timing_runs,
+        "objective": objective, "objective_from_checkpoint": taken,
+        "images": images, "mean": mean_scores(images),
+    }
+    out = Path(out_dir)
+    labels = ["photo", f"model ({stylizer.backend})", *(f"Gatys {s}" for s in steps)]
+    report["contact_sheet"] = str(save_rgb(contact_sheet(rows, labels), out / "contact_sheet.png"))
+    report["report"] = str(out / "report.json")
+    with atomic_path(out / "report.json") as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def mean_scores(images: list[dict]) -> dict:
+    """Per-metric means over images, for the photo, the model and each Gatys step count."""
+    def mean(entries: list[dict]) -> dict:
+        return {k: sum(e[k] for e in entries) / len(entries) for k in METRICS if k in entries[0]}
+
+    means = {"photo": mean([e["photo"] for e in images]), "model": mean([e["model"] for e in images])}
+    if "gatys" in images[0]:
+        means["gatys"] = {s: mean([e["gatys"][s] for e in images]) for s in images[0]["gatys"]}
+    return means
+
+
+def format_table(report: dict) -> str:
+    """The report as a plain-text table: one line per image and method, then the means."""
+    head = f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} {'ms':>9}"
+    obj = report["objective"]
+    lines = [f"objective: content {obj['content_weight']}, style {obj['style_weight']} ({obj['style_loss']}, "
+             f"style size {obj['style_size']}), tv {obj['tv_weight']}; from the model: "
+             f"{', '.join(report['objective_from_checkpoint']) or 'nothing (defaults)'}", head, "-" * len(head)]
+
+    def add(name: str, method: str, s: dict) -> None:
+        ms = f"{s['ms']:9.1f}" if "ms" in s else f"{'':>9}"
+        lines.append(f"{name[:24]:<24} {method:<16} {s['content']:9.4f} {s['style']:9.4f} {s['tv']:8.4f} "
+                     f"{s['loss']:9.4f} {s['style_similarity']:10.4f} {ms}")
+
+    for entry in [*report["images"], {"name": "MEAN", **report["mean"]}]:
+        add(entry["name"], "photo", entry["photo"])
+        add(entry["name"], f"model ({report['backend']})", entry["model"])
+        for s, scores in entry.get("gatys", {}).items():
+            add(entry["name"], f"Gatys {s}", scores)
+    return "\n".join(lines)

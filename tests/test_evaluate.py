@@ -1,0 +1,132 @@
+"""`faststyle evaluate` and `faststyle optimize` end to end, on tiny images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from faststyle.checkpoint import load_model, save_model
+from faststyle.commands import evaluate as evaluate_cmd
+from faststyle.commands import optimize as optimize_cmd
+from faststyle.evaluate import METRICS
+from faststyle.files import load_rgb
+from faststyle.imaging import array_to_net
+from faststyle.optimize import load_image, style_loss_for
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def photos(shared, tmp_path_factory) -> Path:
+    """A folder of two photos (one landscape, one square) and a file that is not an image."""
+    folder = tmp_path_factory.mktemp("photos")
+    for name in ("chicago.jpg", "amber.jpg"):
+        shutil.copy(shared / "content" / name, folder / name)
+    (folder / "notes.txt").write_text("not a photo\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def style(shared) -> Path:
+    return shared / "styles" / "mosaic.jpg"
+
+
+def run_evaluate(model: Path, photos: Path, style: Path, out: Path, steps: str, capsys) -> tuple[dict, str]:
+    rc = evaluate_cmd.main(["-m", str(model), "--content", str(photos), "--style", str(style),
+                            "--size", str(SIZE), "--gatys-steps", steps, "--timing-runs", "2", "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    return json.loads((out / "report.json").read_text()), printed
+
+
+def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_path, capsys):
+    report, printed = run_evaluate(model_pth, photos, style, tmp_path / "report", "0,2", capsys)
+    assert report["backend"] == "torch" and report["gatys_steps"] == [2]
+    assert report["objective_from_checkpoint"] == []  # the fixture saved no loss weights: defaults
+    assert report["objective"]["style_weight"] == 10.0
+    assert [e["name"] for e in report["images"]] == ["amber.jpg", "chicago.jpg"]  # notes.txt skipped
+    for entry in report["images"]:
+        assert max(entry["height"], entry["width"]) == SIZE
+        assert set(entry["model"]) == set(METRICS) and set(entry["gatys"]) == {"2"}
+        assert entry["model"]["ms"] > 0 and entry["gatys"]["2"]["ms"] > 0
+        for scores in (entry["photo"], entry["model"], entry["gatys"]["2"]):
+            assert 0 < scores["style_similarity"] <= 1
+            assert scores["loss"] == pytest.approx(scores["content"] + scores["style"] + scores["tv"], rel=1e-5)
+        assert entry["photo"]["content"] == 0
+        assert entry["gatys"]["2"]["loss"] < entry["photo"]["loss"]  # the baseline does optimise
+    mean_style = np.mean([e["model"]["style"] for e in report["images"]])
+    assert report["mean"]["model"]["style"] == pytest.approx(mean_style)
+    assert set(report["mean"]["gatys"]) == {"2"}
+
+    sheet = load_rgb(report["contact_sheet"])  # rows: photo | model | Gatys 2, under a label row
+    assert sheet.shape[0] > 2 * SIZE and sheet.shape[1] > 3 * SIZE
+    assert "MEAN" in printed and "Gatys 2" in printed and "model (torch)" in printed
+
+
+def test_evaluate_scores_with_the_models_own_weights(model_pth, photos, style, tmp_path, capsys):
+    loaded = load_model(model_pth)
+    weighted = save_model(loaded.net, tmp_path / "weighted.pth", "random", {"arch": "slim", "style_weight": 5.0})
+    base, _ = run_evaluate(model_pth, photos / "amber.jpg", style, tmp_path / "a", "0", capsys)
+    own, _ = run_evaluate(weighted, photos / "amber.jpg", style, tmp_path / "b", "0", capsys)
+    assert own["objective_from_checkpoint"] == ["style_weight"] and "gatys" not in own["images"][0]
+    assert own["images"][0]["model"]["style"] == pytest.approx(0.5 * base["images"][0]["model"]["style"], rel=1e-5)
+    assert own["images"][0]["model"]["content"] == pytest.approx(base["images"][0]["model"]["content"], rel=1e-5)
+
+
+def test_evaluate_onnx_agrees_with_torch(model_pth, model_onnx, photos, style, tmp_path, capsys):
+    torch_report, _ = run_evaluate(model_pth, photos, style, tmp_path / "pth", "0", capsys)
+    onnx_report, _ = run_evaluate(model_onnx, photos, style, tmp_path / "onnx", "0", capsys)
+    assert onnx_report["backend"] == "onnx"
+    for a, b in zip(torch_report["images"], onnx_report["images"]):
+        # Both outputs are 8-bit images; they may differ by one level in a few pixels.
+        assert b["model"]["style_similarity"] == pytest.approx(a["model"]["style_similarity"], abs=1e-3)
+        assert b["model"]["content"] == pytest.approx(a["model"]["content"], rel=1e-2)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--content", "missing-folder"], "missing-folder: no such file or folder"),
+    (["--gatys-steps", "50,lots"], "--gatys-steps '50,lots'"),
+    (["--size", "8"], "--size 8"),
+])
+def test_evaluate_bad_input_is_one_line(model_pth, photos, style, tmp_path, capsys, argv, message):
+    base = {"-m": str(model_pth), "--content": str(photos), "--style": str(style), "-o": str(tmp_path / "r")}
+    base.update(dict(zip(argv[::2], argv[1::2])))
+    rc = evaluate_cmd.main([x for kv in base.items() for x in kv])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_optimize_writes_an_image_with_lower_loss(vgg_features, photos, style, tmp_path, capsys):
+    out = tmp_path / "out" / "preview.png"
+    rc = optimize_cmd.main(["--content", str(photos / "chicago.jpg"), "--style", str(style), "-o", str(out),
+                            "--size", str(SIZE), "--steps", "3", "--quiet"])
+    assert rc == 0 and "wrote" in capsys.readouterr().out
+    result = load_rgb(out)
+    assert result.shape == (43, 64, 3)  # 712x474 photo, longer side 64
+    # Re-score the written file under the same default objective: it beats the photo (step 0).
+    loss_fn = style_loss_for(vgg_features, load_rgb(style))
+    photo = load_image(photos / "chicago.jpg", SIZE)  # [1, 3, 43, 64], resized as the command does
+    with torch.no_grad():
+        start = loss_fn(photo, photo)["loss"].item()
+        end = loss_fn(array_to_net(result), photo)["loss"].item()
+    assert end < 0.5 * start
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--content", "missing.jpg"], "missing.jpg: no such file"),
+    (["-o", "out.xyz"], "unknown image format '.xyz'"),
+    (["--steps", "0"], "--steps must be at least 1"),
+])
+def test_optimize_bad_input_is_one_line(photos, style, tmp_path, capsys, argv, message):
+    base = {"--content": str(photos / "chicago.jpg"), "--style": str(style), "-o": str(tmp_path / "x.png")}
+    base.update(dict(zip(argv[::2], argv[1::2])))
+    rc = optimize_cmd.main([x for kv in base.items() for x in kv])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()

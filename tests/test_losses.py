@@ -1,0 +1,103 @@
+"""The perceptual loss: its weighting is scale-free, both style statistics optimise, defaults agree."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+
+from faststyle import losses
+from faststyle.files import load_rgb
+from faststyle.imaging import array_to_net
+from faststyle.losses import PerceptualLoss
+from faststyle.optimize import gatys, resize_longer_side, style_tensor
+
+
+@pytest.fixture(scope="module")
+def images(shared) -> dict[str, torch.Tensor]:
+    """A real photo and style image, small: [1, 3, 64, h] in [0, 1] each."""
+    return {
+        "photo": array_to_net(resize_longer_side(load_rgb(shared / "content" / "chicago.jpg"), 64)),
+        "style": style_tensor(load_rgb(shared / "styles" / "mosaic.jpg"), 64),
+    }
+
+
+def loss_and_grad(loss_fn: PerceptualLoss, output: torch.Tensor, photo: torch.Tensor):
+    output = output.clone().requires_grad_(True)
+    terms = loss_fn(output, photo)
+    terms["loss"].backward()
+    return {k: v.item() for k, v in terms.items()}, output.grad
+
+
+@pytest.mark.parametrize("style_loss", ["gram", "meanstd"])
+def test_loss_is_invariant_to_vgg_activation_scale(vgg_features, images, style_loss):
+    # Multiplying every VGG activation by 10 must change nothing: not the terms, not the
+    # gradient that trains the net. This is what makes one --style-weight fit every style.
+    torch.manual_seed(0)
+    output = (images["photo"] + 0.1 * torch.randn_like(images["photo"])).clamp(0, 1)  # [1, 3, 43, 64]
+    results = []
+    for scale in (1.0, 10.0):
+        loss_fn = PerceptualLoss(vgg_features, style_loss=style_loss, vgg_scale=scale)
+        loss_fn.set_style(images["style"])
+        results.append(loss_and_grad(loss_fn, output, images["photo"]))
+    (terms1, grad1), (terms10, grad10) = results
+    assert terms1["content"] > 0 and terms1["style"] > 0
+    for name in ("content", "style", "tv", "loss"):
+        assert terms10[name] == pytest.approx(terms1[name], rel=1e-5), name
+    torch.testing.assert_close(grad10, grad1, rtol=1e-5, atol=1e-5 * grad1.abs().max().item())
+
+
+@pytest.mark.parametrize("style_loss", ["gram", "meanstd"])
+def test_gatys_lowers_the_loss(vgg_features, images, style_loss):
+    loss_fn = PerceptualLoss(vgg_features, style_loss=style_loss)
+    loss_fn.set_style(images["style"])
+    photo = images["photo"]
+    snaps = gatys(loss_fn, photo, steps=(0, 3))
+    with torch.no_grad():
+        start, end = (loss_fn(snaps[s], photo)["loss"].item() for s in (0, 3))
+    assert snaps[0].equal(photo)
+    assert end < 0.5 * start
+
+
+def test_meanstd_trains_a_transform_net(vgg_features, images):
+    # What `train.py --style-loss meanstd` does, in miniature: Adam on the net's weights.
+    from faststyle.transformer import TransformerNet
+
+    torch.manual_seed(0)
+    net = TransformerNet("tiny")
+    loss_fn = PerceptualLoss(vgg_features, style_loss="meanstd")
+    loss_fn.set_style(images["style"])
+    photo = images["photo"]
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    history = []
+    for _ in range(8):
+        opt.zero_grad()
+        loss = loss_fn(net(photo), photo)["loss"]
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    assert all(torch.isfinite(torch.tensor(history)))
+    assert history[-1] < 0.6 * history[0]  # about 10.3 -> 3.6 on this machine
+
+
+def test_training_and_loss_defaults_are_one_set():
+    # train.py, the Lightning system and PerceptualLoss must optimise the same objective
+    # that `faststyle optimize` and `faststyle evaluate` use by default.
+    from faststyle.system import StyleTransferSystem
+    from faststyle.train import DEFAULTS
+
+    expected = {"content_weight": losses.DEFAULT_CONTENT_WEIGHT, "style_weight": losses.DEFAULT_STYLE_WEIGHT,
+                "tv_weight": losses.DEFAULT_TV_WEIGHT, "style_loss": losses.DEFAULT_STYLE_LOSS}
+    loss_params = inspect.signature(PerceptualLoss).parameters
+    system_params = inspect.signature(StyleTransferSystem).parameters
+    for name, value in expected.items():
+        assert DEFAULTS[name] == value, f"train.py --{name.replace('_', '-')}"
+        assert loss_params[name].default == value, f"PerceptualLoss({name})"
+        assert system_params[name].default == value, f"StyleTransferSystem({name})"
+    assert DEFAULTS["style_size"] == system_params["style_size"].default == losses.DEFAULT_STYLE_SIZE
+
+
+def test_unknown_style_loss_is_refused(vgg_features):
+    with pytest.raises(ValueError, match="meanstd"):
+        PerceptualLoss(vgg_features, style_loss="gatys")
