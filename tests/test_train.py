@@ -140,3 +140,17 @@ def test_help_explains_every_flag():
                  "--devices", "--num-nodes", "--precision", "--checkpoint-dir", "--resume", "--vgg-weights",
                  "--seed", "--data-split", "--image-column"):
         assert flag in text
+
+
+def test_streaming_data_resumes_exactly_with_any_worker_count(tmp_path, shared, photos):
+    """The streaming path (what large Hub datasets use), on a local folder."""
+    straight = tmp_path / "straight"
+    straight.mkdir()
+    assert train(straight, shared, photos, "--streaming", "on", "--max-steps", "4") == 0
+    split = tmp_path / "split"
+    split.mkdir()
+    workers = ["--num-workers", "2"]  # overrides FAST's 0: batches must not depend on it
+    assert train(split, shared, photos, "--streaming", "on", "--max-steps", "2", *workers) == 0
+    assert train(split, shared, photos, "--max-steps", "4", "--resume", *workers) == 0
+    assert ckpt_step(split / "ck" / "last.ckpt") == 4
+    assert torch.equal(net_params(straight / "ck" / "last.ckpt"), net_params(split / "ck" / "last.ckpt"))

@@ -21,11 +21,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from faststyle.errors import UserError
+from faststyle.data_stream import StreamingPhotos
 from faststyle.files import ImageError, decode_rgb_bytes, load_rgb
 from faststyle.imaging import eval_transform, train_transform
 
 PREVIEW_IMAGES = 4
 MAX_RETRIES = 16
+STREAM_ABOVE_BYTES = 2 * 1024**3  # Hub datasets larger than this (or of unknown size) are streamed
 
 
 class DataError(UserError):
@@ -49,7 +51,7 @@ def open_dataset(data: str, split: str = "train", image_column: str = "image", s
             ds = datasets.load_dataset(data, split=split, streaming=streaming)
         except Exception as e:
             raise DataError(f"--data '{data}': cannot load this Hub dataset/split '{split}' ({type(e).__name__}: {e})") from None
-    columns = ds.column_names or list(ds.features or {})
+    columns = ds.column_names or list(ds.features or {}) or (list(next(iter(ds), {})) if streaming else [])
     if image_column not in columns:
         raise DataError(f"--data '{data}' has no column '{image_column}' (columns: {columns}); pass --image-column")
     if not streaming and len(ds) == 0:
@@ -147,18 +149,39 @@ class PhotoDataModule(L.LightningDataModule):
         image_column: str = "image",
         seed: int = 0,
         max_steps: int = 40_000,
+        streaming: str = "auto",
     ):
         super().__init__()
         self.data, self.image_size, self.batch_size = data, image_size, batch_size
         self.num_workers, self.data_split, self.image_column = num_workers, data_split, image_column
-        self.seed, self.max_steps = seed, max_steps
+        self.seed, self.max_steps, self.streaming = seed, max_steps, streaming
         self.train_records = None
         self.preview_records = None
+        self.stream = False
+
+    def wants_streaming(self) -> bool:
+        """auto: local folders are read in place; Hub datasets stream unless known to be small."""
+        if self.streaming in ("on", "off"):
+            return self.streaming == "on"
+        if os.path.isdir(self.data):
+            return False
+        try:
+            import datasets
+
+            size = datasets.load_dataset_builder(self.data).info.dataset_size
+        except Exception:
+            size = None
+        return size is None or size > STREAM_ABOVE_BYTES
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_records is not None:
             return
-        ds = open_dataset(self.data, self.data_split, self.image_column)
+        self.stream = self.wants_streaming()
+        ds = open_dataset(self.data, self.data_split, self.image_column, streaming=self.stream)
+        if self.stream:
+            self.preview_records = list(ds.take(PREVIEW_IMAGES))
+            self.train_records = ds.skip(PREVIEW_IMAGES)
+            return
         # Hold a few photos out of training for the preview grid, when there are enough.
         k = PREVIEW_IMAGES if len(ds) >= 4 * PREVIEW_IMAGES else 0
         self.train_records = ds.select(range(len(ds) - k)) if k else ds
@@ -169,9 +192,14 @@ class PhotoDataModule(L.LightningDataModule):
         world = trainer.world_size if trainer else 1
         rank = trainer.global_rank if trainer else 0
         per_step = self.batch_size * world
-        sampler = StreamSampler(len(self.train_records), self.seed,
-                                lambda: (trainer.global_step if trainer else 0) * per_step,
-                                self.max_steps * per_step, rank, world)
+        position = lambda: (trainer.global_step if trainer else 0) * per_step  # noqa: E731
+        if self.stream:
+            stream = StreamingPhotos(self.train_records, self.image_size, self.batch_size, self.seed,
+                                     position, self.max_steps * per_step, rank, world)
+            return DataLoader(stream, batch_size=self.batch_size, num_workers=self.num_workers,
+                              collate_fn=collate, pin_memory=torch.cuda.is_available())
+        sampler = StreamSampler(len(self.train_records), self.seed, position, self.max_steps * per_step,
+                                rank, world)
         return DataLoader(
             PhotoDataset(self.train_records, self.image_size), batch_size=self.batch_size, sampler=sampler,
             num_workers=self.num_workers, collate_fn=collate, persistent_workers=False,

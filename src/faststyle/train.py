@@ -18,7 +18,7 @@ from faststyle.losses import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAUL
                               DEFAULT_TV_WEIGHT)
 
 DEFAULTS = dict(
-    style=None, data=None, data_split="train", image_column="image", config=None,
+    style=None, data=None, data_split="train", image_column="image", streaming="auto", config=None,
     arch="johnson", max_steps=40_000, image_size=256, batch_size=4, lr=1e-3, lr_schedule="constant",
     content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEFAULT_STYLE_WEIGHT, tv_weight=DEFAULT_TV_WEIGHT,
     style_size=DEFAULT_STYLE_SIZE, style_loss=DEFAULT_STYLE_LOSS,
@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--data", help="folder of training photos (any nesting) or a Hugging Face Hub dataset id")
     a("--data-split", help="split of a Hub dataset")
     a("--image-column", help="column holding the images in a Hub dataset")
+    a("--streaming", choices=["auto", "on", "off"], help="stream the data instead of downloading/indexing it "
+      "first; auto: Hub datasets over 2 GB or of unknown size")
     a("--config", metavar="FILE", help="YAML file of defaults for these flags, e.g. configs/cpu.yaml")
     a("--arch", choices=["johnson", "slim", "tiny"], help="transform-net width: 32-64-128, 16-32-64 or 8-16-32 channels")
     a("--max-steps", type=int, help="optimizer steps to train for")

@@ -21,8 +21,8 @@ from faststyle.vgg import resolve_weights
 
 # Hyperparameters a resumed run takes from its checkpoint, not the command line,
 # so that it continues exactly; --max-steps alone may be raised to extend a run.
-RESUMED_FROM_CHECKPOINT = ("style", "data", "data_split", "image_column", "arch", "image_size", "batch_size",
-                           "lr", "lr_schedule", "content_weight", "style_weight", "tv_weight", "style_size",
+RESUMED_FROM_CHECKPOINT = ("style", "data", "data_split", "image_column", "streaming", "arch", "image_size",
+                           "batch_size", "lr", "lr_schedule", "content_weight", "style_weight", "tv_weight", "style_size",
                            "style_loss", "seed")
 
 
@@ -80,7 +80,7 @@ def build(args: argparse.Namespace) -> tuple[StyleTransferSystem, PhotoDataModul
     data = PhotoDataModule(
         data=str(args.data), image_size=args.image_size, batch_size=args.batch_size,
         num_workers=args.num_workers, data_split=args.data_split, image_column=args.image_column,
-        seed=args.seed, max_steps=args.max_steps,
+        seed=args.seed, max_steps=args.max_steps, streaming=args.streaming,
     )
     return system, data
 
@@ -93,7 +93,7 @@ def train(args: argparse.Namespace) -> int:
     torch.set_float32_matmul_precision("high")
     system, data = build(args)
     data.save_hyperparameters({k: getattr(data, k) for k in (
-        "data", "image_size", "batch_size", "data_split", "image_column", "seed")})
+        "data", "image_size", "batch_size", "data_split", "image_column", "seed", "streaming")})
     every = max(1, min(args.checkpoint_every, args.max_steps))
     checkpointing = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every)
     devices = args.devices if str(args.devices) in ("auto", "-1") or "," in str(args.devices) else int(args.devices)
