@@ -1,0 +1,159 @@
+"""`stylize INPUT... [-m MODEL] [-o OUT]`: stylize photos, folders, globs and videos.
+
+Exit status: 0 when every input was written, 1 when any input failed (each failure is one
+`error: <file>: <problem>` line on stderr, and the other inputs are still processed),
+2 for a bad model or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faststyle.errors import UserError, run_cli
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+def _tile(text: str) -> int:
+    from faststyle.tiling import MIN_TILE
+
+    value = int(text)
+    if value != 0 and value < MIN_TILE:
+        raise argparse.ArgumentTypeError(f"must be 0 (never tile) or at least {MIN_TILE}, not {text}")
+    return value
+
+
+def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog, description="Stylize photos and videos with a fast neural style-transfer model.",
+        epilog="Folders are not searched recursively. Outputs are named NAME_STYLE.jpg (videos keep "
+               "their container) beside each input, or in -o. Exit status: 0 all written, "
+               "1 some inputs failed, 2 bad model or arguments.")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, folders of them, or glob patterns")
+    p.add_argument("-m", "--model", default=None,
+                   help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="output folder (created if missing), or an output file when there is one input")
+    p.add_argument("--list", action="store_true", help="list the bundled models and exit")
+    p.add_argument("--max-size", type=_positive_int, metavar="N", help="shrink so the longer side is at most N pixels first")
+    p.add_argument("--scale", type=_positive_float, metavar="F", help="resize by factor F first (before --max-size)")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take only light and texture from the style")
+    p.add_argument("--strength", type=_unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default), 0 the photo unchanged")
+    p.add_argument("--tile", type=_tile, metavar="N", help="stylize in overlapping NxN tiles to bound memory; 0 never [default: 2048 above 6 Mpx]")
+    p.add_argument("--backend", choices=["ort", "torch"], default="ort", help="ort: ONNX Runtime (default); torch: PyTorch, needs a .ckpt/.pth model")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="run on the CPU (default) or an NVIDIA GPU")
+    p.add_argument("--threads", type=_positive_int, metavar="N", help="CPU threads to use [default: all cores]")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (inputs are never overwritten)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no 'wrote' lines")
+    return p
+
+
+def list_bundled() -> int:
+    from faststyle.bundled import DEFAULT_MODEL, list_models, model_dirs
+
+    models = list_models()
+    if not models:
+        print(f"no bundled models (looked in: {', '.join(str(d) for d in model_dirs())})")
+        return 0
+    for name, path in models.items():
+        print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}\t{path}")
+    return 0
+
+
+def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, Path | str]]:
+    """Each input -> its output path, or a one-line error that makes it skipped."""
+    from faststyle.files import IMAGE_SUFFIXES
+    from faststyle.pipeline import output_name
+    from faststyle.video import VIDEO_SUFFIXES
+
+    out_is_file = out is not None and not out.is_dir() and out.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+    if out_is_file and len(files) > 1:
+        raise UserError(f"-o {out}: with {len(files)} inputs, -o must be a folder")
+    inputs = {f.resolve() for f in files}
+    plan: list[tuple[Path, Path | str]] = []
+    taken: set[Path] = set()
+    for src in files:
+        dest = out if out_is_file else (out or src.parent) / output_name(src, style)
+        if dest.resolve() in inputs:
+            plan.append((src, f"{src}: output {dest} would overwrite an input file; choose another -o"))
+        elif dest.resolve() in taken:
+            plan.append((src, f"{src}: output {dest} is already the output of another input; use -o to separate them"))
+        else:
+            plan.append((src, dest))
+            taken.add(dest.resolve())
+    return plan
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.list:
+        return list_bundled()
+    if not args.inputs:
+        parser.error("give at least one INPUT (or --list)")
+    from tqdm import tqdm
+
+    from faststyle.pipeline import Options, expand_inputs, load_stylizer, safe_name
+
+    stylizer = load_stylizer(args.model, backend=args.backend, device=args.device, threads=args.threads)
+    files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    progress = False if args.quiet else None
+    opts = Options(max_size=args.max_size, scale=args.scale, tile=args.tile, preserve_color=args.preserve_color,
+                   strength=args.strength, progress=progress)
+    failed = len(errors)
+    plan = _plan(files, args.output, stylizer.style)
+    with tqdm(plan, unit="file", disable=True if len(plan) < 2 else progress) as bar:
+        for src, dest in bar:
+            problem = dest if isinstance(dest, str) else None
+            if problem is None and dest.exists() and not args.overwrite:
+                problem = f"{src}: output {dest} exists (pass --overwrite to replace it)"
+            if problem is None:
+                problem = _stylize_one(stylizer, src, dest, opts)
+            if problem is not None:
+                failed += 1
+                tqdm.write(f"error: {problem}", file=sys.stderr)
+            elif not args.quiet:
+                tqdm.write(f"wrote {dest}", file=sys.stdout)
+    return 1 if failed else 0
+
+
+def _stylize_one(stylizer, src: Path, dest: Path, opts) -> str | None:
+    """Run the pipeline on one file; a one-line problem for the user, or None on success."""
+    from faststyle.pipeline import stylize_path
+
+    try:
+        stylize_path(stylizer, src, dest, opts)
+    except UserError as e:
+        return str(e)
+    except MemoryError:
+        return f"{src}: out of memory (try --tile 1024 or --max-size)"
+    except Exception as e:  # one broken file must not stop the rest of the batch
+        text = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+        return f"{src}: failed ({type(e).__name__}: {text})"
+    return None
+
+
+def main(argv: list[str] | None = None, prog: str = "stylize") -> int:
+    parser = build_parser(prog)
+    return run_cli(lambda: run(parser.parse_intermixed_args(argv), parser))

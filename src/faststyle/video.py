@@ -1,0 +1,183 @@
+"""Stylize every frame of a video file with PyAV; the audio track is kept.
+
+Output codecs follow the output suffix: .mp4/.m4v/.mov/.mkv get H.264 (yuv420p, CRF 18)
+and AAC, .webm gets VP9 and Opus. Audio is copied untouched when the container accepts
+its codec, and re-encoded otherwise; only the first video and audio streams are kept
+(subtitles and data tracks are dropped). Frame timestamps are kept, so variable-frame-rate
+clips stay in sync. A rotated phone clip (display-matrix side data) is turned upright
+before stylizing and written upright with no rotation flag. yuv420p needs even sizes, so
+an odd width or height loses its last pixel column or row.
+
+The output is written to a temp file and renamed when complete: an error or Ctrl-C
+never leaves a half-written video under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from faststyle.errors import UserError
+from faststyle.files import atomic_path
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm"}
+# suffix -> (FFmpeg muxer, video encoder, audio encoder, audio codecs the muxer takes as they are)
+CONTAINERS = {
+    ".mp4": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}),
+    ".m4v": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}),
+    ".mov": ("mov", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "pcm_s16le", "pcm_s24le"}),
+    ".mkv": ("matroska", "libx264", "aac", None),  # None: Matroska takes any codec
+    ".webm": ("webm", "libvpx-vp9", "libopus", {"opus", "vorbis"}),
+}
+OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+
+
+class VideoError(UserError):
+    """A video that cannot be read or written; str() is a one-line message."""
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def _upright(frame) -> np.ndarray:
+    """Decoded frame -> uint8 [H, W, 3] RGB as a player shows it (display rotation applied)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    k = round(frame.rotation / 90) % 4  # counter-clockwise quarter turns, as np.rot90 counts them
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+def _copies_audio(in_audio, copyable: set | None) -> bool:
+    """Whether the output container accepts the input's audio codec as it is."""
+    return copyable is None or in_audio.codec_context.name in copyable
+
+
+def _add_audio(out, in_audio, audio_encoder: str, copy: bool):
+    """Output audio stream: a copy of the input's, or an encoder for the container's codec."""
+    if copy:
+        return out.add_stream_from_template(in_audio)
+    rate = in_audio.codec_context.sample_rate or 48000
+    if audio_encoder == "libopus" and rate not in OPUS_RATES:
+        rate = 48000
+    stream = out.add_stream(audio_encoder, rate=rate)
+    layout = in_audio.codec_context.layout
+    stream.codec_context.layout = layout.name if layout and layout.nb_channels <= 2 else "stereo"
+    return stream
+
+
+def _add_video(out, in_video, encoder: str, width: int, height: int):
+    stream = out.add_stream(encoder, rate=in_video.average_rate or 30)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    # Keep the input's clock so frame timestamps carry over exactly.
+    stream.time_base = stream.codec_context.time_base = in_video.time_base
+    stream.options = {"crf": "18"} if encoder == "libx264" else {"crf": "30", "b:v": "0"}
+    return stream
+
+
+def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
+                  transform: Callable[[np.ndarray], np.ndarray], progress: bool | None = None) -> Path:
+    """Apply `transform` (uint8 [H, W, 3] -> uint8 [h, w, 3]) to every frame; keep the audio.
+
+    `progress`: True shows a tqdm bar, False hides it, None shows it on a terminal only.
+    """
+    import av
+    from tqdm import tqdm
+
+    in_path, out_path = Path(in_path), Path(out_path)
+    suffix = out_path.suffix.lower()
+    if suffix not in CONTAINERS:
+        raise VideoError(f"{out_path}: unknown video format '{suffix}' (use one of {sorted(CONTAINERS)})")
+    muxer, video_encoder, audio_encoder, copyable = CONTAINERS[suffix]
+    if not in_path.is_file():
+        raise VideoError(f"{in_path}: no such file")
+    if in_path.stat().st_size == 0:
+        raise VideoError(f"{in_path}: empty file (0 bytes)")
+    try:
+        inp = av.open(str(in_path))
+    except Exception as e:
+        raise VideoError(f"{in_path}: not a video file FFmpeg can read ({_brief(e)})") from None
+    try:
+        if not inp.streams.video:
+            raise VideoError(f"{in_path}: has no video stream")
+        in_video = inp.streams.video[0]
+        in_audio = inp.streams.audio[0] if inp.streams.audio else None
+        in_video.thread_type = "AUTO"
+        with atomic_path(out_path) as tmp, av.open(tmp, "w", format=muxer) as out:
+            _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copyable, transform,
+                       tqdm(total=in_video.frames or None, unit="frame", desc=in_path.name, leave=False,
+                            disable=None if progress is None else not progress))
+    except UserError:
+        raise
+    except av.FFmpegError as e:
+        raise VideoError(f"{in_path}: cannot stylize video ({_brief(e)})") from None
+    finally:
+        inp.close()
+    return out_path
+
+
+def _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copyable, transform, bar) -> None:
+    """Demux the input once; frames go through `transform` and the encoder, audio is copied or re-encoded.
+
+    Output streams are created at the first decoded frame, once its stylized size is known;
+    audio that arrives before it waits in `early` (the header is written by the first mux).
+    """
+    import av
+
+    streams = [in_video] + ([in_audio] if in_audio is not None else [])
+    copy_audio = in_audio is not None and _copies_audio(in_audio, copyable)
+    out_video = out_audio = None
+    early: list = []  # audio packets (copy) or frames (re-encode) demuxed before the first video frame
+    last_pts = None
+
+    def put_audio(item) -> None:
+        if copy_audio:
+            item.stream = out_audio
+            out.mux(item)
+        else:
+            item.pts = None  # let the encoder's own audio clock number the samples
+            out.mux(out_audio.encode(item))
+
+    with bar:
+        for packet in inp.demux(*streams):
+            if packet.stream is in_audio:
+                if copy_audio:  # the demuxer's final flush packet (no dts) has no data to copy
+                    items = [packet] if packet.dts is not None else []
+                else:
+                    items = packet.decode()
+                if out_video is None:
+                    early.extend(items)
+                else:
+                    for item in items:
+                        put_audio(item)
+                continue
+            for frame in packet.decode():
+                image = transform(_upright(frame))
+                h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2  # yuv420p: even sizes only
+                if out_video is None:
+                    out_video = _add_video(out, in_video, video_encoder, w, h)
+                    if in_audio is not None:
+                        out_audio = _add_audio(out, in_audio, audio_encoder, copy_audio)
+                new = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
+                # Keep the source timestamps, nudged forward if a broken file repeats one.
+                pts = frame.pts if frame.pts is not None else (last_pts or 0) + 1
+                last_pts = pts = pts if last_pts is None or pts > last_pts else last_pts + 1
+                new.pts, new.time_base = pts, in_video.time_base
+                out.mux(out_video.encode(new))
+                for item in early:
+                    put_audio(item)
+                early.clear()
+                bar.update(1)
+        if out_video is None:
+            raise VideoError(f"{inp.name}: no video frames could be decoded")
+        out.mux(out_video.encode(None))
+        if out_audio is not None and not copy_audio:
+            out.mux(out_audio.encode(None))
+
+
+def _brief(e: Exception) -> str:
+    """FFmpeg's own words for an error, without the errno and file name PyAV wraps them in."""
+    text = getattr(e, "strerror", None) or str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:160]
