@@ -63,14 +63,10 @@ def open_dataset(data: str, split: str = "train", image_column: str = "image", s
 def decode(item: dict) -> "object":
     """An undecoded `datasets` image -> uint8 [H, W, 3]; ImageError if unusable."""
     if item.get("bytes"):
-        return decode_rgb_bytes(item["bytes"])
+        return decode_rgb_bytes(item["bytes"], label=item.get("path") or "image bytes")
     if item.get("path"):
         return load_rgb(item["path"])
     raise ImageError("image record holds neither bytes nor a path")
-
-
-def describe(item: dict) -> str:
-    return item.get("path") or "<image bytes>"
 
 
 class PhotoDataset(Dataset):
@@ -92,7 +88,7 @@ class PhotoDataset(Dataset):
             try:
                 pixels = decode(item)
             except ImageError as e:
-                bad.append((i, f"{describe(item)}: {e}"))
+                bad.append((i, str(e)))
                 continue
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(draw)  # augmentation depends on the stream position only

@@ -32,7 +32,7 @@ class StreamingPhotos(IterableDataset):
         self.transform = train_transform(image_size)
 
     def __iter__(self):
-        from faststyle.data import DataError, decode, describe
+        from faststyle.data import DataError, decode
 
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
@@ -61,7 +61,7 @@ class StreamingPhotos(IterableDataset):
                     last_good = decode(row["image"])
                 except ImageError as e:
                     # Keep positions aligned across workers: reuse this worker's last good photo.
-                    bad.append((pos, f"{describe(row['image'])}: {e}"))
+                    bad.append((pos, str(e)))
                     if last_good is None:
                         continue
                 with torch.random.fork_rng(devices=[]):

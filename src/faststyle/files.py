@@ -5,6 +5,7 @@ Needs only numpy and pillow, so the ONNX runtime path can use it without torch.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -57,51 +58,41 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
         raise ImageError(f"{path}: is a folder, not an image")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
+    return _decode(path, str(path), max_pixels)
+
+
+def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS, label: str = "image bytes") -> np.ndarray:
+    """Like load_rgb, for image bytes held in memory (datasets hand us these)."""
+    if not data:
+        raise ImageError(f"{label}: empty (0 bytes)")
+    return _decode(io.BytesIO(data), label, max_pixels)
+
+
+def _decode(source, label: str, max_pixels: int) -> np.ndarray:
+    """Open, size-check, decode, rotate upright, convert to RGB; every failure -> one ImageError line."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 w, h = img.size
                 if w * h > max_pixels:
-                    raise ImageError(f"{path}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx; refusing it")
+                    raise ImageError(f"{label}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx; refusing it")
                 if w == 0 or h == 0:
-                    raise ImageError(f"{path}: image has zero size ({w}x{h})")
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                return _to_rgb(img)
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file Pillow can read (unsupported or corrupt format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path}: image is too large (decompression-bomb guard)") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"{path}: corrupt or truncated image ({e})") from None
-    except Exception as e:  # a fuzzed file can hit any decoder bug; the user still gets one line
-        raise ImageError(f"{path}: cannot decode image ({type(e).__name__}: {e})") from None
-
-
-def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Like load_rgb, for image bytes held in memory (datasets hand us these)."""
-    import io
-
-    if not data:
-        raise ImageError("empty image bytes")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                w, h = img.size
-                if w * h > max_pixels or w == 0 or h == 0:
-                    raise ImageError(f"unusable image size {w}x{h}")
+                    raise ImageError(f"{label}: image has zero size ({w}x{h})")
                 img.load()
                 return _to_rgb(ImageOps.exif_transpose(img))
     except ImageError:
         raise
-    except Exception as e:
-        raise ImageError(f"cannot decode image ({type(e).__name__}: {e})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not an image file Pillow can read (unsupported or corrupt format)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{label}: image is too large (decompression-bomb guard)") from None
+    except PermissionError:
+        raise ImageError(f"{label}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{label}: corrupt or truncated image ({e})") from None
+    except Exception as e:  # a fuzzed file can hit any decoder bug; the user still gets one line
+        raise ImageError(f"{label}: cannot decode image ({type(e).__name__}: {e})") from None
 
 
 @contextmanager
