@@ -154,3 +154,29 @@ def test_streaming_data_resumes_exactly_with_any_worker_count(tmp_path, shared, 
     assert train(split, shared, photos, "--max-steps", "4", "--resume", *workers) == 0
     assert ckpt_step(split / "ck" / "last.ckpt") == 4
     assert torch.equal(net_params(straight / "ck" / "last.ckpt"), net_params(split / "ck" / "last.ckpt"))
+
+
+def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
+    """30 Adam steps on one batch: the system's net + loss must learn something."""
+    from faststyle.files import load_rgb
+    from faststyle.imaging import array_to_net
+    from faststyle.losses import PerceptualLoss
+    from faststyle.transformer import TransformerNet
+
+    torch.manual_seed(0)
+    loss_fn = PerceptualLoss(vgg_features)
+    loss_fn.set_style(torch.nn.functional.interpolate(
+        array_to_net(load_rgb(shared / "styles" / "wave.jpg")), size=(64, 112), mode="area"))
+    photos = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:2]
+    batch = torch.cat([torch.nn.functional.interpolate(array_to_net(load_rgb(p)), size=(64, 64), mode="area")
+                       for p in photos])
+    net = TransformerNet("tiny")
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss = loss_fn(net(batch), batch)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5, losses
