@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from faststyle import losses
 import torch
 
 from faststyle.checkpoint import load_model, save_model
@@ -48,7 +50,7 @@ def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_
     report, printed = run_evaluate(model_pth, photos, style, tmp_path / "report", "0,2", capsys)
     assert report["backend"] == "torch" and report["gatys_steps"] == [2]
     assert report["objective_from_checkpoint"] == []  # the fixture saved no loss weights: defaults
-    assert report["objective"]["style_weight"] == 10.0
+    assert report["objective"]["style_weight"] == losses.DEFAULT_STYLE_WEIGHT
     assert [e["name"] for e in report["images"]] == ["amber.jpg", "chicago.jpg"]  # notes.txt skipped
     for entry in report["images"]:
         assert max(entry["height"], entry["width"]) == SIZE
@@ -70,7 +72,7 @@ def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_
 
 def test_evaluate_scores_with_the_models_own_weights(model_pth, photos, style, tmp_path, capsys):
     loaded = load_model(model_pth)
-    weighted = save_model(loaded.net, tmp_path / "weighted.pth", "random", {"arch": "slim", "style_weight": 5.0})
+    weighted = save_model(loaded.net, tmp_path / "weighted.pth", "random", {"arch": "slim", "style_weight": 0.5 * losses.DEFAULT_STYLE_WEIGHT})
     base, _ = run_evaluate(model_pth, photos / "amber.jpg", style, tmp_path / "a", "0", capsys)
     own, _ = run_evaluate(weighted, photos / "amber.jpg", style, tmp_path / "b", "0", capsys)
     assert own["objective_from_checkpoint"] == ["style_weight"] and "gatys" not in own["images"][0]

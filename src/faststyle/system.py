@@ -16,9 +16,10 @@ import torchvision
 from lightning.pytorch.utilities import rank_zero_warn
 
 from faststyle.errors import UserError
-from faststyle.files import load_rgb, fit_size, resize_rgb
-from faststyle.imaging import array_to_net
-from faststyle.losses import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss
+from faststyle.files import load_rgb
+from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+                              DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, PerceptualLoss)
+from faststyle.optimize import style_tensor
 from faststyle.transformer import TransformerNet
 from faststyle.vgg import load_vgg16_features
 
@@ -33,17 +34,17 @@ class StyleTransferSystem(L.LightningModule):
         style: str,
         style_name: str = "style",
         arch: str = "johnson",
-        style_size: int = 256,
+        style_size: int = DEFAULT_STYLE_SIZE,
         image_size: int = 256,
         lr: float = 1e-3,
         lr_schedule: str = "constant",
         max_steps: int = 40_000,
-        content_weight: float = 1.0,
-        style_weight: float = 10.0,
-        tv_weight: float = 0.1,
+        content_weight: float = DEFAULT_CONTENT_WEIGHT,
+        style_weight: float = DEFAULT_STYLE_WEIGHT,
+        tv_weight: float = DEFAULT_TV_WEIGHT,
         content_layer: str = CONTENT_LAYER,
         style_layers: tuple[str, ...] = STYLE_LAYERS,
-        style_loss: str = "gram",
+        style_loss: str = DEFAULT_STYLE_LOSS,
         vgg_weights: str | None = None,
         preview_every: int = 200,
         channels_last: bool = True,
@@ -65,9 +66,7 @@ class StyleTransferSystem(L.LightningModule):
             load_vgg16_features(hp.vgg_weights), hp.content_layer, hp.style_layers,
             hp.content_weight, hp.style_weight, hp.tv_weight, hp.style_loss,
         ).to(self.device)
-        style = load_rgb(hp.style)
-        style = resize_rgb(style, fit_size(*style.shape[:2], max_size=hp.style_size))
-        self.loss_fn.set_style(array_to_net(style).to(self.device))
+        self.loss_fn.set_style(style_tensor(load_rgb(hp.style), hp.style_size).to(self.device))
         if hp.channels_last:
             self.net.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
