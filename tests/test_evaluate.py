@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from faststyle import losses
 import torch
 
+from faststyle import losses
 from faststyle.checkpoint import load_model, save_model
 from faststyle.commands import evaluate as evaluate_cmd
 from faststyle.commands import optimize as optimize_cmd
