@@ -180,3 +180,22 @@ def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
         opt.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5, losses
+
+
+def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, monkeypatch, capsys):
+    """A Hub id goes straight to datasets.load_dataset; offline, a stand-in dataset plays the Hub."""
+    import datasets
+
+    calls = []
+
+    def fake_hub(name, split=None, streaming=False, **kw):
+        calls.append((name, split, streaming))
+        return datasets.Dataset.from_dict({"caption": ["a cat", "a dog"], "jpg": [None, None]})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_hub)
+    code = train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", "someone/photos",
+                       "--data-split", "validation", "--streaming", "off",
+                       "--checkpoint-dir", str(tmp_path / "ck"), *FAST, "--max-steps", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--image-column" in err and "caption" in err
+    assert calls == [("someone/photos", "validation", False)]
