@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/stylize assets/chicago.jpg -o out/
+	$(BIN)/stylize assets/chicago.jpg -o out/ --overwrite
 
 test: setup
 	FASTSTYLE_VGG_WEIGHTS=$${FASTSTYLE_VGG_WEIGHTS:-$(SHARED)/weights/vgg16_imagenet_features.pth} \
