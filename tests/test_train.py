@@ -90,15 +90,21 @@ def test_refuses_to_overwrite_a_run_and_reports_bad_inputs_early(tmp_path, share
 
 
 def test_corrupt_images_are_skipped_and_counted(tmp_path, shared, photos, capsys):
+    from PIL import Image
+
     (photos / "part0" / "zero.jpg").write_bytes(b"")
     (photos / "part1" / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
     good = next(photos.rglob("0*.jpg")).read_bytes()
     (photos / "part1" / "truncated.jpg").write_bytes(good[: len(good) // 3])
-    # 11 files, batch 2 x 6 steps = 12 draws: every file is visited once.
-    assert train(tmp_path, shared, photos, "--max-steps", "6") == 0
-    out = capsys.readouterr().out
-    assert "3 images skipped" in out
-    assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 6
+    Image.new("1", (30000, 30000)).save(photos / "part0" / "bomb.png")  # 900 Mpx in ~100 kB
+    # Odd modes are photos too: they are converted and used, not skipped.
+    Image.new("CMYK", (96, 80), (0, 128, 255, 0)).save(photos / "part0" / "cmyk.jpg")
+    Image.new("I;16", (96, 80), 40000).save(photos / "part1" / "grey16.png")
+    # 14 files, batch 2 x 7 steps = 14 draws: every file is visited once.
+    assert train(tmp_path, shared, photos, "--max-steps", "7") == 0
+    captured = capsys.readouterr()
+    assert "4 images skipped" in captured.out
+    assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 7
 
 
 def test_empty_data_folder_fails_at_start(tmp_path, shared, capsys):
