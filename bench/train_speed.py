@@ -68,14 +68,14 @@ def timeit(fn, steps: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="johnson")
     p.add_argument("--sizes", default="128,256")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--vgg-weights", default=None)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     features = load_vgg16_features(args.vgg_weights)
     print(f"arch={args.arch} batch={args.batch} threads={torch.get_num_threads()}")
     print(f"{'size':>6} {'faststyle img/s':>16} {'plain loop img/s':>17} {'speed-up':>9}")
