@@ -1,0 +1,167 @@
+"""Serve the web page (web/) and the models on localhost: a plain static file server.
+
+The page runs the model itself, in the browser, with onnxruntime-web's WebAssembly backend;
+the server only hands out files. It assembles a site folder in a temporary directory:
+
+    index.html app.js style.css    the page, from web/
+    ort/                           onnxruntime-web's wasm build, from web/node_modules
+    models/NAME.onnx               the models to offer
+    models.json                    [{name, file, style, description, bytes}, ...] for the select box
+
+Files are linked rather than copied where the OS allows (the wasm binary alone is 14 MB).
+Reading model metadata needs only `onnx`; torch is never imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from faststyle.errors import ModelError, UserError
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+ORT_DIST = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist"
+PAGE_FILES = ("index.html", "app.js", "style.css")
+# The wasm-only ES module build and the runtime it loads; WebGL/WebGPU builds are not needed.
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+
+
+def model_info(path: Path) -> dict:
+    """What the page shows for one model, from its ONNX metadata; ModelError if it cannot be used."""
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as e:
+        raise ModelError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if "style" not in meta:
+        raise ModelError(f"{path}: an ONNX model, but not a faststyle one (no style metadata)")
+    if meta.get("layout", "pixels") != "pixels":
+        # The page feeds uint8 [1, H, W, 3]; a zoo-layout graph wants float32 NCHW.
+        raise ModelError(f"{path}: layout '{meta['layout']}'; the page needs the default "
+                         "(faststyle export --layout pixels)")
+    return {"name": path.stem, "file": f"models/{path.name}", "style": meta["style"],
+            "description": meta.get("description", ""), "bytes": path.stat().st_size}
+
+
+def collect_models(paths: list[str | os.PathLike] | None = None) -> dict[str, Path]:
+    """Name -> .onnx file: the given files and folders (first wins on a name clash), else the bundled ones."""
+    if not paths:
+        from faststyle.bundled import list_models
+
+        return list_models()
+    found: dict[str, Path] = {}
+    for p in map(Path, paths):
+        p = p.expanduser()
+        if p.is_dir():
+            files = sorted(p.glob("*.onnx"))
+        elif p.is_file() and p.suffix.lower() == ".onnx":
+            files = [p]
+        else:
+            raise UserError(f"{p}: not a folder of .onnx models nor an .onnx file")
+        for f in files:
+            found.setdefault(f.stem, f)
+    return dict(sorted(found.items()))
+
+
+def check_web_files() -> None:
+    """One-line errors for a checkout whose page or onnxruntime-web is not in place."""
+    missing = [n for n in PAGE_FILES if not (WEB_DIR / n).is_file()]
+    if missing:
+        raise UserError(f"the web page is not at {WEB_DIR} (missing {', '.join(missing)}); "
+                        "`faststyle serve` runs from a source checkout")
+    if not all((ORT_DIST / n).is_file() for n in ORT_FILES):
+        raise UserError(f"onnxruntime-web is not installed in {WEB_DIR / 'node_modules'}: "
+                        f"run `npm ci --prefix {WEB_DIR}` first")
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.symlink(src.resolve(), dst)
+    except OSError:  # e.g. Windows without the symlink privilege
+        shutil.copyfile(src, dst)
+
+
+def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict]:
+    """Fill `site` with the page, onnxruntime-web and the usable models; returns models.json's list."""
+    check_web_files()
+    (site / "ort").mkdir(parents=True, exist_ok=True)
+    (site / "models").mkdir(exist_ok=True)
+    for name in PAGE_FILES:
+        _link(WEB_DIR / name, site / name)
+    for name in ORT_FILES:
+        _link(ORT_DIST / name, site / "ort" / name)
+    listed = []
+    for name, path in models.items():
+        try:
+            info = model_info(path)
+        except ModelError as e:
+            print(f"skipping {e}", file=log)  # one bad file in a folder should not stop the others
+            continue
+        _link(path, site / info["file"])
+        listed.append(info)
+    if not listed:
+        raise UserError("no usable models to serve: export one with `faststyle export`, "
+                        "or name a folder or .onnx file with --models")
+    (site / "models.json").write_text(json.dumps(listed, indent=1))
+    return listed
+
+
+class StaticHandler(SimpleHTTPRequestHandler):
+    """Files only, with the MIME types and headers onnxruntime-web needs."""
+
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",  # WebAssembly.instantiateStreaming refuses anything else
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".json": "application/json",
+        ".onnx": "application/octet-stream",
+    }
+
+    def end_headers(self) -> None:
+        # Cross-origin isolation lets the wasm backend use threads (SharedArrayBuffer).
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        # A re-exported model keeps its name; never show a stale one.
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # one line per file fetched is noise; errors reach the page itself
+
+    def log_error(self, format: str, *args) -> None:
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+    """An HTTP server for `site` (port 0: any free port; read server.server_address)."""
+    try:
+        return ThreadingHTTPServer((host, port), partial(StaticHandler, directory=str(site)))
+    except OSError as e:
+        raise UserError(f"cannot serve on {host}:{port}: {e.strerror or e} (pick another with --port/--host)") from None
+
+
+def serve(models: list[str | os.PathLike] | None = None, host: str = "127.0.0.1", port: int = 8000) -> int:
+    """Build the site, print its URL, serve until Ctrl-C; the temporary site is removed on the way out."""
+    found = collect_models(models)
+    with tempfile.TemporaryDirectory(prefix="faststyle-site-") as tmp:
+        listed = build_site(Path(tmp), found)
+        server = make_server(Path(tmp), host, port)
+        url = f"http://{host}:{server.server_address[1]}/"
+        print(f"serving {len(listed)} model(s) ({', '.join(m['name'] for m in listed)}) at {url}  "
+              "(Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("stopped", flush=True)
+        finally:
+            server.server_close()
+    return 0

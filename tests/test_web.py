@@ -1,0 +1,241 @@
+"""The web page, served by `faststyle serve`, in a real headless Chromium (Selenium).
+
+The page must give the same pixels as faststyle.runtime.Stylizer in Python for the same model
+and photo, scale big photos to its max size, offer the result as a PNG, and say so on the page
+when a file is not an image. Without Chromium, chromedriver or web/node_modules these tests
+skip, except under CI (env CI set), where a skipped browser test would prove nothing: they fail.
+Set FASTSTYLE_WEB_SCREENSHOT=PATH to keep a screenshot of the finished page there.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faststyle import serve as serving
+from faststyle.errors import UserError
+from faststyle.runtime import Stylizer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def require(reason: str | None) -> None:
+    if reason:
+        if IN_CI:
+            pytest.fail(f"{reason} (CI must run the browser tests)")
+        pytest.skip(reason)
+
+
+def need_web_files() -> None:
+    try:
+        serving.check_web_files()
+    except UserError as e:
+        require(str(e))
+
+
+def need_browser() -> None:
+    need_web_files()
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.is_file():
+            require(f"{path} not found (apt-get install chromium chromium-driver)")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        require("selenium is not installed (pip install -e '.[test]')")
+
+
+def start_server(models: Path) -> tuple[subprocess.Popen, str]:
+    """`faststyle serve --port 0 --models DIR` in a subprocess; returns it and the URL it printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "faststyle.cli", "serve", "--port", "0", "--models", str(models)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if not match:
+        proc.kill()
+        pytest.fail(f"faststyle serve printed no URL: {line!r} {proc.stderr.read()!r}")
+    return proc, match.group(0)
+
+
+def stop_server(proc: subprocess.Popen) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    out, err = proc.communicate(timeout=20)
+    return proc.returncode, out + err
+
+
+@pytest.fixture(scope="module")
+def served(model_onnx, tmp_path_factory):
+    """The page with the test model as its only model; yields the URL."""
+    need_web_files()
+    models = tmp_path_factory.mktemp("models")
+    shutil.copy(model_onnx, models / "random.onnx")
+    proc, url = start_server(models)
+    yield url
+    if proc.poll() is None:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1100,760", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(arg)
+    # An explicit driver path: Selenium Manager never runs, so nothing is downloaded.
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait_for_state(driver, states: tuple[str, ...], timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = driver.execute_script("return document.body.dataset.state")
+        if state in states:
+            return state
+        time.sleep(0.05)
+    status = driver.execute_script("return document.getElementById('status').textContent")
+    pytest.fail(f"page stuck in state {state!r} ({status!r}) after {timeout}s")
+
+
+def open_page(driver, url: str, max_size: int) -> None:
+    driver.get(url)
+    state = wait_for_state(driver, ("idle", "error"))
+    assert state == "idle", driver.execute_script("return document.getElementById('error').textContent")
+    driver.execute_script("document.getElementById('max-size').value = arguments[0]", str(max_size))
+
+
+def choose_file(driver, path: Path) -> str:
+    driver.find_element("id", "file").send_keys(str(path))
+    return wait_for_state(driver, ("done", "error"))
+
+
+def canvas_pixels(driver, canvas_id: str) -> np.ndarray:
+    url = driver.execute_script(f"return document.getElementById('{canvas_id}').toDataURL('image/png')")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+
+def download_bytes(driver) -> bytes:
+    """The bytes behind the Download link, fetched by the page itself."""
+    script = """
+        const done = arguments[arguments.length - 1];
+        fetch(document.getElementById('download').href).then((r) => r.blob()).then((blob) => {
+          const reader = new FileReader();
+          reader.onload = () => done(reader.result.split(',')[1]);
+          reader.readAsDataURL(blob);
+        }, (e) => done('ERROR ' + e));
+    """
+    data = driver.execute_async_script(script)
+    assert not data.startswith("ERROR"), data
+    return base64.b64decode(data)
+
+
+def test_page_stylizes_like_python_and_offers_the_png(served, browser, model_onnx, shared, tmp_path):
+    # A 256-px PNG with max size 256: no resize and no JPEG decoder in play, so any difference
+    # is ONNX Runtime wasm vs native.
+    photo = Image.open(shared / "content" / "chicago.jpg").convert("RGB")
+    photo.thumbnail((256, 256), Image.LANCZOS)
+    path = tmp_path / "chicago_256.png"
+    photo.save(path)
+    expected = Stylizer(model_onnx)(np.asarray(photo))
+
+    open_page(browser, served, max_size=256)
+    start = time.monotonic()
+    assert choose_file(browser, path) == "done"
+    print(f"browser: {time.monotonic() - start:.2f}s from file to result")
+
+    assert np.array_equal(canvas_pixels(browser, "original"), np.asarray(photo)), "the page changed the photo"
+    got = canvas_pixels(browser, "result")
+    assert got.shape == expected.shape
+    diff = np.abs(got.astype(int) - expected.astype(int))
+    print(f"browser vs Python: mean abs diff {diff.mean():.4f}, max {diff.max()}, "
+          f"{(diff > 0).mean():.2%} of values differ")
+    assert diff.mean() < 0.05 and diff.max() <= 2  # measured: mean 0.0002, max 1 (wasm vs native float rounding)
+
+    status = browser.find_element("id", "status").text
+    assert re.search(r"in \d+ ms", status), status
+    link = browser.find_element("id", "download")
+    assert link.is_displayed() and link.get_attribute("download") == "chicago_256_random.png"
+    downloaded = np.asarray(Image.open(io.BytesIO(download_bytes(browser))).convert("RGB"))
+    assert np.array_equal(downloaded, got)
+
+    browser.save_screenshot(str(tmp_path / "page.png"))
+    if os.environ.get("FASTSTYLE_WEB_SCREENSHOT"):
+        shutil.copy(tmp_path / "page.png", os.environ["FASTSTYLE_WEB_SCREENSHOT"])
+
+
+def test_page_scales_a_photo_down_to_the_max_size(served, browser, shared):
+    open_page(browser, served, max_size=200)
+    assert choose_file(browser, shared / "content" / "chicago.jpg") == "done"  # 712 x 474
+    for canvas in ("original", "result"):
+        h, w, _ = canvas_pixels(browser, canvas).shape
+        assert (w, h) == (200, 133), canvas
+
+
+@pytest.mark.parametrize("name, data", [("notes.txt", b"not a photo\n"), ("broken.jpg", b"\xff\xd8\xff garbage")])
+def test_page_says_when_a_file_is_not_an_image(served, browser, tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    open_page(browser, served, max_size=256)
+    assert choose_file(browser, tmp_path / name) == "error"
+    message = browser.find_element("id", "error")
+    assert message.is_displayed()
+    assert name in message.text and "not an image" in message.text
+
+
+def test_serve_serves_page_wasm_and_models_then_stops_on_ctrl_c(model_onnx, tmp_path):
+    need_web_files()
+    shutil.copy(model_onnx, tmp_path / "random.onnx")
+    proc, url = start_server(tmp_path)
+    try:
+        with urllib.request.urlopen(url + "models.json") as r:
+            listed = json.load(r)
+        assert [(m["name"], m["style"], m["file"]) for m in listed] == [("random", "random", "models/random.onnx")]
+        for path, mime in (("", "text/html"), ("ort/ort-wasm-simd-threaded.wasm", "application/wasm"),
+                           ("ort/ort.wasm.min.mjs", "text/javascript"), ("models/random.onnx", None)):
+            with urllib.request.urlopen(url + path) as r:
+                if mime:
+                    assert r.headers["Content-Type"].startswith(mime), path
+                body = r.read()
+        assert body == model_onnx.read_bytes()
+    finally:
+        code, output = stop_server(proc)
+    assert code == 0, output
+    assert "stopped" in output and "Traceback" not in output
+
+
+def test_serve_without_onnxruntime_web_says_to_run_npm_ci(tmp_path, monkeypatch):
+    monkeypatch.setattr(serving, "ORT_DIST", tmp_path / "nowhere")
+    with pytest.raises(UserError, match=r"run `npm ci --prefix .*web` first"):
+        serving.check_web_files()
+
+
+def test_serve_skips_unusable_models_and_refuses_to_serve_none(tmp_path):
+    need_web_files()
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx")
+    log = io.StringIO()
+    with pytest.raises(UserError, match="no usable models"):
+        serving.build_site(tmp_path / "site", serving.collect_models([tmp_path]), log=log)
+    assert "junk.onnx: not a readable ONNX model" in log.getvalue()
+    with pytest.raises(UserError, match="not a folder of .onnx models"):
+        serving.collect_models([tmp_path / "missing"])

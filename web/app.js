@@ -1,0 +1,265 @@
+// faststyle in the browser: an exported faststyle ONNX model (uint8 [N, H, W, 3] RGB in and out)
+// run by onnxruntime-web's WebAssembly backend. The photo never leaves the page.
+//
+// Flow: models.json -> select box -> fetch the chosen .onnx (with progress) -> InferenceSession;
+// a picked or dropped photo -> ImageBitmap -> canvas, scaled to the max size -> RGBA pixels ->
+// RGB tensor [1, H, W, 3] -> session.run -> RGBA -> result canvas -> PNG download.
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  model: $("model"), maxSize: $("max-size"), file: $("file"), drop: $("drop"),
+  bar: $("bar"), status: $("status"), error: $("error"), about: $("about"),
+  original: $("original"), originalSize: $("original-size"),
+  result: $("result"), time: $("time"), download: $("download"),
+};
+
+let ort = null;               // the onnxruntime-web module, once imported
+let models = [];              // [{name, file, style, description, bytes}] from models.json
+const sessions = new Map();   // model name -> Promise<InferenceSession>, so each loads once
+let photo = null;             // {bitmap, stem} of the current photo
+let busy = false, pending = false;
+
+function setState(state, message) {
+  document.body.dataset.state = state;
+  ui.status.textContent = message;
+  ui.bar.hidden = state !== "loading" && state !== "stylizing";
+}
+
+function showError(message) {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+  setState("error", "");
+}
+
+function clearError() {
+  ui.error.hidden = true;
+  ui.error.textContent = "";
+}
+
+const megabytes = (n) => (n / 1e6).toFixed(1);
+
+// The model's bytes, reporting progress: a bundled model is several MB and the first load is the slow part.
+async function fetchBytes(url, expected, onProgress) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const total = Number(response.headers.get("Content-Length")) || expected || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onProgress(received, total);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+function loadSession(model) {
+  if (!sessions.has(model.name)) {
+    const loading = (async () => {
+      setState("loading", `Loading model ${model.name}…`);
+      const bytes = await fetchBytes(model.file, model.bytes, (got, total) => {
+        if (total) {
+          ui.bar.max = total;
+          ui.bar.value = got;
+        }
+        ui.status.textContent = `Loading model ${model.name}: ${megabytes(got)} / ${megabytes(total)} MB`;
+      });
+      ui.bar.removeAttribute("value");  // back to an indeterminate bar while the session builds
+      ui.status.textContent = `Preparing model ${model.name}…`;
+      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    })();
+    loading.catch(() => sessions.delete(model.name));  // a failed load is retried next time
+    sessions.set(model.name, loading);
+  }
+  return sessions.get(model.name);
+}
+
+function maxSize() {
+  const value = Number(ui.maxSize.value || 0);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error("Max size must be a whole number of pixels (0 keeps the original size).");
+  }
+  return value;
+}
+
+function scaledSize(width, height, max) {
+  const scale = max > 0 ? Math.min(1, max / Math.max(width, height)) : 1;
+  return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+}
+
+// Draw the photo at its working size and return its RGBA pixels.
+function drawOriginal(bitmap, max) {
+  const [width, height] = scaledSize(bitmap.width, bitmap.height, max);
+  const canvas = ui.original;
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  // Transparent pixels become white, as faststyle's Python loader does, before alpha is dropped.
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  return ctx.getImageData(0, 0, width, height);
+}
+
+async function stylize(session, rgba) {
+  const { width, height, data } = rgba;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
+    rgb[j] = data[i];
+    rgb[j + 1] = data[i + 1];
+    rgb[j + 2] = data[i + 2];
+  }
+  const input = new ort.Tensor("uint8", rgb, [1, height, width, 3]);
+  const results = await session.run({ [session.inputNames[0]]: input });
+  const output = results[session.outputNames[0]];
+  const [, outHeight, outWidth] = output.dims;
+  const out = new ImageData(outWidth, outHeight);
+  const pixels = output.data;
+  for (let i = 0, j = 0; j < pixels.length; i += 4, j += 3) {
+    out.data[i] = pixels[j];
+    out.data[i + 1] = pixels[j + 1];
+    out.data[i + 2] = pixels[j + 2];
+    out.data[i + 3] = 255;
+  }
+  return out;
+}
+
+function showResult(image, filename) {
+  ui.result.width = image.width;
+  ui.result.height = image.height;
+  ui.result.getContext("2d").putImageData(image, 0, 0);
+  ui.result.toBlob((blob) => {
+    if (ui.download.href) URL.revokeObjectURL(ui.download.href);
+    ui.download.href = URL.createObjectURL(blob);
+    ui.download.download = filename;
+    ui.download.hidden = false;
+  }, "image/png");
+}
+
+// Let the status line paint before wasm holds the main thread (rAF alone never fires in a hidden tab).
+const nextPaint = () => new Promise((resolve) => {
+  requestAnimationFrame(() => setTimeout(resolve, 0));
+  setTimeout(resolve, 50);
+});
+
+// Stylize the current photo with the selected model (or just load the model when there is no photo yet).
+async function run() {
+  const model = models.find((m) => m.name === ui.model.value);
+  if (!model) return;
+  clearError();
+  ui.about.textContent = model.description;
+  let session;
+  try {
+    session = await loadSession(model);
+  } catch (e) {
+    showError(`Could not load model ${model.name}: ${e.message || e}`);
+    return;
+  }
+  if (!photo) {
+    setState("idle", `Model ${model.name} ready. Choose or drop a photo.`);
+    return;
+  }
+  try {
+    const rgba = drawOriginal(photo.bitmap, maxSize());
+    setState("stylizing", `Stylizing ${rgba.width}×${rgba.height} with ${model.name}…`);
+    ui.download.hidden = true;
+    await nextPaint();
+    const start = performance.now();
+    const image = await stylize(session, rgba);
+    const ms = Math.round(performance.now() - start);
+    showResult(image, `${photo.stem}_${model.name}.png`);
+    ui.time.textContent = `(${image.width}×${image.height}, ${ms} ms)`;
+    setState("done", `Stylized ${image.width}×${image.height} with ${model.name} in ${ms} ms.`);
+  } catch (e) {
+    showError(`Stylizing failed: ${e.message || e}`);
+  }
+}
+
+// Latest request wins: changes made while a run is going trigger exactly one more run afterwards.
+async function update() {
+  pending = true;
+  if (busy) return;
+  busy = true;
+  try {
+    while (pending) {
+      pending = false;
+      await run();
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+async function openPhoto(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);  // upright as the photo's EXIF says
+  } catch {
+    const kind = file.type ? `a ${file.type} file` : "not a format this browser decodes";
+    showError(`"${file.name}" is not an image (${kind}). Choose a JPEG, PNG, WebP or GIF photo.`);
+    return;
+  }
+  photo?.bitmap.close();
+  photo = { bitmap, stem: file.name.replace(/\.[^.]*$/, "") || "photo" };
+  ui.originalSize.textContent = `(${bitmap.width}×${bitmap.height} file)`;
+  update();
+}
+
+function listen() {
+  ui.model.addEventListener("change", update);
+  ui.maxSize.addEventListener("change", () => photo && update());
+  ui.file.addEventListener("change", () => ui.file.files[0] && openPhoto(ui.file.files[0]));
+  ui.drop.addEventListener("click", () => ui.file.click());
+  ui.drop.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && ui.file.click());
+  // The whole page takes a drop; without preventDefault the browser would navigate to the file.
+  document.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    document.body.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    document.body.classList.remove("dragging");
+    const file = e.dataTransfer.files[0];
+    if (file) openPhoto(file);
+    else showError("Drop a photo file (not a link or text).");
+  });
+}
+
+async function init() {
+  try {
+    ort = await import("./ort/ort.wasm.min.mjs");
+    ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
+  } catch (e) {
+    showError(`Could not load onnxruntime-web (${e.message || e}). Serve this page with \`faststyle serve\`.`);
+    return;
+  }
+  try {
+    const response = await fetch("models.json");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    models = await response.json();
+  } catch (e) {
+    showError(`Could not list the models (models.json: ${e.message || e}). Serve this page with \`faststyle serve\`.`);
+    return;
+  }
+  for (const m of models) {
+    const option = new Option(m.name === m.style ? m.name : `${m.name} (${m.style})`, m.name);
+    option.title = m.description;
+    ui.model.add(option);
+  }
+  ui.model.disabled = false;
+  listen();
+  update();  // load the first model now, so the first photo is quick
+}
+
+init();
