@@ -19,7 +19,7 @@ demo: setup
 	$(BIN)/stylize assets/chicago.jpg -o out/ --overwrite
 
 test: setup web-setup
-	FASTSTYLE_VGG_WEIGHTS=$${FASTSTYLE_VGG_WEIGHTS:-$(SHARED)/weights/vgg16_imagenet_features.pth} \
+	FASTSTYLE_VGG_WEIGHTS=$${FASTSTYLE_VGG_WEIGHTS:-$(abspath $(SHARED))/weights/vgg16_imagenet_features.pth} \
 		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The browser test (tests/test_web.py) needs onnxruntime-web from npm and Debian's Chromium;

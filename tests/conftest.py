@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FASTSTYLE_SHARED", ROOT.parent / "shared"))
 VGG_WEIGHTS = SHARED / "weights" / "vgg16_imagenet_features.pth"
 os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(VGG_WEIGHTS))
+# Absolute, so training subprocesses started from a temp folder find it too.
+os.environ["FASTSTYLE_VGG_WEIGHTS"] = str(Path(os.environ["FASTSTYLE_VGG_WEIGHTS"]).resolve())
 
 
 @pytest.fixture(scope="session")

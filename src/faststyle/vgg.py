@@ -40,7 +40,7 @@ def resolve_weights(path: str | os.PathLike | None = None) -> str | None:
         return None
     if not Path(path).is_file():
         raise WeightsError(f"VGG-16 weights not found at '{path}' (set --vgg-weights or ${ENV_VAR} to a .pth file)")
-    return str(path)
+    return str(Path(path).resolve())  # absolute: subprocesses (DDP ranks) and resumes may run elsewhere
 
 
 def load_vgg16_features(path: str | os.PathLike | None = None) -> nn.Sequential:
