@@ -93,3 +93,22 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, shared, photo
     assert train_main(args(shared, photos, ck, "--max-steps", str(steps), "--resume")) == 0
     assert ckpt_step(ck / "last.ckpt") == steps
     assert torch.equal(net_params(straight / "last.ckpt"), net_params(ck / "last.ckpt"))
+
+
+def test_a_checkpoint_write_killed_midway_leaves_the_old_one_intact(tmp_path, monkeypatch):
+    from faststyle.ckpt_io import AtomicCheckpointIO
+
+    io = AtomicCheckpointIO()
+    target = tmp_path / "last.ckpt"
+    io.save_checkpoint({"global_step": 1, "w": torch.ones(1000)}, target)
+
+    def dies_halfway(obj, f, *args, **kwargs):
+        f.write(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt  # what a kill looks like from inside the writer
+
+    monkeypatch.setattr(torch, "save", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"global_step": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=False)["global_step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"], "no temp file left behind"

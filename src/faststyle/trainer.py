@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from faststyle.checkpoint import save_model
+from faststyle.ckpt_io import AtomicCheckpointIO
 from faststyle.data import PhotoDataModule, style_name
 from faststyle.files import load_rgb
 from faststyle.system import StyleTransferSystem
@@ -101,6 +102,7 @@ def train(args: argparse.Namespace) -> int:
         accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes, strategy=args.strategy,
         precision=args.precision, max_steps=args.max_steps, max_epochs=-1,
         callbacks=[checkpointing], use_distributed_sampler=False,  # our sampler shards by rank itself
+        plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(args.log_dir, name=name, version=f"{ckpt_dir.name}-seed{args.seed}"),
         log_every_n_steps=min(10, args.max_steps), enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
