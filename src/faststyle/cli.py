@@ -22,8 +22,10 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="faststyle", description="Fast neural style transfer.")
-    parser.add_argument("command", choices=list(COMMANDS), help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items()))
+    listing = "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items())
+    parser = argparse.ArgumentParser(prog="faststyle", description="Fast neural style transfer.",
+                                     epilog=f"commands:\n{listing}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=list(COMMANDS), help="one of the commands below")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the command's own arguments (see faststyle COMMAND --help)")
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
