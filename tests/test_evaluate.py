@@ -131,3 +131,15 @@ def test_optimize_bad_input_is_one_line(photos, style, tmp_path, capsys, argv, m
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_gallery_is_photos_by_models(model_onnx, shared, tmp_path, capsys):
+    from faststyle.commands import gallery as gallery_cmd
+
+    out = tmp_path / "grid.png"
+    assert gallery_cmd.main(["--content", str(shared / "content" / "chicago.jpg"), str(shared / "content" / "amber.jpg"),
+                             "-m", str(model_onnx), str(model_onnx), "--size", "64", "-o", str(out)]) == 0
+    grid = load_rgb(out)
+    assert grid.shape[0] > 2 * 43 and grid.shape[1] > 3 * 64  # 2 rows (64x43 and 64x64), 3 columns
+    assert gallery_cmd.main(["--content", str(tmp_path / "nothing.jpg"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "nothing.jpg" in capsys.readouterr().err and not (tmp_path / "x.png").exists()

@@ -16,6 +16,7 @@ COMMANDS = {
     "export": ("export", "export a checkpoint to a verified ONNX file"),
     "optimize": ("optimize", "Gatys-style optimisation of one image: quality reference and quick preview"),
     "evaluate": ("evaluate", "losses, style similarity and speed of a model, against the Gatys baseline"),
+    "gallery": ("gallery", "a grid of photos x models, as in the README"),
     "serve": ("serve", "the stylizer in a web page, served on localhost (runs in the browser)"),
 }
 

@@ -1,0 +1,27 @@
+"""`faststyle gallery --content DIR [-m MODEL ...] -o grid.jpg`: photos x styles in one picture."""
+
+from __future__ import annotations
+
+import argparse
+
+from faststyle.errors import run_cli
+
+
+def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="One picture: a row per photo, a column per model.")
+    p.add_argument("--content", nargs="+", required=True, help="photos: files, folders or globs")
+    p.add_argument("-m", "--model", nargs="+", help="models (bundled names or .onnx/.ckpt/.pth) [default: all bundled]")
+    p.add_argument("--size", type=int, default=320, help="longer side of each picture in the grid (px)")
+    p.add_argument("-o", "--output", default="gallery.jpg", help="where to write the grid (.jpg or .png)")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "faststyle gallery") -> int:
+    from faststyle.gallery import gallery
+
+    def run() -> int:
+        args = build_parser(prog).parse_args(argv)
+        print(f"wrote {gallery(args.content, args.model, args.size, args.output)}")
+        return 0
+
+    return run_cli(run)

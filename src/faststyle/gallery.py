@@ -1,0 +1,33 @@
+"""A picture grid: one row per photo, columns photo | each model's stylization (torch-free)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from faststyle.bundled import list_models
+from faststyle.contact_sheet import contact_sheet
+from faststyle.errors import UserError
+from faststyle.files import fit_size, load_rgb, resize_rgb, save_rgb
+from faststyle.pipeline import expand_inputs, load_stylizer
+
+
+def gallery(content: Sequence[str], models: Sequence[str] | None = None, size: int = 320,
+            out: str | os.PathLike = "gallery.jpg") -> Path:
+    """Stylize every photo in `content` (files, folders, globs) with every model (default: all
+    bundled ones), each photo's longer side at most `size`; write the grid to `out`."""
+    photos, errors = expand_inputs(list(content))
+    if errors or not photos:
+        raise UserError(errors[0] if errors else "no photos found in --content")
+    names = list(models) if models else list(list_models())
+    if not names:
+        raise UserError("no models: pass -m MODEL or add .onnx files to export/")
+    stylizers = [load_stylizer(name) for name in names]
+    rows = []
+    for path in photos:
+        image = load_rgb(path)
+        image = resize_rgb(image, fit_size(*image.shape[:2], max_size=size))
+        rows.append([image] + [stylize(image) for stylize in stylizers])
+    labels = ["photo"] + [s.style for s in stylizers]
+    return save_rgb(contact_sheet(rows, labels), Path(out))
