@@ -112,3 +112,15 @@ def test_a_checkpoint_write_killed_midway_leaves_the_old_one_intact(tmp_path, mo
     monkeypatch.undo()
     assert torch.load(target, weights_only=False)["global_step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"], "no temp file left behind"
+
+
+def test_weights_with_nan_are_never_written(tmp_path):
+    """On accelerators the loss is checked every few steps; the save itself is always guarded."""
+    from faststyle.system import NonFiniteLossError, StyleTransferSystem
+
+    system = StyleTransferSystem(style="unused.jpg", arch="tiny")
+    system.on_save_checkpoint({"state_dict": system.state_dict()})  # finite weights: fine
+    with torch.no_grad():
+        next(system.net.parameters())[0] = float("nan")
+    with pytest.raises(NonFiniteLossError, match="--resume"):
+        system.on_save_checkpoint({"state_dict": system.state_dict()})
