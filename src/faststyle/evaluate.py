@@ -27,7 +27,7 @@ import torch
 
 from faststyle.checkpoint import load_model
 from faststyle.contact_sheet import contact_sheet
-from faststyle.errors import ModelError, UserError
+from faststyle.errors import UserError
 from faststyle.files import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
 from faststyle.gram import gram_matrix, style_similarity
 from faststyle.imaging import array_to_net, net_to_array, net_to_pixels, pixels_to_net
@@ -72,25 +72,15 @@ def load_stylizer(path: str | os.PathLike, device: torch.device) -> Stylizer:
 
 
 def _onnx_stylizer(path: Path) -> Stylizer:
-    import onnxruntime as ort
+    """The exported file through faststyle.runtime (its checks, layouts and errors), on tensors."""
+    from faststyle.runtime import Stylizer as OrtStylizer
 
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
-    try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as e:
-        raise ModelError(f"{path}: ONNX Runtime cannot load it ({type(e).__name__})") from None
-    feed = session.get_inputs()[0]
-    pixels = feed.type == "tensor(uint8)"  # our default uint8 [N, H, W, 3]; else the zoo layout
+    ort_stylizer = OrtStylizer(path)
 
-    def run(x: torch.Tensor) -> torch.Tensor:
-        x = x.detach().cpu()
-        arr = net_to_pixels(x).numpy() if pixels else (x * 255.0).numpy()  # [1,H,W,3] u8 or [1,3,H,W] f32
-        out = torch.from_numpy(session.run(None, {feed.name: arr})[0])
-        return pixels_to_net(out) if pixels else out / 255.0
+    def run(x: torch.Tensor) -> torch.Tensor:  # [1, 3, H, W] in [0, 1] -> the same
+        return pixels_to_net(torch.from_numpy(ort_stylizer(net_to_pixels(x.detach().cpu()).numpy())))
 
-    meta = session.get_modelmeta().custom_metadata_map
-    return Stylizer(run, "onnx", meta.get("style", path.stem), {})
+    return Stylizer(run, "onnx", ort_stylizer.style, {})
 
 
 def objective_from(hparams: dict) -> tuple[dict, list[str]]:
