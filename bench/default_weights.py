@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from faststyle.contact_sheet import contact_sheet
-from faststyle.files import fit_size, load_rgb, resize_rgb, save_rgb
+from faststyle.files import fit_rgb, load_rgb, save_rgb
 from faststyle.imaging import array_to_net, net_to_array
 from faststyle.optimize import gatys, style_loss_for
 from faststyle.vgg import load_vgg16_features
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     features = load_vgg16_features()
     photo = load_rgb(args.photo)
-    photo = resize_rgb(photo, fit_size(*photo.shape[:2], max_size=256))
+    photo = fit_rgb(photo, max_size=256)
     content = array_to_net(photo)
     rows = []
     for style_path in sorted(Path(args.styles).glob("*.jpg")):
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         with torch.no_grad():
             terms = {k: round(float(v), 3) for k, v in loss_fn(result, content).items()}
         print(f"{style_path.stem:<16} {terms}  {time.perf_counter() - start:.0f} s", flush=True)
-        rows.append([resize_rgb(style, fit_size(*style.shape[:2], max_size=170)), net_to_array(result)])
+        rows.append([fit_rgb(style, max_size=170), net_to_array(result)])
     print(f"wrote {save_rgb(contact_sheet(rows, ['style', f'Gatys {args.steps}, default weights']), args.output)}")
 
 

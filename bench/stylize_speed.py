@@ -86,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         ort8 = Stylizer(quantize(fp32, tmp), threads=args.threads)
         torch_fn = None
         if torch_model is not None:
-            import torch
-
             from faststyle.pipeline import TorchStylizer
 
             torch_fn = TorchStylizer(torch_model, threads=args.threads)

@@ -6,7 +6,6 @@ import argparse
 import importlib
 import sys
 
-from faststyle.errors import run_cli
 
 # name -> (module in faststyle.commands, one-line help). Modules load only when used,
 # so `faststyle stylize` never pays for importing the training stack.

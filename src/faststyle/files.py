@@ -137,6 +137,11 @@ def fit_size(h: int, w: int, max_size: int | None = None, scale: float | None = 
     return h, w
 
 
+def fit_rgb(image: np.ndarray, max_size: int | None = None, scale: float | None = None) -> np.ndarray:
+    """uint8 [H, W, 3] resized by `scale`, then shrunk so its longer side is at most `max_size`."""
+    return resize_rgb(image, fit_size(*image.shape[:2], max_size, scale))
+
+
 def resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """uint8 [H, W, 3] -> uint8 [h, w, 3] with a high-quality filter (no-op if unchanged)."""
     h, w = size

@@ -9,7 +9,7 @@ from typing import Sequence
 from faststyle.bundled import list_models
 from faststyle.contact_sheet import contact_sheet
 from faststyle.errors import UserError
-from faststyle.files import fit_size, load_rgb, resize_rgb, save_rgb
+from faststyle.files import fit_rgb, load_rgb, save_rgb
 from faststyle.pipeline import expand_inputs, load_stylizer
 
 
@@ -27,7 +27,7 @@ def gallery(content: Sequence[str], models: Sequence[str] | None = None, size: i
     rows = []
     for path in photos:
         image = load_rgb(path)
-        image = resize_rgb(image, fit_size(*image.shape[:2], max_size=size))
+        image = fit_rgb(image, max_size=size)
         rows.append([image] + [stylize(image) for stylize in stylizers])
     labels = ["photo"] + [s.style for s in stylizers]
     return save_rgb(contact_sheet(rows, labels), Path(out))

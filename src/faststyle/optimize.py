@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from faststyle.errors import UserError
-from faststyle.files import fit_size, load_rgb, resize_rgb
+from faststyle.files import fit_rgb, fit_size, load_rgb, resize_rgb
 from faststyle.imaging import array_to_net
 from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, PerceptualLoss)
@@ -73,7 +73,7 @@ def style_loss_for(
 
 def style_tensor(style: np.ndarray, style_size: int | None = DEFAULT_STYLE_SIZE) -> torch.Tensor:
     """uint8 [H, W, 3] -> [1, 3, h, w] in [0, 1], longer side capped at `style_size` as in training."""
-    return array_to_net(resize_rgb(style, fit_size(*style.shape[:2], max_size=style_size)))
+    return array_to_net(fit_rgb(style, max_size=style_size))
 
 
 def gatys(

@@ -23,7 +23,7 @@ import numpy as np
 from faststyle.bundled import resolve_model
 from faststyle.color import blend, preserve_color
 from faststyle.errors import ModelError, UserError
-from faststyle.files import fit_size, load_rgb, resize_rgb, save_rgb
+from faststyle.files import fit_rgb, load_rgb, save_rgb
 from faststyle.tiling import count_tiles, stylize_tiled
 
 # Untiled, the Johnson net in ONNX Runtime peaks near 1.3 kB per pixel (5.4 GB at 2048^2),
@@ -111,7 +111,7 @@ def _bar(total: int, desc: str, progress: bool | None):
 def stylize_array(stylizer: Callable[[np.ndarray], np.ndarray], image: np.ndarray, opts: Options = Options(),
                   desc: str = "tiles") -> np.ndarray:
     """uint8 [H, W, 3] photo -> uint8 [h, w, 3] result, (h, w) after --max-size/--scale."""
-    photo = resize_rgb(image, fit_size(*image.shape[:2], opts.max_size, opts.scale))
+    photo = fit_rgb(image, opts.max_size, opts.scale)
     if opts.strength == 0:
         return photo.copy()  # nothing of the style would survive the blend
     h, w = photo.shape[:2]

@@ -7,7 +7,6 @@ Values come from, in increasing priority: the defaults below, `--config FILE.yam
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
