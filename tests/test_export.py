@@ -76,3 +76,21 @@ def test_export_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "not a faststyle model" in err and "\n" not in err
     assert not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("arch", ["johnson", "slim", "tiny"])
+def test_inference_form_in_the_graph_computes_what_the_trained_net_does(arch):
+    from faststyle.reparam import PhaseConv, inference_net
+    from faststyle.transformer import TransformerNet
+
+    torch.manual_seed(0)
+    net = TransformerNet(arch).eval()
+    for p in net.parameters():  # trained-looking weights: not the init's near-zero biases
+        p.data.normal_(0, 0.2)
+    fast = inference_net(net)
+    assert isinstance(fast.decoder[-1], PhaseConv)
+    assert not isinstance(net.decoder[-1], PhaseConv)  # the trained net is left as it was
+    for shape in [(1, 3, 16, 16), (2, 3, 57, 83), (1, 3, 9, 130)]:
+        x = torch.rand(shape)
+        with torch.no_grad():
+            torch.testing.assert_close(fast(x), net(x), atol=1e-5, rtol=0)
