@@ -205,3 +205,16 @@ def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, m
     err = capsys.readouterr().err
     assert code == 2 and "--image-column" in err and "caption" in err
     assert calls == [("someone/photos", "validation", False)]
+
+
+def test_help_documents_every_flag_with_its_real_default():
+    from faststyle.train import DEFAULTS, build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    for flag in ["--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
+                 "--content-weight", "--style-weight", "--tv-weight", "--style-size", "--accelerator", "--devices",
+                 "--num-nodes", "--precision", "--checkpoint-dir", "--resume", "--vgg-weights", "--seed"]:
+        assert flag in text
+    assert "default: None" not in text
+    assert f"(default: {DEFAULTS['style_weight']})" in text and "useful range" in text
+    assert f"(default: {DEFAULTS['max_steps']})" in text

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train.py",
         description="Train a fast style-transfer network (Johnson et al. 2016) for one style image.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Defaults shown are the built-in ones; --config FILE overrides them, the command line overrides both.",
     )
     a = p.add_argument
     a("--style", metavar="PATH", help="style image (jpg/png); its file name names the model")
@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--log-dir", help="TensorBoard logs go to LOG_DIR/STYLE_NAME")
     a("--no-export", dest="export", action="store_false", default=None, help="skip ONNX export at the end")
     a("--export-dir", help="where the ONNX model goes at the end of the run")
+    # None marks "not given" so --config can fill it; --help shows the real built-in default.
     p.set_defaults(**{k: None for k in DEFAULTS})
+    for action in p._actions:
+        value = DEFAULTS.get(action.dest)
+        if action.help and value is not None and not isinstance(value, bool) and "[default" not in action.help:
+            action.help += f" (default: {value})".replace("%", "%%")
     return p
 
 
