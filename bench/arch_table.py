@@ -21,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stylize_speed import median_ms  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,17 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.evaluate import evaluate
     from faststyle.export import export_onnx
     from faststyle.runtime import Stylizer
+    from faststyle.timing import median_ms
     from faststyle.transformer import count_flops
 
-    print(f"| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
+    print("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="faststyle-arch-") as tmp:
         for i, model in enumerate(args.models):
             net = load_model(model).net
             onnx_path = export_onnx(model, Path(tmp) / f"{i}.onnx", verify=False)
             ort = Stylizer(onnx_path, threads=args.threads)
-            ms = [median_ms(ort, np.random.default_rng(s).integers(0, 256, (s, s, 3), dtype=np.uint8), args.runs)
-                  for s in (512, 1024)]
+            images = [np.random.default_rng(s).integers(0, 256, (s, s, 3), dtype=np.uint8) for s in (512, 1024)]
+            ms = [median_ms(lambda: ort(x), args.runs) for x in images]
             m = evaluate(model, args.content, args.style, size=args.size, gatys_steps=(),
                          out_dir=Path(tmp) / f"report{i}")["mean"]["model"]
             params = sum(t.numel() for t in net.parameters()) / 1e6

@@ -28,7 +28,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stylize_speed import MIN_PSNR, median_ms, prepare, psnr, quantize  # noqa: E402
+from stylize_speed import MIN_PSNR, prepare, psnr, quantize  # noqa: E402
+
+from faststyle.timing import median_ms  # noqa: E402
 
 
 def matmul_peak_gflops(n: int = 2048, runs: int = 5) -> float:
@@ -111,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
             with torch.inference_mode():
-                base = median_ms(eager, x, args.runs)
-                times = [base, median_ms(last, x, args.runs)]
+                base = median_ms(lambda: eager(x), args.runs)
+                times = [base, median_ms(lambda: last(x), args.runs)]
                 if compiled:
-                    times.append(median_ms(compiled, x, args.runs))
-            times.append(median_ms(ort32, x, args.runs))
+                    times.append(median_ms(lambda: compiled(x), args.runs))
+            times.append(median_ms(lambda: ort32(x), args.runs))
             quality = psnr(ort8(x), ort32(x))
-            times.append(median_ms(ort8, x, args.runs) if quality >= MIN_PSNR else None)
+            times.append(median_ms(lambda: ort8(x), args.runs) if quality >= MIN_PSNR else None)
             cells = [f"{t:8.0f} ({base / t:4.2f}x)" if t else f"{'< 30 dB':>16}" for t in times]
             gflop = count_flops(net, size, size) / 1e9
             ort_ms = times[len(times) - 2]

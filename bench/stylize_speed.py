@@ -13,25 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 MIN_PSNR = 30.0
-
-
-def median_ms(fn, x: np.ndarray, runs: int) -> float:
-    fn(x)  # warm-up: first-run allocations and kernel selection
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn(x)
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -78,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from faststyle.runtime import Stylizer
+    from faststyle.timing import median_ms
 
     with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -94,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'size':>6} {'torch eager':>12} {'ORT fp32':>10} {'ORT int8':>10} {'int8 PSNR':>10}")
         for size in args.sizes:
             x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
-            t_torch = f"{median_ms(torch_fn, x, args.runs):12.0f}" if torch_fn else f"{'-':>12}"
-            t32 = median_ms(ort32, x, args.runs)
+            t_torch = f"{median_ms(lambda: torch_fn(x), args.runs):12.0f}" if torch_fn else f"{'-':>12}"
+            t32 = median_ms(lambda: ort32(x), args.runs)
             quality = psnr(ort8(x), ort32(x))
-            t8 = f"{median_ms(ort8, x, args.runs):10.0f}" if quality >= MIN_PSNR else f"{'rejected':>10}"
+            t8 = f"{median_ms(lambda: ort8(x), args.runs):10.0f}" if quality >= MIN_PSNR else f"{'rejected':>10}"
             print(f"{size:>6} {t_torch} {t32:10.0f} {t8} {quality:8.1f} dB", flush=True)
     return 0
 

@@ -11,8 +11,6 @@ full relu4_3 pass over both output and input, contiguous NCHW). Median of timed 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +18,7 @@ import torch.nn.functional as F
 from faststyle.gram import gram_matrix
 from faststyle.imaging import vgg_normalize
 from faststyle.losses import STYLE_LAYERS, PerceptualLoss
+from faststyle.timing import median_ms
 from faststyle.transformer import TransformerNet
 from faststyle.vgg import LAYERS, load_vgg16_features
 
@@ -58,16 +57,6 @@ def plain_step(net, vgg, targets, opt, x):
     loss.item()  # the usual per-step print/log sync
 
 
-def timeit(fn, steps: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="johnson")
@@ -89,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         loss_fn.set_style(style)
         opt = torch.optim.Adam(net.parameters(), 1e-3)
         xc = x.contiguous(memory_format=torch.channels_last)
-        ours = timeit(lambda: faststyle_step(net, loss_fn, opt, xc), args.steps)
+        ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc), args.steps) / 1000
 
         net2 = TransformerNet(args.arch)
         vgg = load_vgg16_features(args.vgg_weights)
@@ -97,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             targets = {k: v for k, v in PerceptualLoss(vgg).vgg(style).items()}
             targets = {k: gram_matrix(v, "chw") for k, v in targets.items()}
         opt2 = torch.optim.Adam(net2.parameters(), 1e-3)
-        plain = timeit(lambda: plain_step(net2, vgg, targets, opt2, x), args.steps)
+        plain = median_ms(lambda: plain_step(net2, vgg, targets, opt2, x), args.steps) / 1000
         print(f"{size:>6} {args.batch / ours:>16.2f} {args.batch / plain:>17.2f} {plain / ours:>8.2f}x")
 
 

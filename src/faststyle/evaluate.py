@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from faststyle.gram import gram_matrix, style_similarity
 from faststyle.imaging import array_to_net, net_to_array, net_to_pixels, pixels_to_net
 from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS)
+from faststyle.timing import median_ms
 from faststyle.optimize import gatys, pick_device, resize_longer_side, style_loss_for, style_tensor
 from faststyle.vgg import VGGFeatures, load_vgg16_features
 
@@ -113,20 +113,6 @@ def parse_steps(text: str) -> list[int]:
     return [s for s in steps if s > 0]
 
 
-def median_ms(fn: Callable[[], object], runs: int, device: torch.device) -> float:
-    """Median wall time of fn() over `runs` calls after one warm-up (GPU work waited for)."""
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    fn()
-    sync()
-    times = []
-    for _ in range(max(1, runs)):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
-
-
 class Scorer:
     """Scores images [1, 3, H, W] against their photo and one style image."""
 
@@ -168,6 +154,7 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
         raise EvaluateError(f"--size {size}: too small; use at least 16 px")
     steps = sorted({s for s in gatys_steps if s > 0})
     dev = pick_device(device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else None
     photos = content_images(content)
     style_image = load_rgb(style)
     stylizer = load_stylizer(model, dev)
@@ -181,7 +168,7 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
         output = stylizer.run(photo)
         entry = {"name": path.name, "path": str(path), "height": photo.shape[2], "width": photo.shape[3],
                  "photo": scorer(photo, photo),
-                 "model": {**scorer(output, photo), "ms": median_ms(lambda: stylizer.run(photo), timing_runs, dev)}}
+                 "model": {**scorer(output, photo), "ms": median_ms(lambda: stylizer.run(photo), timing_runs, sync)}}
         row = [net_to_array(photo), net_to_array(output)]
         if steps:
             say(f"[{i}/{len(photos)}] {path.name}: Gatys, {steps[-1]} L-BFGS steps")
