@@ -107,7 +107,7 @@ def train(args: argparse.Namespace) -> int:
         num_sanity_val_steps=0, limit_val_batches=0,
     )
     trainer.fit(system, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
-    trainer.save_checkpoint(ckpt_dir / "last.ckpt")  # the final step, whatever the cadence (all ranks call it)
+    trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)  # the final step, whatever the cadence (all ranks call it)
     if trainer.global_rank != 0:
         return 0
     final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams))
