@@ -48,13 +48,17 @@ def _time(fn) -> float:
 
 
 def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
-    """Peak resident memory of a fresh process that stylizes one size x size image with ORT."""
-    code = (f"import numpy as np, resource; from faststyle.runtime import Stylizer; "
+    """Peak resident memory of a fresh process that stylizes one size x size image with ORT.
+
+    Read from VmHWM (this process image's own high-water mark): getrusage's ru_maxrss would
+    also count the benchmark's memory, which a forked child inherits as its starting maximum.
+    """
+    code = (f"import numpy as np; from faststyle.runtime import Stylizer; "
             f"s = Stylizer({str(onnx_path)!r}, threads={threads}); "
             f"s(np.zeros(({size}, {size}, 3), np.uint8)); "
-            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return float(out.stdout.strip().splitlines()[-1]) / 1024
 
 
 def torch_fn(net: torch.nn.Module, channels_last: bool):
