@@ -32,8 +32,8 @@ from faststyle.gram import gram_matrix, style_similarity
 from faststyle.imaging import array_to_net, net_to_array, net_to_pixels, pixels_to_net
 from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS)
-from faststyle.timing import median_ms
 from faststyle.optimize import gatys, pick_device, resize_longer_side, style_loss_for, style_tensor
+from faststyle.timing import median_ms
 from faststyle.vgg import VGGFeatures, load_vgg16_features
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
