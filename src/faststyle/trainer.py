@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
+import warnings
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -24,6 +26,16 @@ from faststyle.vgg import resolve_weights
 RESUMED_FROM_CHECKPOINT = ("style", "data", "data_split", "image_column", "streaming", "arch", "image_size",
                            "batch_size", "lr", "lr_schedule", "content_weight", "style_weight", "tv_weight", "style_size",
                            "style_loss", "seed")
+
+
+def quiet_lightning() -> None:
+    """Drop Lightning messages that say nothing about the user's run: an advert for its cloud
+    logger, a deprecation inside Lightning itself, and the eval-mode warning that our frozen
+    VGG (eval on purpose: no dropout, fixed statistics) would trigger on every run."""
+    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    for handler in logging.getLogger("lightning.pytorch").handlers:
+        handler.addFilter(lambda record: "litlogger" not in record.getMessage())
 
 
 def check_writable(folder: Path) -> None:
@@ -90,6 +102,7 @@ def train(args: argparse.Namespace) -> int:
     name = style_name(args.style)
     ckpt_dir = Path(args.checkpoint_dir)
     L.seed_everything(args.seed, workers=True, verbose=False)
+    quiet_lightning()
     torch.set_float32_matmul_precision("high")
     system, data = build(args)
     data.save_hyperparameters({k: getattr(data, k) for k in (
