@@ -29,11 +29,14 @@ RESUMED_FROM_CHECKPOINT = ("style", "data", "data_split", "image_column", "strea
 
 
 def quiet_lightning() -> None:
-    """Drop Lightning messages that say nothing about the user's run: an advert for its cloud
-    logger, a deprecation inside Lightning itself, and the eval-mode warning that our frozen
-    VGG (eval on purpose: no dropout, fixed statistics) would trigger on every run."""
-    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    """Drop Lightning messages that say nothing true about the user's run: an advert for its
+    cloud logger, a deprecation inside Lightning itself, the eval-mode warning our frozen VGG
+    (eval on purpose) always triggers, and two resume warnings: our data order is a function
+    of the step (StreamSampler), so a mid-epoch resume is exact although Lightning cannot see
+    it, and our checkpoint callback has no state worth restoring (save_top_k=0)."""
+    for message in (r".*module\(s\) in eval mode at the start of training", r".*isinstance\(treespec, LeafSpec\)",
+                    r".*your dataloader is not resumable", r".*callbacks used to create the checkpoint need to be provided"):
+        warnings.filterwarnings("ignore", message=message)
     for handler in logging.getLogger("lightning.pytorch").handlers:
         handler.addFilter(lambda record: "litlogger" not in record.getMessage())
 
