@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="faststyle-arch-") as tmp:
         for i, model in enumerate(args.models):
-            net = load_model(model).net
-            onnx_path = export_onnx(model, Path(tmp) / f"{i}.onnx", verify=False)
+            loaded = load_model(model)
+            net = loaded.net
+            onnx_path = export_onnx(loaded, Path(tmp) / f"{i}.onnx", verify=False)
             ort = Stylizer(onnx_path, threads=args.threads)
             images = [np.random.default_rng(s).integers(0, 256, (s, s, 3), dtype=np.uint8) for s in (512, 1024)]
             ms = [median_ms(lambda: ort(x), args.runs) for x in images]

@@ -38,7 +38,12 @@ def quiet_lightning() -> None:
                     r".*your dataloader is not resumable", r".*callbacks used to create the checkpoint need to be provided"):
         warnings.filterwarnings("ignore", message=message)
     for handler in logging.getLogger("lightning.pytorch").handlers:
-        handler.addFilter(lambda record: "litlogger" not in record.getMessage())
+        if _no_advert not in handler.filters:  # train() may run many times in one process
+            handler.addFilter(_no_advert)
+
+
+def _no_advert(record: logging.LogRecord) -> bool:
+    return "litlogger" not in record.getMessage()
 
 
 def check_writable(folder: Path) -> None:
