@@ -95,12 +95,21 @@ class PerceptualLoss(nn.Module):
         return [getattr(self, f"target_{name}_{i}") for i in range(n)]
 
     def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        """output, content: [N, 3, H, W] in [0, 1] -> weighted terms and their sum ("loss")."""
+        """output, content: [N, 3, H, W] in [0, 1] -> weighted terms and their sum ("loss").
+
+        Under autocast (bf16-mixed) only the VGG convolutions run in 16 bits: its taps are
+        cast back to float32 here, and the Gram matrices, norms and means are taken in float32
+        with autocast off, since a 16-bit Gram of a 64x64 feature map loses most of its digits.
+        """
         if not self.has_style:
             raise RuntimeError("call set_style() before computing the loss")
         with torch.no_grad():
-            target = self.vgg(content, upto=self.content_layer)[self.content_layer]
-        feats = self.vgg(output)
+            target = self.vgg(content, upto=self.content_layer)[self.content_layer].float()
+        feats = {name: f.float() for name, f in self.vgg(output).items()}
+        with torch.autocast(output.device.type, enabled=False):
+            return self._terms(output.float(), feats, target)
+
+    def _terms(self, output: torch.Tensor, feats: dict[str, torch.Tensor], target: torch.Tensor) -> dict[str, torch.Tensor]:
         content_term = F.mse_loss(feats[self.content_layer], target) / target.pow(2).mean().clamp_min(1e-12)
 
         style_term = output.new_zeros(())
