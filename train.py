@@ -2,7 +2,7 @@
 
 import sys
 
-from faststyle.train import main
+from faststyle.training.config import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,12 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     args = p.parse_args(argv)
 
-    from faststyle.checkpoint import load_model
-    from faststyle.evaluate import evaluate
-    from faststyle.export import export_onnx
-    from faststyle.runtime import Stylizer
-    from faststyle.timing import median_ms
-    from faststyle.transformer import count_flops
+    from faststyle.model.checkpoint import load_model
+    from faststyle.quality.evaluate import evaluate
+    from faststyle.export.onnx_export import export_onnx
+    from faststyle.inference.onnx_runtime import Stylizer
+    from faststyle.quality.timing import median_ms
+    from faststyle.model.transform_net import count_flops
 
     print("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -3,7 +3,7 @@
     python bench/default_weights.py [--photo PHOTO] [--styles DIR] [--steps 60] [-o docs/default_weights.jpg]
 
 Optimises the photo (longer side 256) for each style image with the default weights of
-faststyle.losses, the objective training uses, and writes one grid (style | result) plus
+faststyle.loss.perceptual, the objective training uses, and writes one grid (style | result) plus
 one line of loss terms per style. A training run per style is the real test; this is the
 minute-per-style check that the relative weighting puts every style in the same range.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from faststyle.contact_sheet import contact_sheet
-from faststyle.files import fit_rgb, load_rgb, save_rgb
-from faststyle.imaging import array_to_net, net_to_array
-from faststyle.optimize import gatys, style_loss_for
-from faststyle.vgg import load_vgg16_features
+from faststyle.quality.contact_sheet import contact_sheet
+from faststyle.image_io import fit_rgb, load_rgb, save_rgb
+from faststyle.pixels import array_to_net, net_to_array
+from faststyle.quality.gatys import gatys, style_loss_for
+from faststyle.loss.vgg import load_vgg16_features
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

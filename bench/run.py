@@ -5,7 +5,7 @@
 Stylization (one square uint8 image, median of --runs after a warm-up), each also as a
 ratio to plain torch eager fp32 timed in the same run:
   torch eager fp32 (the trained net, NCHW) | torch fast (channels-last + the phase-conv form of
-  faststyle.reparam: what `stylize --backend torch` runs) | torch.compile of it (with --compile) |
+  faststyle.model.phase_conv: what `stylize --backend torch` runs) | torch.compile of it (with --compile) |
   ONNX Runtime fp32 | ONNX Runtime int8 (dynamic quantisation; shown only when its output
   stays within 30 dB PSNR of fp32).
 Training step (batch 4, 128 and 256 px): faststyle's step against a straightforward loop.
@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stylize_speed import MIN_PSNR, prepare, psnr, quantize  # noqa: E402
 
-from faststyle.timing import median_ms  # noqa: E402
+from faststyle.quality.timing import median_ms  # noqa: E402
 
 
 def matmul_peak_gflops(n: int = 2048, runs: int = 5) -> float:
@@ -53,7 +53,7 @@ def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
     Read from VmHWM (this process image's own high-water mark): getrusage's ru_maxrss would
     also count the benchmark's memory, which a forked child inherits as its starting maximum.
     """
-    code = (f"import numpy as np; from faststyle.runtime import Stylizer; "
+    code = (f"import numpy as np; from faststyle.inference.onnx_runtime import Stylizer; "
             f"s = Stylizer({str(onnx_path)!r}, threads={threads}); "
             f"s(np.zeros(({size}, {size}, 3), np.uint8)); "
             f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
@@ -62,7 +62,7 @@ def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
 
 
 def torch_fn(net: torch.nn.Module, channels_last: bool):
-    from faststyle.export import PixelStylizer
+    from faststyle.export.onnx_export import PixelStylizer
 
     module = PixelStylizer(net).eval()
     if channels_last:
@@ -88,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "starry_night" / "starry_night.pth"
     model = args.model or (str(shipped) if shipped.is_file() else None)
 
-    from faststyle.checkpoint import load_model
-    from faststyle.reparam import inference_net
-    from faststyle.runtime import Stylizer
-    from faststyle.transformer import count_flops
+    from faststyle.model.checkpoint import load_model
+    from faststyle.model.phase_conv import inference_net
+    from faststyle.inference.onnx_runtime import Stylizer
+    from faststyle.model.transform_net import count_flops
 
     peak = matmul_peak_gflops()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "

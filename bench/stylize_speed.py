@@ -32,15 +32,15 @@ def prepare(model: str | None, tmp: Path) -> tuple[Path | None, Path]:
     if model is None:
         import torch
 
-        from faststyle.checkpoint import save_model
-        from faststyle.transformer import TransformerNet
+        from faststyle.model.checkpoint import save_model
+        from faststyle.model.transform_net import TransformerNet
 
         torch.manual_seed(0)
         model = str(save_model(TransformerNet("johnson"), tmp / "random_johnson.pth", "random", {"arch": "johnson"}))
     path = Path(model)
     if path.suffix == ".onnx":
         return None, path
-    from faststyle.export import export_onnx
+    from faststyle.export.onnx_export import export_onnx
 
     return path, export_onnx(path, tmp / "fp32.onnx", verify=False)
 
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for torch and ORT")
     args = p.parse_args(argv)
 
-    from faststyle.runtime import Stylizer
-    from faststyle.timing import median_ms
+    from faststyle.inference.onnx_runtime import Stylizer
+    from faststyle.quality.timing import median_ms
 
     with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         ort8 = Stylizer(quantize(fp32, tmp), threads=args.threads)
         torch_fn = None
         if torch_model is not None:
-            from faststyle.pipeline import TorchStylizer
+            from faststyle.inference.pipeline import TorchStylizer
 
             torch_fn = TorchStylizer(torch_model, threads=args.threads)
         print(f"model: {args.model or 'random johnson'}; {args.threads} threads; median of {args.runs} runs; "

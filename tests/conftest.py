@@ -25,7 +25,7 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def vgg_features(shared):
     """The real ImageNet VGG-16 conv stack, loaded once per test session."""
-    from faststyle.vgg import load_vgg16_features
+    from faststyle.loss.vgg import load_vgg16_features
 
     return load_vgg16_features(VGG_WEIGHTS)
 
@@ -35,8 +35,8 @@ def model_pth(tmp_path_factory) -> Path:
     """A randomly initialised 'slim' net saved as a final model file (fast to run)."""
     import torch
 
-    from faststyle.checkpoint import save_model
-    from faststyle.transformer import TransformerNet
+    from faststyle.model.checkpoint import save_model
+    from faststyle.model.transform_net import TransformerNet
 
     torch.manual_seed(0)
     net = TransformerNet("slim")
@@ -46,7 +46,7 @@ def model_pth(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def model_onnx(model_pth, tmp_path_factory) -> Path:
     """model_pth exported (and verified) to ONNX with the default uint8 NHWC signature."""
-    from faststyle.export import export_onnx
+    from faststyle.export.onnx_export import export_onnx
 
     return export_onnx(model_pth, tmp_path_factory.mktemp("onnx") / "random.onnx")
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from faststyle import losses
-from faststyle.checkpoint import load_model, save_model
+from faststyle.loss import perceptual as losses
+from faststyle.model.checkpoint import load_model, save_model
 from faststyle.commands import evaluate as evaluate_cmd
 from faststyle.commands import optimize as optimize_cmd
-from faststyle.evaluate import METRICS
-from faststyle.files import load_rgb
-from faststyle.imaging import array_to_net
-from faststyle.optimize import load_image, style_loss_for
+from faststyle.quality.evaluate import METRICS
+from faststyle.image_io import load_rgb
+from faststyle.pixels import array_to_net
+from faststyle.quality.gatys import load_image, style_loss_for
 
 SIZE = 64
 

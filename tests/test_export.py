@@ -8,15 +8,15 @@ import pytest
 import torch
 
 import faststyle
-from faststyle.checkpoint import load_model
-from faststyle.export import PixelStylizer
-from faststyle.runtime import Stylizer
+from faststyle.model.checkpoint import load_model
+from faststyle.export.onnx_export import PixelStylizer
+from faststyle.inference.onnx_runtime import Stylizer
 
 
 @pytest.fixture(scope="module")
 def zoo_onnx(model_pth, tmp_path_factory):
     """model_pth exported through the `faststyle export` command, in the Model Zoo layout."""
-    from faststyle.cli import main
+    from faststyle.commands.cli import main
 
     out = tmp_path_factory.mktemp("zoo") / "random_zoo.onnx"
     assert main(["export", str(model_pth), "-o", str(out), "--layout", "zoo", "--no-verify"]) == 0
@@ -68,7 +68,7 @@ def test_export_command_writes_a_zoo_layout_model(zoo_onnx, model_onnx, capsys):
 
 
 def test_export_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
-    from faststyle.cli import main
+    from faststyle.commands.cli import main
 
     bad = tmp_path / "weights.pth"
     bad.write_bytes(b"not a checkpoint at all")
@@ -80,8 +80,8 @@ def test_export_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
 
 @pytest.mark.parametrize("arch", ["johnson", "slim", "tiny"])
 def test_inference_form_in_the_graph_computes_what_the_trained_net_does(arch):
-    from faststyle.reparam import PhaseConv, inference_net
-    from faststyle.transformer import TransformerNet
+    from faststyle.model.phase_conv import PhaseConv, inference_net
+    from faststyle.model.transform_net import TransformerNet
 
     torch.manual_seed(0)
     net = TransformerNet(arch).eval()

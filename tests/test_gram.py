@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from faststyle.gram import gatys_style_loss, gram_matrix, mean_std, mmd2_poly2, style_similarity
+from faststyle.loss.statistics import gatys_style_loss, gram_matrix, mean_std, mmd2_poly2, style_similarity
 
 # F1 holds 1..12 as 3 channels of 2x2; each Gram entry is a dot product of two channels / 4.
 F1 = np.arange(1, 13, dtype=np.float64).reshape(3, 2, 2)

@@ -7,11 +7,11 @@ import inspect
 import pytest
 import torch
 
-from faststyle import losses
-from faststyle.files import load_rgb
-from faststyle.imaging import array_to_net
-from faststyle.losses import PerceptualLoss
-from faststyle.optimize import gatys, resize_longer_side, style_tensor
+from faststyle.loss import perceptual as losses
+from faststyle.image_io import load_rgb
+from faststyle.pixels import array_to_net
+from faststyle.loss.perceptual import PerceptualLoss
+from faststyle.quality.gatys import gatys, resize_longer_side, style_tensor
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_gatys_lowers_the_loss(vgg_features, images, style_loss):
 
 def test_meanstd_trains_a_transform_net(vgg_features, images):
     # What `train.py --style-loss meanstd` does, in miniature: Adam on the net's weights.
-    from faststyle.transformer import TransformerNet
+    from faststyle.model.transform_net import TransformerNet
 
     torch.manual_seed(0)
     net = TransformerNet("tiny")
@@ -84,8 +84,8 @@ def test_meanstd_trains_a_transform_net(vgg_features, images):
 def test_training_and_loss_defaults_are_one_set():
     # train.py, the Lightning system and PerceptualLoss must optimise the same objective
     # that `faststyle optimize` and `faststyle evaluate` use by default.
-    from faststyle.system import StyleTransferSystem
-    from faststyle.train import DEFAULTS
+    from faststyle.training.system import StyleTransferSystem
+    from faststyle.training.config import DEFAULTS
 
     expected = {"content_weight": losses.DEFAULT_CONTENT_WEIGHT, "style_weight": losses.DEFAULT_STYLE_WEIGHT,
                 "tv_weight": losses.DEFAULT_TV_WEIGHT, "style_loss": losses.DEFAULT_STYLE_LOSS}

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from faststyle.checkpoint import load_model
-from faststyle.train import main as train_main
+from faststyle.model.checkpoint import load_model
+from faststyle.training.config import main as train_main
 from test_train import FAST, ckpt_step, net_params, photos  # noqa: F401  (fixture re-used)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ def args(shared, photos, ck: Path, *extra: str) -> list[str]:
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path, shared, photos,
                                                                           monkeypatch, capsys):
-    from faststyle.losses import PerceptualLoss
+    from faststyle.loss.perceptual import PerceptualLoss
 
     real_forward = PerceptualLoss.forward
     calls = {"n": 0}
@@ -96,7 +96,7 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, shared, photo
 
 
 def test_a_checkpoint_write_killed_midway_leaves_the_old_one_intact(tmp_path, monkeypatch):
-    from faststyle.ckpt_io import AtomicCheckpointIO
+    from faststyle.training.checkpoint_io import AtomicCheckpointIO
 
     io = AtomicCheckpointIO()
     target = tmp_path / "last.ckpt"
@@ -116,7 +116,7 @@ def test_a_checkpoint_write_killed_midway_leaves_the_old_one_intact(tmp_path, mo
 
 def test_weights_with_nan_are_never_written(tmp_path):
     """On accelerators the loss is checked every few steps; the save itself is always guarded."""
-    from faststyle.system import NonFiniteLossError, StyleTransferSystem
+    from faststyle.training.system import NonFiniteLossError, StyleTransferSystem
 
     system = StyleTransferSystem(style="unused.jpg", arch="tiny")
     system.on_save_checkpoint({"state_dict": system.state_dict()})  # finite weights: fine

@@ -1,4 +1,4 @@
-"""faststyle.runtime: an exported model run with numpy + ONNX Runtime alone, as an app embeds it."""
+"""faststyle.inference.onnx_runtime: an exported model run with numpy + ONNX Runtime alone, as an app embeds it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faststyle.errors import ModelError
-from faststyle.runtime import Stylizer
+from faststyle.inference.onnx_runtime import Stylizer
 
 
 def pixels(*shape: int, seed: int = 0) -> np.ndarray:
@@ -19,11 +19,11 @@ def pixels(*shape: int, seed: int = 0) -> np.ndarray:
 def test_runtime_runs_a_model_without_importing_torch(model_onnx):
     code = (
         "import sys, numpy as np\n"
-        "from faststyle.runtime import Stylizer\n"
+        "from faststyle.inference.onnx_runtime import Stylizer\n"
         f"s = Stylizer({str(model_onnx)!r})\n"
         "out = s(np.zeros((20, 30, 3), np.uint8))\n"
         "assert out.shape == (20, 30, 3) and out.dtype == np.uint8\n"
-        "assert 'torch' not in sys.modules, 'faststyle.runtime pulled in torch'\n"
+        "assert 'torch' not in sys.modules, 'faststyle.inference.onnx_runtime pulled in torch'\n"
         "print(s.style)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

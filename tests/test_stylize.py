@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from faststyle.commands.stylize import main
-from faststyle.files import load_rgb
-from faststyle.runtime import Stylizer
-from faststyle.tiling import stylize_tiled
+from faststyle.image_io import load_rgb
+from faststyle.inference.onnx_runtime import Stylizer
+from faststyle.inference.tiling import stylize_tiled
 
 
 def photo_array(w: int = 64, h: int = 48, seed: int = 0) -> np.ndarray:
@@ -154,7 +154,7 @@ def test_tiles_blend_without_seams():
 
 
 def test_tiled_is_close_to_untiled(model_onnx, shared):
-    from faststyle.files import fit_size, resize_rgb
+    from faststyle.image_io import fit_size, resize_rgb
 
     full = load_rgb(shared / "content" / "chicago.jpg")
     image = resize_rgb(full, fit_size(*full.shape[:2], max_size=256))  # [170, 256, 3]

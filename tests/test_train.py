@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from faststyle.checkpoint import load_model
-from faststyle.train import main as train_main
+from faststyle.model.checkpoint import load_model
+from faststyle.training.config import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--arch", "tiny", "--image-size", "48", "--batch-size", "2", "--num-workers", "0",
@@ -115,7 +115,7 @@ def test_empty_data_folder_fails_at_start(tmp_path, shared, capsys):
 
 
 def test_config_file_supplies_defaults_and_flags_override(tmp_path):
-    from faststyle.train import parse_args
+    from faststyle.training.config import parse_args
 
     conf = tmp_path / "c.yaml"
     conf.write_text("image_size: 96\nbatch_size: 3\n")
@@ -138,7 +138,7 @@ def test_ddp_two_processes_on_cpu(tmp_path, shared, photos):
 
 
 def test_help_explains_every_flag():
-    from faststyle.train import build_parser
+    from faststyle.training.config import build_parser
 
     text = build_parser().format_help()
     for flag in ("--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
@@ -164,10 +164,10 @@ def test_streaming_data_resumes_exactly_with_any_worker_count(tmp_path, shared, 
 
 def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
     """30 Adam steps on one batch: the system's net + loss must learn something."""
-    from faststyle.files import load_rgb
-    from faststyle.imaging import array_to_net
-    from faststyle.losses import PerceptualLoss
-    from faststyle.transformer import TransformerNet
+    from faststyle.image_io import load_rgb
+    from faststyle.pixels import array_to_net
+    from faststyle.loss.perceptual import PerceptualLoss
+    from faststyle.model.transform_net import TransformerNet
 
     torch.manual_seed(0)
     loss_fn = PerceptualLoss(vgg_features)
@@ -208,7 +208,7 @@ def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, m
 
 
 def test_help_documents_every_flag_with_its_real_default():
-    from faststyle.train import DEFAULTS, build_parser
+    from faststyle.training.config import DEFAULTS, build_parser
 
     text = " ".join(build_parser().format_help().split())
     for flag in ["--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",

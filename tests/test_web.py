@@ -1,6 +1,6 @@
 """The web page, served by `faststyle serve`, in a real headless Chromium (Selenium).
 
-The page must give the same pixels as faststyle.runtime.Stylizer in Python for the same model
+The page must give the same pixels as faststyle.inference.onnx_runtime.Stylizer in Python for the same model
 and photo, scale big photos to its max size, offer the result as a PNG, and say so on the page
 when a file is not an image. Without Chromium, chromedriver or web/node_modules these tests
 skip, except under CI (env CI set), where a skipped browser test would prove nothing: they fail.
@@ -26,9 +26,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faststyle import serve as serving
+from faststyle.web import server as serving
 from faststyle.errors import UserError
-from faststyle.runtime import Stylizer
+from faststyle.inference.onnx_runtime import Stylizer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -62,7 +62,7 @@ def need_browser() -> None:
 
 def start_server(models: Path) -> tuple[subprocess.Popen, str]:
     """`faststyle serve --port 0 --models DIR` in a subprocess; returns it and the URL it printed."""
-    proc = subprocess.Popen([sys.executable, "-m", "faststyle.cli", "serve", "--port", "0", "--models", str(models)],
+    proc = subprocess.Popen([sys.executable, "-m", "faststyle.commands.cli", "serve", "--port", "0", "--models", str(models)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:\d+/", line)

@@ -1,104 +1,11 @@
-"""Run an exported faststyle ONNX model with ONNX Runtime: numpy in, numpy out, no torch.
+"""The public, torch-free way to run an exported model in Python:
 
     from faststyle.runtime import Stylizer
-    stylizer = Stylizer("export/starry_night.onnx")
-    out = stylizer(photo)            # uint8 [H, W, 3] -> uint8 [H, W, 3]
-    stylizer.stylize_file("photo.jpg", "photo_starry_night.jpg")
 
-The file must be one written by `faststyle.export.export_onnx`: its metadata names the
-style and the tensor layout ("pixels": uint8 [N, H, W, 3] in and out; "zoo": float32
-[N, 3, H, W] in 0-255). Anything else is refused with a one-line ModelError.
+It needs only onnxruntime, numpy and pillow; the implementation is in
+`faststyle.inference.onnx_runtime`.
 """
 
-from __future__ import annotations
+from faststyle.inference.onnx_runtime import Stylizer
 
-import os
-from pathlib import Path
-
-import numpy as np
-
-from faststyle.errors import ModelError, UserError
-
-LAYOUTS = ("pixels", "zoo")
-
-
-def cpu_providers() -> list[str]:
-    return ["CPUExecutionProvider"]
-
-
-def cuda_providers() -> list[str]:
-    """CUDA first, CPU as fallback for any op CUDA lacks; a one-line error if ORT has no CUDA."""
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise UserError("this onnxruntime has no CUDA support (pip install onnxruntime-gpu, "
-                        "or use --device cpu / --backend torch)")
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-
-
-def _ort_reason(e: Exception) -> str:
-    """The useful tail of an ORT load error ('... failed:Protobuf parsing failed.')."""
-    text = " ".join(str(e).split()) or type(e).__name__
-    reason = text.split("failed:", 1)[-1].strip()
-    if reason.startswith("/") and ") " in reason:  # a C++ source location and signature come first
-        reason = reason.rsplit(") ", 1)[-1]
-    return reason[:200]
-
-
-class Stylizer:
-    """One faststyle ONNX model in an ONNX Runtime session; call it on uint8 RGB images."""
-
-    def __init__(self, path: str | os.PathLike, threads: int | None = None, providers: list | None = None):
-        import onnxruntime as ort
-
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: no such model file")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # ORT's warnings are about graph internals, not the user's input
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=providers or cpu_providers())
-        except Exception as e:
-            raise ModelError(f"{self.path}: not a readable ONNX model ({_ort_reason(e)})") from None
-        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        if "style" not in self.metadata or "faststyle_version" not in self.metadata:
-            raise ModelError(f"{self.path}: an ONNX model, but not a faststyle one (no style metadata); "
-                             "export one with `faststyle export`")
-        self.style: str = self.metadata["style"]
-        self.layout: str = self.metadata.get("layout", "pixels")
-        if self.layout not in LAYOUTS:
-            raise ModelError(f"{self.path}: unknown faststyle layout '{self.layout}' (expected one of {LAYOUTS})")
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelError(f"{self.path}: expected one 4-d image input, found {[i.shape for i in inputs]}")
-        self._input = inputs[0].name
-        self._output = self.session.get_outputs()[0].name
-
-    def __repr__(self) -> str:
-        return f"Stylizer({str(self.path)!r}, style={self.style!r}, layout={self.layout!r})"
-
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
-        image = np.asarray(image)
-        if image.dtype != np.uint8:
-            raise ValueError(f"Stylizer expects uint8 pixels, got {image.dtype}")
-        if image.ndim not in (3, 4) or image.shape[-1] != 3:
-            raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
-        batch = image[None] if image.ndim == 3 else image  # [N, H, W, 3]
-        if self.layout == "pixels":
-            out = self.session.run([self._output], {self._input: np.ascontiguousarray(batch)})[0]
-        else:
-            # Zoo layout: float32 [N, 3, H, W] in 0-255 both ways; round and clamp back to pixels.
-            nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
-            out = self.session.run([self._output], {self._input: nchw})[0]
-            out = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
-        return out[0] if image.ndim == 3 else out
-
-    def stylize_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-        """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
-        from faststyle.files import load_rgb, save_rgb
-
-        return save_rgb(self(load_rgb(in_path)), out_path)
+__all__ = ["Stylizer"]

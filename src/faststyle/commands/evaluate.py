@@ -30,7 +30,7 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faststyle.evaluate import evaluate, format_table, parse_steps
+    from faststyle.quality.evaluate import evaluate, format_table, parse_steps
 
     report = evaluate(args.model, args.content, args.style, size=args.size, gatys_steps=parse_steps(args.gatys_steps),
                       out_dir=args.output, timing_runs=args.timing_runs, device=args.device,

@@ -20,8 +20,8 @@ def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faststyle.checkpoint import load_model
-    from faststyle.export import export_onnx
+    from faststyle.model.checkpoint import load_model
+    from faststyle.export.onnx_export import export_onnx
 
     loaded = load_model(args.checkpoint)
     out = Path(args.output or Path("export") / f"{loaded.style}.onnx")

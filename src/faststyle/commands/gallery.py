@@ -17,7 +17,7 @@ def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str = "faststyle gallery") -> int:
-    from faststyle.gallery import gallery
+    from faststyle.quality.gallery import gallery
 
     def run() -> int:
         args = build_parser(prog).parse_args(argv)

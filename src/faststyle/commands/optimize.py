@@ -1,6 +1,6 @@
 """`faststyle optimize --content PHOTO --style ART -o OUT.jpg`: Gatys et al. on one image.
 
-The objective is the training objective (faststyle.losses, same default weights), so a
+The objective is the training objective (faststyle.loss.perceptual, same default weights), so a
 preview here shows what a model trained with the same flags aims for.
 """
 
@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from faststyle.errors import UserError, run_cli
-from faststyle.losses import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT)
 
 
@@ -64,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from faststyle.files import load_rgb, save_rgb
-    from faststyle.imaging import net_to_array
-    from faststyle.optimize import gatys, load_image, pick_device, style_loss_for
-    from faststyle.vgg import load_vgg16_features
+    from faststyle.image_io import load_rgb, save_rgb
+    from faststyle.pixels import net_to_array
+    from faststyle.quality.gatys import gatys, load_image, pick_device, style_loss_for
+    from faststyle.loss.vgg import load_vgg16_features
 
     device = pick_device(args.device)
     content = load_image(args.content, args.size).to(device)

@@ -22,7 +22,7 @@ def build_parser(prog: str = "faststyle serve") -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from faststyle.errors import UserError
-    from faststyle.serve import serve
+    from faststyle.web.server import serve
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0-65535, not {args.port}")

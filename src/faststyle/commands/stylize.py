@@ -36,7 +36,7 @@ def _unit_float(text: str) -> float:
 
 
 def _tile(text: str) -> int:
-    from faststyle.tiling import MIN_TILE
+    from faststyle.inference.tiling import MIN_TILE
 
     value = int(text)
     if value != 0 and value < MIN_TILE:
@@ -70,7 +70,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
 
 
 def list_bundled() -> int:
-    from faststyle.bundled import DEFAULT_MODEL, list_models, model_dirs
+    from faststyle.inference.registry import DEFAULT_MODEL, list_models, model_dirs
 
     models = list_models()
     if not models:
@@ -83,9 +83,9 @@ def list_bundled() -> int:
 
 def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, Path | str]]:
     """Each input -> its output path, or a one-line error that makes it skipped."""
-    from faststyle.files import IMAGE_SUFFIXES
-    from faststyle.pipeline import output_name
-    from faststyle.video import VIDEO_SUFFIXES
+    from faststyle.image_io import IMAGE_SUFFIXES
+    from faststyle.inference.pipeline import output_name
+    from faststyle.inference.video import VIDEO_SUFFIXES
 
     out_is_file = out is not None and not out.is_dir() and out.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
     if out_is_file and len(files) > 1:
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give at least one INPUT (or --list)")
     from tqdm import tqdm
 
-    from faststyle.pipeline import Options, expand_inputs, load_stylizer, safe_name
+    from faststyle.inference.pipeline import Options, expand_inputs, load_stylizer, safe_name
 
     stylizer = load_stylizer(args.model, backend=args.backend, device=args.device, threads=args.threads)
     files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _stylize_one(stylizer, src: Path, dest: Path, opts) -> str | None:
     """Run the pipeline on one file; a one-line problem for the user, or None on success."""
-    from faststyle.pipeline import stylize_path
+    from faststyle.inference.pipeline import stylize_path
 
     try:
         stylize_path(stylizer, src, dest, opts)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None, prog: str = "faststyle train") -> int:
-    from faststyle.train import main as train_main
+    from faststyle.training.config import main as train_main
 
     return train_main(argv)

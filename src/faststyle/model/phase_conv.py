@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.transformer import ConvNormAct, TransformerNet
+from faststyle.model.transform_net import ConvNormAct, TransformerNet
 
 
 class PhaseConv(nn.Module):

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from faststyle.errors import UserError
-from faststyle.files import atomic_path
+from faststyle.image_io import atomic_path
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm"}
 # suffix -> (FFmpeg muxer, video encoder, audio encoder, audio codecs the muxer takes as they are)

@@ -16,7 +16,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights, vgg16
 
 from faststyle.errors import UserError
-from faststyle.imaging import vgg_normalize
+from faststyle.pixels import vgg_normalize
 
 # Index of each ReLU in torchvision's vgg16().features.
 LAYERS: dict[str, int] = {

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.gram import gram_matrix, mean_std
-from faststyle.vgg import VGGFeatures
+from faststyle.loss.statistics import gram_matrix, mean_std
+from faststyle.loss.vgg import VGGFeatures
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CONTENT_LAYER = "relu2_2"

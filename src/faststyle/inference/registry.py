@@ -14,7 +14,7 @@ from faststyle.errors import ModelError
 
 DEFAULT_MODEL = "starry_night"
 MODEL_SUFFIXES = (".onnx", ".ckpt", ".pth")
-EXPORT_DIR = Path(__file__).resolve().parents[2] / "export"
+EXPORT_DIR = Path(__file__).resolve().parents[3] / "export"
 
 
 def model_dirs() -> list[Path]:

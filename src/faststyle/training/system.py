@@ -2,7 +2,7 @@
 
 Only the transform net is saved in checkpoints (the VGG is rebuilt from its weights file
 and the style targets from the style image, in `setup`), so a checkpoint stays ~2-7 MB and
-its hyperparameters alone rebuild the net (see `faststyle.checkpoint`).
+its hyperparameters alone rebuild the net (see `faststyle.model.checkpoint`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import torchvision
 from lightning.pytorch.utilities import rank_zero_warn
 
 from faststyle.errors import UserError
-from faststyle.files import load_rgb
-from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+from faststyle.image_io import load_rgb
+from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, PerceptualLoss)
-from faststyle.optimize import style_tensor
-from faststyle.transformer import TransformerNet
-from faststyle.vgg import load_vgg16_features
+from faststyle.quality.gatys import style_tensor
+from faststyle.model.transform_net import TransformerNet
+from faststyle.loss.vgg import load_vgg16_features
 
 
 NAN_CHECK_EVERY = 50

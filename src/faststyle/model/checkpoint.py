@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from faststyle.errors import ModelError
-from faststyle.files import atomic_path
-from faststyle.transformer import TransformerNet
+from faststyle.image_io import atomic_path
+from faststyle.model.transform_net import TransformerNet
 
 FORMAT = "faststyle-model"
 

@@ -24,17 +24,17 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from faststyle.checkpoint import load_model
-from faststyle.contact_sheet import contact_sheet
+from faststyle.model.checkpoint import load_model
+from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.errors import UserError
-from faststyle.files import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
-from faststyle.gram import gram_matrix, style_similarity
-from faststyle.imaging import array_to_net, net_to_array, net_to_pixels, pixels_to_net
-from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
+from faststyle.loss.statistics import gram_matrix, style_similarity
+from faststyle.pixels import array_to_net, net_to_array, net_to_pixels, pixels_to_net
+from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS)
-from faststyle.optimize import gatys, pick_device, resize_longer_side, style_loss_for, style_tensor
-from faststyle.timing import median_ms
-from faststyle.vgg import VGGFeatures, load_vgg16_features
+from faststyle.quality.gatys import gatys, pick_device, resize_longer_side, style_loss_for, style_tensor
+from faststyle.quality.timing import median_ms
+from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 DEFAULT_OBJECTIVE = dict(content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEFAULT_STYLE_WEIGHT,
@@ -72,8 +72,8 @@ def load_stylizer(path: str | os.PathLike, device: torch.device) -> Stylizer:
 
 
 def _onnx_stylizer(path: Path) -> Stylizer:
-    """The exported file through faststyle.runtime (its checks, layouts and errors), on tensors."""
-    from faststyle.runtime import Stylizer as OrtStylizer
+    """The exported file through faststyle.inference.onnx_runtime (its checks, layouts and errors), on tensors."""
+    from faststyle.inference.onnx_runtime import Stylizer as OrtStylizer
 
     ort_stylizer = OrtStylizer(path)
 

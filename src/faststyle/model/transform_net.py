@@ -5,7 +5,7 @@ Layout (for arch "johnson", widths 32-64-128):
     two (nearest 2x upsample + 3x3 conv) back to full size, 9x9 conv ->3.
 Instance norm after every conv but the last, reflection padding throughout (no border
 artefacts), and a sigmoid on the output so it lands in the [0, 1] range of
-`faststyle.imaging` without clipping gradients away.
+`faststyle.pixels` without clipping gradients away.
 
 Any H and W go in and come out unchanged: the input is padded (edge replicate) to a
 multiple of the network's stride of 4, and to at least MIN_SIZE so every reflection pad

@@ -21,9 +21,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from faststyle.errors import UserError
-from faststyle.data_stream import StreamingPhotos
-from faststyle.files import ImageError, decode_rgb_bytes, load_rgb
-from faststyle.imaging import eval_transform, train_transform
+from faststyle.training.stream import StreamingPhotos
+from faststyle.image_io import ImageError, decode_rgb_bytes, load_rgb
+from faststyle.pixels import eval_transform, train_transform
 
 PREVIEW_IMAGES = 4
 MAX_RETRIES = 16

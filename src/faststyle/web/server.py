@@ -25,7 +25,7 @@ from pathlib import Path
 
 from faststyle.errors import ModelError, UserError
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+WEB_DIR = Path(__file__).resolve().parents[3] / "web"
 ORT_DIST = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist"
 PAGE_FILES = ("index.html", "app.js", "style.css")
 # The wasm-only ES module build and the runtime it loads; WebGL/WebGPU builds are not needed.
@@ -54,7 +54,7 @@ def model_info(path: Path) -> dict:
 def collect_models(paths: list[str | os.PathLike] | None = None) -> dict[str, Path]:
     """Name -> .onnx file: the given files and folders (first wins on a name clash), else the bundled ones."""
     if not paths:
-        from faststyle.bundled import list_models
+        from faststyle.inference.registry import list_models
 
         return list_models()
     found: dict[str, Path] = {}

@@ -15,8 +15,8 @@ from typing import Callable
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from faststyle.files import ImageError
-from faststyle.imaging import train_transform
+from faststyle.image_io import ImageError
+from faststyle.pixels import train_transform
 
 SHUFFLE_BUFFER = 1000
 
@@ -32,7 +32,7 @@ class StreamingPhotos(IterableDataset):
         self.transform = train_transform(image_size)
 
     def __iter__(self):
-        from faststyle.data import DataError, decode
+        from faststyle.training.data import DataError, decode
 
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)

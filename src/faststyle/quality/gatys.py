@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from faststyle.errors import UserError
-from faststyle.files import fit_rgb, fit_size, load_rgb, resize_rgb
-from faststyle.imaging import array_to_net
-from faststyle.losses import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+from faststyle.image_io import fit_rgb, fit_size, load_rgb, resize_rgb
+from faststyle.pixels import array_to_net
+from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, PerceptualLoss)
 
 

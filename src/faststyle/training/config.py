@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from faststyle.errors import UserError
-from faststyle.losses import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE, DEFAULT_STYLE_WEIGHT,
+from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE, DEFAULT_STYLE_WEIGHT,
                               DEFAULT_TV_WEIGHT)
 
 DEFAULTS = dict(
@@ -106,7 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     from faststyle.errors import run_cli
-    from faststyle.trainer import train
+    from faststyle.training.run import train
 
     return run_cli(lambda: train(parse_args(argv)))
 

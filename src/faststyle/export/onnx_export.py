@@ -4,9 +4,9 @@ Default signature (an app just feeds pixels):
     input  "image": uint8 [N, H, W, 3] RGB, N/H/W dynamic
     output "stylized": uint8 [N, H, W, 3] RGB
 Cast, layout, value scaling, padding to the stride and cropping back, clamping and rounding
-all happen inside the graph, traced from `faststyle.imaging` and the net's own forward.
+all happen inside the graph, traced from `faststyle.pixels` and the net's own forward.
 `layout="zoo"` gives the ONNX Model Zoo convention instead: float32 [N, 3, H, W], 0-255.
-The graph holds the faster but equivalent form of the net from `faststyle.reparam`.
+The graph holds the faster but equivalent form of the net from `faststyle.model.phase_conv`.
 
 Every export is verified: onnx.checker (full check), then ONNX Runtime against the
 original torch net within 1 uint8 level at 256x256, 257x383 and a batch of 2.
@@ -23,12 +23,12 @@ import torch
 from torch import nn
 
 import faststyle
-from faststyle.checkpoint import LoadedModel, load_model
+from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.errors import UserError
-from faststyle.files import atomic_path
-from faststyle.imaging import net_to_pixels, pixels_to_net
-from faststyle.reparam import inference_net
-from faststyle.transformer import TransformerNet
+from faststyle.image_io import atomic_path
+from faststyle.pixels import net_to_pixels, pixels_to_net
+from faststyle.model.phase_conv import inference_net
+from faststyle.model.transform_net import TransformerNet
 
 OPSET = 18
 CHECK_SHAPES = ((1, 256, 256), (1, 257, 383), (2, 96, 80))

@@ -13,13 +13,13 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from faststyle.checkpoint import save_model
-from faststyle.ckpt_io import AtomicCheckpointIO
-from faststyle.data import PhotoDataModule, style_name
-from faststyle.files import load_rgb
-from faststyle.system import StyleTransferSystem
-from faststyle.train import UsageError
-from faststyle.vgg import resolve_weights
+from faststyle.model.checkpoint import save_model
+from faststyle.training.checkpoint_io import AtomicCheckpointIO
+from faststyle.training.data import PhotoDataModule, style_name
+from faststyle.image_io import load_rgb
+from faststyle.training.system import StyleTransferSystem
+from faststyle.training.config import UsageError
+from faststyle.loss.vgg import resolve_weights
 
 # Hyperparameters a resumed run takes from its checkpoint, not the command line,
 # so that it continues exactly; --max-steps alone may be raised to extend a run.
@@ -134,7 +134,7 @@ def train(args: argparse.Namespace) -> int:
     final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams))
     print(f"final model: {final}  ({trainer.global_step} steps, {len(system.bad_images)} images skipped)")
     if args.export:
-        from faststyle.export import export_onnx
+        from faststyle.export.onnx_export import export_onnx
 
         onnx_path = export_onnx(final, Path(args.export_dir) / f"{name}.onnx")
         print(f"ONNX model: {onnx_path}")

@@ -5,7 +5,7 @@
 
 Per image: load (any mode, EXIF upright) -> resize (--max-size/--scale) -> stylize, whole
 or in tiles -> optionally keep the photo's colours -> blend with the photo (--strength)
--> save atomically. Videos run the same per-frame steps through faststyle.video.
+-> save atomically. Videos run the same per-frame steps through faststyle.inference.video.
 
 The ONNX Runtime backend needs no torch; torch is imported only for .ckpt/.pth models.
 """
@@ -20,11 +20,11 @@ from typing import Callable
 
 import numpy as np
 
-from faststyle.bundled import resolve_model
-from faststyle.color import blend, preserve_color
+from faststyle.inference.registry import resolve_model
+from faststyle.inference.color import blend, preserve_color
 from faststyle.errors import ModelError, UserError
-from faststyle.files import fit_rgb, load_rgb, save_rgb
-from faststyle.tiling import count_tiles, stylize_tiled
+from faststyle.image_io import fit_rgb, load_rgb, save_rgb
+from faststyle.inference.tiling import count_tiles, stylize_tiled
 
 # Untiled, the Johnson net in ONNX Runtime peaks near 1.3 kB per pixel (5.4 GB at 2048^2),
 # so images above AUTO_TILE_PIXELS are tiled with AUTO_TILE unless the user says otherwise.
@@ -50,9 +50,9 @@ class TorchStylizer:
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
         import torch
 
-        from faststyle.checkpoint import load_model
-        from faststyle.export import PixelStylizer
-        from faststyle.reparam import inference_net
+        from faststyle.model.checkpoint import load_model
+        from faststyle.export.onnx_export import PixelStylizer
+        from faststyle.model.phase_conv import inference_net
 
         if device == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: torch sees no CUDA GPU (use --device cpu)")
@@ -81,7 +81,7 @@ def load_stylizer(spec: str | os.PathLike | None = None, backend: str = "ort", d
     ort + .onnx runs the file; ort + .ckpt/.pth exports it to a temporary ONNX file first
     (unverified, ~10 s); torch runs .ckpt/.pth directly and refuses .onnx.
     """
-    from faststyle.runtime import Stylizer, cpu_providers, cuda_providers
+    from faststyle.inference.onnx_runtime import Stylizer, cpu_providers, cuda_providers
 
     if backend not in ("ort", "torch") or device not in ("cpu", "cuda"):
         raise UserError(f"unknown backend/device {backend}/{device} (use ort|torch and cpu|cuda)")
@@ -96,8 +96,8 @@ def load_stylizer(spec: str | os.PathLike | None = None, backend: str = "ort", d
     providers = cuda_providers() if device == "cuda" else cpu_providers()
     if kind == ".onnx":
         return Stylizer(path, threads=threads, providers=providers)
-    from faststyle.checkpoint import load_model
-    from faststyle.export import export_onnx
+    from faststyle.model.checkpoint import load_model
+    from faststyle.export.onnx_export import export_onnx
 
     loaded = load_model(path)  # a ModelError here names the user's file, not a temp file
     with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
@@ -134,7 +134,7 @@ def stylize_array(stylizer: Callable[[np.ndarray], np.ndarray], image: np.ndarra
 
 def stylize_path(stylizer, in_path: str | os.PathLike, out_path: str | os.PathLike, opts: Options = Options()) -> Path:
     """Stylize one image or video file into `out_path` (written atomically; format from its suffix)."""
-    from faststyle.video import is_video, stylize_video
+    from faststyle.inference.video import is_video, stylize_video
 
     in_path = Path(in_path)
     if is_video(in_path):
@@ -156,8 +156,8 @@ def expand_inputs(args: list[str], skip_suffix: str = "") -> tuple[list[Path], l
     """
     import glob
 
-    from faststyle.files import IMAGE_SUFFIXES
-    from faststyle.video import VIDEO_SUFFIXES
+    from faststyle.image_io import IMAGE_SUFFIXES
+    from faststyle.inference.video import VIDEO_SUFFIXES
 
     wanted = IMAGE_SUFFIXES | VIDEO_SUFFIXES
     files: list[Path] = []
@@ -184,7 +184,7 @@ def expand_inputs(args: list[str], skip_suffix: str = "") -> tuple[list[Path], l
 
 def output_name(src: Path, style: str) -> str:
     """photo.png -> photo_<style>.jpg; a video keeps its container (clip.mov -> clip_<style>.mov)."""
-    from faststyle.video import CONTAINERS
+    from faststyle.inference.video import CONTAINERS
 
     suffix = src.suffix.lower() if src.suffix.lower() in CONTAINERS else ".jpg"
     return f"{src.stem}_{safe_name(style)}{suffix}"

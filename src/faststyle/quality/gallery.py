@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from faststyle.bundled import list_models
-from faststyle.contact_sheet import contact_sheet
+from faststyle.inference.registry import list_models
+from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.errors import UserError
-from faststyle.files import fit_rgb, load_rgb, save_rgb
-from faststyle.pipeline import expand_inputs, load_stylizer
+from faststyle.image_io import fit_rgb, load_rgb, save_rgb
+from faststyle.inference.pipeline import expand_inputs, load_stylizer
 
 
 def gallery(content: Sequence[str], models: Sequence[str] | None = None, size: int = 320,

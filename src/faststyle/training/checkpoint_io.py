@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from faststyle.files import atomic_path
+from faststyle.image_io import atomic_path
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
