@@ -2,7 +2,7 @@
 
 import sys
 
-from faststyle.training.config import main
+from faststyle.commands.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,8 @@ import torch
 from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.image_io import fit_rgb, load_rgb, save_rgb
 from faststyle.pixels import array_to_net, net_to_array
-from faststyle.quality.gatys import gatys, style_loss_for
+from faststyle.loss.perceptual import style_loss_for
+from faststyle.quality.gatys import gatys
 from faststyle.loss.vgg import load_vgg16_features
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -17,7 +17,8 @@ from faststyle.commands import optimize as optimize_cmd
 from faststyle.quality.evaluate import METRICS
 from faststyle.image_io import load_rgb
 from faststyle.pixels import array_to_net
-from faststyle.quality.gatys import load_image, style_loss_for
+from faststyle.loss.perceptual import style_loss_for
+from faststyle.quality.gatys import load_image
 
 SIZE = 64
 

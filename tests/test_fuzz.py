@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from faststyle.image_io import ImageError, decode_rgb_bytes, load_rgb
+from faststyle.errors import ImageError
+from faststyle.image_io import decode_rgb_bytes, load_rgb
 
 
 def encoded(fmt: str, mode: str = "RGB") -> bytes:

@@ -11,7 +11,8 @@ from faststyle.loss import perceptual as losses
 from faststyle.image_io import load_rgb
 from faststyle.pixels import array_to_net
 from faststyle.loss.perceptual import PerceptualLoss
-from faststyle.quality.gatys import gatys, resize_longer_side, style_tensor
+from faststyle.loss.perceptual import style_tensor
+from faststyle.quality.gatys import gatys, resize_longer_side
 
 
 @pytest.fixture(scope="module")
@@ -84,18 +85,20 @@ def test_meanstd_trains_a_transform_net(vgg_features, images):
 def test_training_and_loss_defaults_are_one_set():
     # train.py, the Lightning system and PerceptualLoss must optimise the same objective
     # that `faststyle optimize` and `faststyle evaluate` use by default.
+    from faststyle.training.config import TrainConfig
     from faststyle.training.system import StyleTransferSystem
-    from faststyle.training.config import DEFAULTS
 
     expected = {"content_weight": losses.DEFAULT_CONTENT_WEIGHT, "style_weight": losses.DEFAULT_STYLE_WEIGHT,
                 "tv_weight": losses.DEFAULT_TV_WEIGHT, "style_loss": losses.DEFAULT_STYLE_LOSS}
     loss_params = inspect.signature(PerceptualLoss).parameters
-    system_params = inspect.signature(StyleTransferSystem).parameters
+    config = TrainConfig()
+    system = StyleTransferSystem(config)
     for name, value in expected.items():
-        assert DEFAULTS[name] == value, f"train.py --{name.replace('_', '-')}"
+        assert getattr(config, name) == value, f"train.py --{name.replace('_', '-')}"
         assert loss_params[name].default == value, f"PerceptualLoss({name})"
-        assert system_params[name].default == value, f"StyleTransferSystem({name})"
-    assert DEFAULTS["style_size"] == system_params["style_size"].default == losses.DEFAULT_STYLE_SIZE
+        assert system.hparams[name] == value, f"StyleTransferSystem({name})"
+    assert config.style_size == system.hparams["style_size"] == losses.DEFAULT_STYLE_SIZE
+
 
 
 def test_unknown_style_loss_is_refused(vgg_features):

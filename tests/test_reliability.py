@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from faststyle.model.checkpoint import load_model
-from faststyle.training.config import main as train_main
+from faststyle.commands.train import main as train_main
 from test_train import FAST, ckpt_step, net_params, photos  # noqa: F401  (fixture re-used)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,11 +116,13 @@ def test_a_checkpoint_write_killed_midway_leaves_the_old_one_intact(tmp_path, mo
 
 def test_weights_with_nan_are_never_written(tmp_path):
     """On accelerators the loss is checked every few steps; the save itself is always guarded."""
-    from faststyle.training.system import NonFiniteLossError, StyleTransferSystem
+    from faststyle.errors import UserError
+    from faststyle.training.config import TrainConfig
+    from faststyle.training.system import StyleTransferSystem
 
-    system = StyleTransferSystem(style="unused.jpg", arch="tiny")
+    system = StyleTransferSystem(TrainConfig(style="unused.jpg", arch="tiny"))
     system.on_save_checkpoint({"state_dict": system.state_dict()})  # finite weights: fine
     with torch.no_grad():
         next(system.net.parameters())[0] = float("nan")
-    with pytest.raises(NonFiniteLossError, match="--resume"):
+    with pytest.raises(UserError, match="--resume"):
         system.on_save_checkpoint({"state_dict": system.state_dict()})

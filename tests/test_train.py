@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from faststyle.model.checkpoint import load_model
-from faststyle.training.config import main as train_main
+from faststyle.commands.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--arch", "tiny", "--image-size", "48", "--batch-size", "2", "--num-workers", "0",
@@ -115,7 +115,11 @@ def test_empty_data_folder_fails_at_start(tmp_path, shared, capsys):
 
 
 def test_config_file_supplies_defaults_and_flags_override(tmp_path):
-    from faststyle.training.config import parse_args
+    from faststyle.commands.train import build_parser
+    from faststyle.training.config import merge
+
+    def parse_args(argv):
+        return merge(build_parser().parse_args(argv))[0]
 
     conf = tmp_path / "c.yaml"
     conf.write_text("image_size: 96\nbatch_size: 3\n")
@@ -138,7 +142,7 @@ def test_ddp_two_processes_on_cpu(tmp_path, shared, photos):
 
 
 def test_help_explains_every_flag():
-    from faststyle.training.config import build_parser
+    from faststyle.commands.train import build_parser
 
     text = build_parser().format_help()
     for flag in ("--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
@@ -208,7 +212,8 @@ def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, m
 
 
 def test_help_documents_every_flag_with_its_real_default():
-    from faststyle.training.config import DEFAULTS, build_parser
+    from faststyle.commands.train import build_parser
+    from faststyle.training.config import TrainConfig
 
     text = " ".join(build_parser().format_help().split())
     for flag in ["--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
@@ -216,5 +221,5 @@ def test_help_documents_every_flag_with_its_real_default():
                  "--num-nodes", "--precision", "--checkpoint-dir", "--resume", "--vgg-weights", "--seed"]:
         assert flag in text
     assert "default: None" not in text
-    assert f"(default: {DEFAULTS['style_weight']})" in text and "useful range" in text
-    assert f"(default: {DEFAULTS['max_steps']})" in text
+    assert f"(default: {TrainConfig.style_weight})" in text and "useful range" in text
+    assert f"(default: {TrainConfig.max_steps})" in text

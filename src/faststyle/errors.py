@@ -11,7 +11,11 @@ class UserError(ValueError):
 
 
 class ModelError(UserError):
-    """A file that is not a usable faststyle model."""
+    """A file that is not a usable faststyle model (`serve` skips such a file and goes on)."""
+
+
+class ImageError(UserError):
+    """A file that cannot be used as an image (training skips such a photo and goes on)."""
 
 
 def run_cli(fn: Callable[[], object]) -> int:

@@ -16,16 +16,12 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from faststyle.errors import UserError
+from faststyle.errors import ImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"}
 # Pillow's default bomb limit is ~89 Mpx; tiled stylization is meant for 48 Mpx photos and
 # more, so we allow 4x that but no further: beyond it a "photo" is almost surely an attack.
 MAX_PIXELS = 4 * 89_478_485
-
-
-class ImageError(UserError):
-    """A file that cannot be used as an image; str() is a one-line message for the user."""
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

@@ -14,9 +14,6 @@ from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOS
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT)
 
 
-class OptimizeUsageError(UserError):
-    """Flags that cannot work together; found before any pixel is optimised."""
-
 
 def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Stylize one photo by optimising its pixels (Gatys et al. 2016) "
@@ -49,14 +46,14 @@ def check(args: argparse.Namespace) -> None:
     from PIL import Image
 
     if args.steps < 1:
-        raise OptimizeUsageError(f"--steps must be at least 1, not {args.steps}")
+        raise UserError(f"--steps must be at least 1, not {args.steps}")
     if args.size < 16:
-        raise OptimizeUsageError(f"--size must be at least 16 px, not {args.size}")
+        raise UserError(f"--size must be at least 16 px, not {args.size}")
     if args.style_size < 16:
-        raise OptimizeUsageError(f"--style-size must be at least 16, not {args.style_size}")
+        raise UserError(f"--style-size must be at least 16, not {args.style_size}")
     suffix = Path(args.output).suffix.lower()
     if suffix not in Image.registered_extensions():
-        raise OptimizeUsageError(f"-o {args.output}: unknown image format '{suffix}' (use .jpg, .png or .webp)")
+        raise UserError(f"-o {args.output}: unknown image format '{suffix}' (use .jpg, .png or .webp)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
     from faststyle.image_io import load_rgb, save_rgb
     from faststyle.pixels import net_to_array
-    from faststyle.quality.gatys import gatys, load_image, pick_device, style_loss_for
+    from faststyle.hardware import pick_device
+    from faststyle.loss.perceptual import style_loss_for
+    from faststyle.quality.gatys import gatys, load_image
     from faststyle.loss.vgg import load_vgg16_features
 
     device = pick_device(args.device)

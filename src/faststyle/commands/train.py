@@ -1,9 +1,36 @@
-"""`faststyle train`: the same as `python train.py`."""
+"""`python train.py --style IMG --data DIR` (or `faststyle train ...`): parse, then train.
+
+The flags are generated from faststyle.training.config.TrainConfig, the one declaration of
+every training setting; see `--help`.
+"""
 
 from __future__ import annotations
 
+from faststyle.commands.common import Parser
+from faststyle.errors import run_cli
 
-def main(argv: list[str] | None = None, prog: str = "faststyle train") -> int:
-    from faststyle.training.config import main as train_main
 
-    return train_main(argv)
+def build_parser(prog: str = "train.py") -> Parser:
+    from faststyle.training.config import add_arguments
+
+    p = Parser(prog=prog,
+               description="Train a fast style-transfer network (Johnson et al. 2016) for one style image.",
+               epilog="Defaults shown are the built-in ones; --config FILE overrides them, the command line "
+                      "overrides both. --print-config shows the result.")
+    add_arguments(p)
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
+    def run() -> int:
+        from faststyle.training.config import merge
+
+        config, explicit = merge(build_parser(prog).parse_args(argv))
+        if config.print_config:
+            print(config.to_yaml(), end="")
+            return 0
+        from faststyle.training.run import train
+
+        return train(config, explicit)
+
+    return run_cli(run)

@@ -38,9 +38,6 @@ DESCRIPTIONS = {
 }
 
 
-class ExportError(UserError):
-    """Export failed its own verification."""
-
 
 class PixelStylizer(nn.Module):
     """uint8 [N, H, W, 3] -> uint8 [N, H, W, 3]: the whole pipeline, so ORT users feed raw pixels."""
@@ -136,9 +133,9 @@ def verify_onnx(path: str | os.PathLike, wrapper: nn.Module, layout: str, shapes
             ref = wrapper(x).numpy().astype(np.int32)
         got = session.run(None, {"image": x.numpy()})[0].astype(np.int32)
         if got.shape != ref.shape:
-            raise ExportError(f"{path}: ONNX output shape {got.shape} != torch {ref.shape} at {n}x{h}x{w}")
+            raise UserError(f"{path}: ONNX output shape {got.shape} != torch {ref.shape} at {n}x{h}x{w}")
         err = float(np.abs(got - ref).max())
         worst = max(worst, err)
         if err > 1:
-            raise ExportError(f"{path}: ONNX Runtime differs from torch by {err} levels at {n}x{h}x{w}")
+            raise UserError(f"{path}: ONNX Runtime differs from torch by {err} levels at {n}x{h}x{w}")
     return worst

@@ -35,9 +35,6 @@ CONTAINERS = {
 OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
 
 
-class VideoError(UserError):
-    """A video that cannot be read or written; str() is a one-line message."""
-
 
 def is_video(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
@@ -89,19 +86,19 @@ def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
     in_path, out_path = Path(in_path), Path(out_path)
     suffix = out_path.suffix.lower()
     if suffix not in CONTAINERS:
-        raise VideoError(f"{out_path}: unknown video format '{suffix}' (use one of {sorted(CONTAINERS)})")
+        raise UserError(f"{out_path}: unknown video format '{suffix}' (use one of {sorted(CONTAINERS)})")
     muxer, video_encoder, audio_encoder, copyable = CONTAINERS[suffix]
     if not in_path.is_file():
-        raise VideoError(f"{in_path}: no such file")
+        raise UserError(f"{in_path}: no such file")
     if in_path.stat().st_size == 0:
-        raise VideoError(f"{in_path}: empty file (0 bytes)")
+        raise UserError(f"{in_path}: empty file (0 bytes)")
     try:
         inp = av.open(str(in_path))
     except Exception as e:
-        raise VideoError(f"{in_path}: not a video file FFmpeg can read ({_brief(e)})") from None
+        raise UserError(f"{in_path}: not a video file FFmpeg can read ({_brief(e)})") from None
     try:
         if not inp.streams.video:
-            raise VideoError(f"{in_path}: has no video stream")
+            raise UserError(f"{in_path}: has no video stream")
         in_video = inp.streams.video[0]
         in_audio = inp.streams.audio[0] if inp.streams.audio else None
         in_video.thread_type = "AUTO"
@@ -112,7 +109,7 @@ def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
     except UserError:
         raise
     except av.FFmpegError as e:
-        raise VideoError(f"{in_path}: cannot stylize video ({_brief(e)})") from None
+        raise UserError(f"{in_path}: cannot stylize video ({_brief(e)})") from None
     finally:
         inp.close()
     return out_path
@@ -171,7 +168,7 @@ def _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copya
                 early.clear()
                 bar.update(1)
         if out_video is None:
-            raise VideoError(f"{inp.name}: no video frames could be decoded")
+            raise UserError(f"{inp.name}: no video frames could be decoded")
         out.mux(out_video.encode(None))
         if out_audio is not None and not copy_audio:
             out.mux(out_audio.encode(None))

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faststyle.image_io import fit_rgb
 from faststyle.loss.statistics import gram_matrix, mean_std
+from faststyle.pixels import array_to_net
 from faststyle.loss.vgg import VGGFeatures
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -128,3 +132,26 @@ class PerceptualLoss(nn.Module):
         }
         terms["loss"] = terms["content"] + terms["style"] + terms["tv"]
         return terms
+
+
+def style_tensor(style: np.ndarray, style_size: int | None = DEFAULT_STYLE_SIZE) -> torch.Tensor:
+    """uint8 [H, W, 3] -> [1, 3, h, w] in [0, 1], longer side capped at `style_size` as in training."""
+    return array_to_net(fit_rgb(style, max_size=style_size))
+
+
+def style_loss_for(
+    features: nn.Sequential,
+    style: np.ndarray,
+    style_size: int | None = DEFAULT_STYLE_SIZE,
+    content_weight: float = DEFAULT_CONTENT_WEIGHT,
+    style_weight: float = DEFAULT_STYLE_WEIGHT,
+    tv_weight: float = DEFAULT_TV_WEIGHT,
+    style_loss: str = DEFAULT_STYLE_LOSS,
+    content_layer: str = CONTENT_LAYER,
+    style_layers: Sequence[str] = STYLE_LAYERS,
+) -> PerceptualLoss:
+    """The training objective for one style image (uint8 [H, W, 3]), its targets already set."""
+    loss_fn = PerceptualLoss(features, content_layer, style_layers, content_weight, style_weight,
+                             tv_weight, style_loss)
+    loss_fn.set_style(style_tensor(style, style_size).to(next(features.parameters()).device))
+    return loss_fn

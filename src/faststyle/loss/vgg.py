@@ -29,9 +29,6 @@ LAYERS: dict[str, int] = {
 ENV_VAR = "FASTSTYLE_VGG_WEIGHTS"
 
 
-class WeightsError(UserError):
-    """The VGG weights cannot be loaded; str() is a one-line message for the user."""
-
 
 def resolve_weights(path: str | os.PathLike | None = None) -> str | None:
     """The weights file to use, or None for torchvision's own download."""
@@ -39,7 +36,7 @@ def resolve_weights(path: str | os.PathLike | None = None) -> str | None:
     if path is None:
         return None
     if not Path(path).is_file():
-        raise WeightsError(f"VGG-16 weights not found at '{path}' (set --vgg-weights or ${ENV_VAR} to a .pth file)")
+        raise UserError(f"VGG-16 weights not found at '{path}' (set --vgg-weights or ${ENV_VAR} to a .pth file)")
     return str(Path(path).resolve())  # absolute: subprocesses (DDP ranks) and resumes may run elsewhere
 
 
@@ -50,7 +47,7 @@ def load_vgg16_features(path: str | os.PathLike | None = None) -> nn.Sequential:
         try:  # torchvision downloads once into its cache (~/.cache/torch/hub/checkpoints)
             features = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
         except Exception as e:
-            raise WeightsError(f"cannot get torchvision's VGG-16 weights ({type(e).__name__}: {e}); "
+            raise UserError(f"cannot get torchvision's VGG-16 weights ({type(e).__name__}: {e}); "
                                f"without internet pass --vgg-weights PATH or set ${ENV_VAR}") from None
     else:
         # Build on the meta device: skips initialising the 120M-parameter classifier we drop.
@@ -61,7 +58,7 @@ def load_vgg16_features(path: str | os.PathLike | None = None) -> nn.Sequential:
             state = torch.load(path, map_location="cpu", weights_only=True)
             features.load_state_dict(state)
         except Exception as e:
-            raise WeightsError(f"'{path}' is not a VGG-16 features state dict ({type(e).__name__})") from None
+            raise UserError(f"'{path}' is not a VGG-16 features state dict ({type(e).__name__})") from None
     return features.eval().requires_grad_(False)
 
 

@@ -32,7 +32,9 @@ from faststyle.loss.statistics import gram_matrix, style_similarity
 from faststyle.pixels import array_to_net, net_to_array, net_to_pixels, pixels_to_net
 from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS)
-from faststyle.quality.gatys import gatys, pick_device, resize_longer_side, style_loss_for, style_tensor
+from faststyle.loss.perceptual import style_loss_for, style_tensor
+from faststyle.hardware import pick_device
+from faststyle.quality.gatys import gatys, resize_longer_side
 from faststyle.quality.timing import median_ms
 from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 
@@ -42,9 +44,6 @@ DEFAULT_OBJECTIVE = dict(content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEF
                          content_layer=CONTENT_LAYER, style_layers=list(STYLE_LAYERS))
 METRICS = ("content", "style", "tv", "loss", "style_similarity", "ms")
 
-
-class EvaluateError(UserError):
-    """Inputs evaluate cannot use; str() is a one-line message."""
 
 
 @dataclass
@@ -95,10 +94,10 @@ def content_images(path: str | os.PathLike) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise EvaluateError(f"--content {path}: no such file or folder")
+        raise UserError(f"--content {path}: no such file or folder")
     found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not found:
-        raise EvaluateError(f"--content {path}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise UserError(f"--content {path}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return found
 
 
@@ -107,9 +106,9 @@ def parse_steps(text: str) -> list[int]:
     try:
         steps = sorted({int(s) for s in text.split(",") if s.strip()})
     except ValueError:
-        raise EvaluateError(f"--gatys-steps '{text}': expected step counts like 50,100 (or 0 to skip)") from None
+        raise UserError(f"--gatys-steps '{text}': expected step counts like 50,100 (or 0 to skip)") from None
     if any(s < 0 for s in steps):
-        raise EvaluateError(f"--gatys-steps '{text}': step counts must not be negative")
+        raise UserError(f"--gatys-steps '{text}': step counts must not be negative")
     return [s for s in steps if s > 0]
 
 
@@ -151,7 +150,7 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`."""
     say = progress or (lambda msg: None)
     if size < 16:
-        raise EvaluateError(f"--size {size}: too small; use at least 16 px")
+        raise UserError(f"--size {size}: too small; use at least 16 px")
     steps = sorted({s for s in gatys_steps if s > 0})
     dev = pick_device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else None

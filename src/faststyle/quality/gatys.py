@@ -1,37 +1,22 @@
 """Gatys et al.'s optimisation-based style transfer: the quality reference and a preview.
 
 It optimises the pixels of one image with the very PerceptualLoss that trains the
-feed-forward network, so its loss values are directly comparable to a model's. The helpers
-above `gatys` prepare images and that loss exactly as training does, for the `optimize`
-and `evaluate` commands.
+feed-forward network (`faststyle.loss.perceptual.style_loss_for`), so its loss values are
+directly comparable to a model's.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
-from torch import nn
 
 from faststyle.errors import UserError
-from faststyle.image_io import fit_rgb, fit_size, load_rgb, resize_rgb
+from faststyle.image_io import fit_size, load_rgb, resize_rgb
 from faststyle.pixels import array_to_net
-from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
-                              DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, PerceptualLoss)
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """'auto' (the GPU if there is one) or a torch device string -> a device; UserError if unusable."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-        torch.empty(0, device=device)  # fails now if the device is absent or not built in
-    except (RuntimeError, AssertionError) as e:
-        raise UserError(f"--device {name}: not usable here ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    return device
+from faststyle.loss.perceptual import PerceptualLoss
 
 
 def resize_longer_side(image: np.ndarray, size: int | None) -> np.ndarray:
@@ -51,29 +36,6 @@ def resize_longer_side(image: np.ndarray, size: int | None) -> np.ndarray:
 def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor:
     """An image file -> [1, 3, H, W] in [0, 1], its longer side resized to `size` if given."""
     return array_to_net(resize_longer_side(load_rgb(path), size))
-
-
-def style_loss_for(
-    features: nn.Sequential,
-    style: np.ndarray,
-    style_size: int | None = DEFAULT_STYLE_SIZE,
-    content_weight: float = DEFAULT_CONTENT_WEIGHT,
-    style_weight: float = DEFAULT_STYLE_WEIGHT,
-    tv_weight: float = DEFAULT_TV_WEIGHT,
-    style_loss: str = DEFAULT_STYLE_LOSS,
-    content_layer: str = CONTENT_LAYER,
-    style_layers: Sequence[str] = STYLE_LAYERS,
-) -> PerceptualLoss:
-    """The training objective for one style image (uint8 [H, W, 3]), its targets already set."""
-    loss_fn = PerceptualLoss(features, content_layer, style_layers, content_weight, style_weight,
-                             tv_weight, style_loss)
-    loss_fn.set_style(style_tensor(style, style_size).to(next(features.parameters()).device))
-    return loss_fn
-
-
-def style_tensor(style: np.ndarray, style_size: int | None = DEFAULT_STYLE_SIZE) -> torch.Tensor:
-    """uint8 [H, W, 3] -> [1, 3, h, w] in [0, 1], longer side capped at `style_size` as in training."""
-    return array_to_net(fit_rgb(style, max_size=style_size))
 
 
 def gatys(

@@ -1,115 +1,221 @@
-"""`python train.py --style IMG --data DIR`: argument parsing and the run itself.
+"""Every training setting, declared once.
 
-Values come from, in increasing priority: the defaults below, `--config FILE.yaml`
-(keys are the flag names with '_' for '-'), and the command line.
+`TrainConfig` is the only place a training setting is written down. From its fields come:
+train.py's flags (name, type check, help and the real default), the keys a `--config FILE.yaml`
+may set, what the LightningModule and DataModule are built from (they take the config), the
+hyperparameters saved in every checkpoint, `--print-config`, and what `--resume` does with
+each setting (its `resume` rule):
+
+    RUN     the setting defines the run: a resumed run takes it from the checkpoint, and a
+            different value given explicitly is refused rather than silently ignored
+    EXTEND  taken from the checkpoint unless given: --max-steps can lengthen a finished run
+    LOCAL   how this process runs (devices, workers, folders): never taken from a checkpoint
+
+Values come from, in increasing priority: the defaults below, the YAML file, the command line.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Callable
 
 import yaml
 
 from faststyle.errors import UserError
-from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE, DEFAULT_STYLE_WEIGHT,
-                              DEFAULT_TV_WEIGHT)
+from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
+                                       DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT)
+from faststyle.model.transform_net import ARCHS
+from faststyle.values import at_least, non_negative_float, non_negative_int, positive_float, positive_int
 
-DEFAULTS = dict(
-    style=None, data=None, data_split="train", image_column="image", streaming="auto", config=None,
-    arch="johnson", max_steps=40_000, image_size=256, batch_size=4, lr=1e-3, lr_schedule="constant",
-    content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEFAULT_STYLE_WEIGHT, tv_weight=DEFAULT_TV_WEIGHT,
-    style_size=DEFAULT_STYLE_SIZE, style_loss=DEFAULT_STYLE_LOSS,
-    accelerator="auto", devices="auto", num_nodes=1, strategy="auto", precision="32-true",
-    checkpoint_dir=None, checkpoint_every=500, resume=False, vgg_weights=None, seed=0,
-    num_workers=2, preview_every=200, log_dir="runs", export=True, export_dir="export",
-)
+RUN, EXTEND, LOCAL = "run", "extend", "local"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="train.py",
-        description="Train a fast style-transfer network (Johnson et al. 2016) for one style image.",
-        epilog="Defaults shown are the built-in ones; --config FILE overrides them, the command line overrides both.",
-    )
-    a = p.add_argument
-    a("--style", metavar="PATH", help="style image (jpg/png); its file name names the model")
-    a("--data", help="folder of training photos (any nesting) or a Hugging Face Hub dataset id")
-    a("--data-split", help="split of a Hub dataset")
-    a("--image-column", help="column holding the images in a Hub dataset")
-    a("--streaming", choices=["auto", "on", "off"], help="stream the data instead of downloading/indexing it "
-      "first; auto: Hub datasets over 2 GB or of unknown size")
-    a("--config", metavar="FILE", help="YAML file of defaults for these flags, e.g. configs/cpu.yaml")
-    a("--arch", choices=["johnson", "slim", "tiny"], help="transform-net width: 32-64-128, 16-32-64 or 8-16-32 channels")
-    a("--max-steps", type=int, help="optimizer steps to train for")
-    a("--image-size", type=int, help="side of the square random crops the net trains on (px)")
-    a("--batch-size", type=int, help="photos per step on each device")
-    a("--lr", type=float, help="Adam learning rate")
-    a("--lr-schedule", choices=["constant", "cosine"], help="constant lr, or cosine decay to 5%% over the run")
-    a("--content-weight", type=float, help="weight of the relative content error at relu2_2")
-    a("--style-weight", type=float, help="how much a relative style (Gram) error counts against the same "
-      "relative content error; independent of the style image and of VGG scale; useful range 2-50, more = stronger style")
-    a("--tv-weight", type=float, help="weight of total variation (smoothness) of the output; 0 disables it")
-    a("--style-size", type=int, help="longer side the style image is resized to before its statistics are taken "
-      "(smaller = larger brush strokes)")
-    a("--style-loss", choices=["gram", "meanstd"], help="style statistic: Gram matrices, or per-channel mean+std (AdaIN)")
-    a("--accelerator", help="cpu, gpu, mps or auto")
-    a("--devices", help="number of devices per node, a list like 0,1, or -1/auto for all")
-    a("--num-nodes", type=int, help="machines in a multi-node run (launch with torchrun or SLURM)")
-    a("--strategy", help="Lightning strategy: auto, ddp, ddp_spawn, ...")
-    a("--precision", help="32-true, bf16-mixed, 16-mixed")
-    a("--checkpoint-dir", metavar="DIR", help="where checkpoints go [default: checkpoints/STYLE_NAME]")
-    a("--checkpoint-every", type=int, help="write DIR/last.ckpt every N steps")
-    a("--resume", action="store_true", default=None, help="continue the run in --checkpoint-dir exactly "
-      "(step, optimizer, schedule, data order); --max-steps may extend it")
-    a("--vgg-weights", metavar="PATH", help="VGG-16 features state dict [default: $FASTSTYLE_VGG_WEIGHTS, "
-      "else torchvision's IMAGENET1K_V1 download]")
-    a("--seed", type=int, help="seed for weights init and data order")
-    a("--num-workers", type=int, help="data-loading worker processes")
-    a("--preview-every", type=int, help="log a grid of stylized held-out photos every N steps (0: never)")
-    a("--log-dir", help="TensorBoard logs go to LOG_DIR/STYLE_NAME")
-    a("--no-export", dest="export", action="store_false", default=None, help="skip ONNX export at the end")
-    a("--export-dir", help="where the ONNX model goes at the end of the run")
-    # None marks "not given" so --config can fill it; --help shows the real built-in default.
-    p.set_defaults(**{k: None for k in DEFAULTS})
-    for action in p._actions:
-        value = DEFAULTS.get(action.dest)
-        if action.help and value is not None and not isinstance(value, bool) and "[default" not in action.help:
-            action.help += f" (default: {value})".replace("%", "%%")
-    return p
+def setting(default: Any, help: str, *, resume: str = LOCAL, check: Callable[[Any], Any] | None = None,
+            choices: tuple[str, ...] | None = None, metavar: str | None = None, group: str = "training",
+            flag: str | None = None, in_yaml: bool = True) -> Any:
+    """A dataclass field carrying everything the flag, the YAML key and --resume need."""
+    meta = dict(help=help, resume=resume, check=check, choices=choices, metavar=metavar, group=group,
+                flag=flag, in_yaml=in_yaml)
+    return field(default=default, metadata=meta)
 
 
-class UsageError(UserError):
-    """Bad arguments or inputs found before training starts; str() is the message."""
+@dataclass
+class TrainConfig:
+    # --- what to learn from
+    style: str | None = setting(None, "style image (jpg/png); its file name names the model", resume=RUN,
+                                metavar="PATH", group="data")
+    data: str | None = setting(None, "folder of training photos (any nesting) or a Hugging Face Hub dataset id",
+                               resume=RUN, group="data")
+    data_split: str = setting("train", "split of a Hub dataset", resume=RUN, group="data")
+    image_column: str = setting("image", "column holding the images in a Hub dataset", resume=RUN, group="data")
+    streaming: str = setting("auto", "stream the data instead of downloading/indexing it first; auto: Hub "
+                             "datasets over 2 GB or of unknown size", resume=RUN, choices=("auto", "on", "off"),
+                             group="data")
+    # --- the network and its objective
+    arch: str = setting("johnson", "transform-net width: 32-64-128, 16-32-64 or 8-16-32 channels", resume=RUN,
+                        choices=tuple(ARCHS), group="model and loss")
+    content_weight: float = setting(DEFAULT_CONTENT_WEIGHT, "weight of the relative content error at relu2_2",
+                                    resume=RUN, check=non_negative_float, group="model and loss")
+    style_weight: float = setting(DEFAULT_STYLE_WEIGHT, "how much a relative style (Gram) error counts against "
+                                  "the same relative content error; independent of the style image and of VGG "
+                                  "scale; useful range 2-50, more = stronger style", resume=RUN,
+                                  check=non_negative_float, group="model and loss")
+    tv_weight: float = setting(DEFAULT_TV_WEIGHT, "weight of total variation (smoothness) of the output; "
+                               "0 disables it", resume=RUN, check=non_negative_float, group="model and loss")
+    style_size: int = setting(DEFAULT_STYLE_SIZE, "longer side the style image is resized to before its "
+                              "statistics are taken (smaller = larger brush strokes)", resume=RUN,
+                              check=at_least(16), group="model and loss")
+    style_loss: str = setting(DEFAULT_STYLE_LOSS, "style statistic: Gram matrices, or per-channel mean+std (AdaIN)",
+                              resume=RUN, choices=("gram", "meanstd"), group="model and loss")
+    # --- the schedule
+    max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=positive_int)
+    image_size: int = setting(256, "side of the square random crops the net trains on (px)", resume=RUN,
+                              check=at_least(16))
+    batch_size: int = setting(4, "photos per step on each device", resume=RUN, check=positive_int)
+    lr: float = setting(1e-3, "Adam learning rate", resume=RUN, check=positive_float)
+    lr_schedule: str = setting("constant", "constant lr, or cosine decay to 5%% over the run", resume=RUN,
+                               choices=("constant", "cosine"))
+    seed: int = setting(0, "seed for weights init and data order", resume=RUN, check=non_negative_int)
+    # --- hardware
+    accelerator: str = setting("auto", "cpu, gpu, mps or auto", group="hardware")
+    devices: str = setting("auto", "number of devices per node, a list like 0,1, or -1/auto for all",
+                           group="hardware")
+    num_nodes: int = setting(1, "machines in a multi-node run (launch with torchrun or SLURM)", check=positive_int,
+                             group="hardware")
+    strategy: str = setting("auto", "Lightning strategy: auto, ddp, ddp_spawn, ...", group="hardware")
+    precision: str = setting("32-true", "numeric precision", choices=("32-true", "bf16-mixed", "16-mixed"),
+                             group="hardware")
+    num_workers: int = setting(2, "data-loading worker processes", check=non_negative_int, group="hardware")
+    # --- files
+    config: str | None = setting(None, "YAML file of defaults for these flags, e.g. configs/cpu.yaml",
+                                 metavar="FILE", group="files", in_yaml=False)
+    checkpoint_dir: str | None = setting(None, "where checkpoints go [default: checkpoints/STYLE_NAME]",
+                                         metavar="DIR", group="files")
+    checkpoint_every: int = setting(500, "write DIR/last.ckpt every N steps", check=positive_int, group="files")
+    resume: bool = setting(False, "continue the run in --checkpoint-dir exactly (step, optimizer, schedule, data "
+                           "order); --max-steps may extend it", group="files", in_yaml=False)
+    vgg_weights: str | None = setting(None, "VGG-16 features state dict [default: $FASTSTYLE_VGG_WEIGHTS, else "
+                                      "torchvision's IMAGENET1K_V1 download]", metavar="PATH", group="files")
+    preview_every: int = setting(200, "log a grid of stylized held-out photos every N steps (0: never)",
+                                 check=non_negative_int, group="files")
+    log_dir: str = setting("runs", "TensorBoard logs go to LOG_DIR/STYLE_NAME", group="files")
+    export: bool = setting(True, "skip ONNX export at the end", flag="--no-export", group="files")
+    export_dir: str = setting("export", "where the ONNX model goes at the end of the run", group="files")
+    print_config: bool = setting(False, "print the merged settings as YAML (a --config file that reproduces "
+                                 "this run) and exit", group="files", in_yaml=False)
+
+    # --- derived views --------------------------------------------------------------------
+    def hparams(self) -> dict[str, Any]:
+        """The settings saved in checkpoints: everything but the per-invocation switches."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["in_yaml"]}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.hparams(), sort_keys=False)
+
+    @classmethod
+    def from_hparams(cls, hp: dict[str, Any]) -> TrainConfig:
+        """A config from a checkpoint's hyperparameters; keys that are not settings are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in hp.items() if k in known})
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Defaults <- config file <- command line. Also returns which keys the user set explicitly."""
-    args = build_parser().parse_args(argv)
-    explicit = {k for k, v in vars(args).items() if v is not None}
-    merged = dict(DEFAULTS)
-    if args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise UsageError(f"--config {path}: no such file")
+def declared() -> tuple[dataclasses.Field, ...]:  # type: ignore[type-arg]
+    return fields(TrainConfig)
+
+
+def flag_of(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """One flag per setting. Every default is None, meaning "not given", so the YAML file can
+    fill it; --help shows the real built-in default instead."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in declared():
+        m = f.metadata
+        group = groups.get(m["group"]) or groups.setdefault(m["group"], p.add_argument_group(m["group"]))
+        help_text = m["help"]
+        if f.default not in (None, False, True) and "[default" not in help_text:
+            help_text += f" (default: {f.default})".replace("%", "%%")
+        if isinstance(f.default, bool):
+            action = "store_false" if f.default else "store_true"
+            group.add_argument(flag_of(f), dest=f.name, action=action, default=None, help=help_text)
+        else:
+            group.add_argument(flag_of(f), dest=f.name, type=m["check"], choices=m["choices"],
+                               metavar=m["metavar"], default=None, help=help_text)
+
+
+def merge(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]:
+    """Defaults <- --config file <- command line; also the names the user gave explicitly."""
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    values: dict[str, Any] = {}
+    if given.get("config"):
+        values.update(read_yaml(Path(given["config"])))
+    values.update(given)
+    return TrainConfig(**values), set(given)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A --config file's settings, checked as the flags are; one-line errors name the file and key."""
+    if not path.is_file():
+        raise UserError(f"--config {path}: no such file")
+    try:
         conf = yaml.safe_load(path.read_text()) or {}
-        unknown = {k.replace("-", "_") for k in conf} - set(DEFAULTS)
-        if unknown:
-            raise UsageError(f"--config {path}: unknown keys {sorted(unknown)}")
-        merged.update({k.replace("-", "_"): v for k, v in conf.items()})
-    merged.update({k: v for k, v in vars(args).items() if v is not None})
-    ns = argparse.Namespace(**merged)
-    ns.explicit = explicit
-    return ns
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UserError(f"--config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(conf, dict):
+        raise UserError(f"--config {path}: expected 'key: value' lines, e.g. image_size: 128")
+    by_name = {f.name: f for f in declared() if f.metadata["in_yaml"]}
+    values: dict[str, Any] = {}
+    for key, value in conf.items():
+        name = str(key).replace("-", "_")
+        if name not in by_name:
+            raise UserError(f"--config {path}: unknown key '{key}' (known: {', '.join(sorted(by_name))})")
+        m = by_name[name].metadata
+        try:
+            if m["check"] is not None and value is not None:
+                value = m["check"](value)
+        except argparse.ArgumentTypeError as e:
+            raise UserError(f"--config {path}: {key}: {e}") from None
+        if m["choices"] and value not in m["choices"]:
+            raise UserError(f"--config {path}: {key}: {value!r} is not one of {', '.join(m['choices'])}")
+        values[name] = value
+    return values
 
 
-def main(argv: list[str] | None = None) -> int:
-    from faststyle.errors import run_cli
-    from faststyle.training.run import train
+def apply_resume(config: TrainConfig, saved: dict[str, Any], explicit: set[str]) -> TrainConfig:
+    """The settings of a resumed run: RUN and EXTEND ones from the checkpoint's `saved`
+    hyperparameters; a RUN setting given explicitly with another value is refused."""
+    updates: dict[str, Any] = {}
+    for f in declared():
+        rule = f.metadata["resume"]
+        if rule == LOCAL or f.name not in saved:
+            continue
+        mine, theirs = getattr(config, f.name), saved[f.name]
+        if rule == RUN and f.name in explicit and not same_setting(f.name, mine, theirs):
+            raise UserError(f"--resume: this run was started with {flag_of(f)} {theirs}, not {mine}; drop "
+                            f"{flag_of(f)} to continue it, or start a new run with another --checkpoint-dir")
+        if rule == RUN or f.name not in explicit:
+            updates[f.name] = theirs
+    return dataclasses.replace(config, **updates)
 
-    return run_cli(lambda: train(parse_args(argv)))
+
+def same_setting(name: str, mine: Any, theirs: Any) -> bool:
+    """Equal values; paths that name the same file count as equal."""
+    if mine == theirs:
+        return True
+    if isinstance(mine, str) and isinstance(theirs, str) and name in ("style", "data"):
+        a, b = Path(mine).expanduser(), Path(theirs).expanduser()
+        return a.exists() and b.exists() and a.resolve() == b.resolve()
+    if isinstance(mine, (int, float)) and isinstance(theirs, (int, float)):
+        return float(mine) == float(theirs)
+    return False
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def style_name(path: str | os.PathLike) -> str:
+    """starry_night.jpg -> starry_night (names checkpoints, exports and output files)."""
+    return Path(path).stem

@@ -12,8 +12,6 @@ reported to the training system, which counts it in the log; it never stops a ru
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Callable
 
 import lightning.pytorch as L
@@ -21,52 +19,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from faststyle.errors import UserError
-from faststyle.training.stream import StreamingPhotos
-from faststyle.image_io import ImageError, decode_rgb_bytes, load_rgb
+from faststyle.errors import ImageError
 from faststyle.pixels import eval_transform, train_transform
+from faststyle.training.config import TrainConfig
+from faststyle.training.records import decode, open_dataset, wants_streaming
+from faststyle.training.stream import StreamingPhotos
 
 PREVIEW_IMAGES = 4
 MAX_RETRIES = 16
-STREAM_ABOVE_BYTES = 2 * 1024**3  # Hub datasets larger than this (or of unknown size) are streamed
-
-
-class DataError(UserError):
-    """The training data cannot be used; str() says what to pass instead."""
-
-
-def open_dataset(data: str, split: str = "train", image_column: str = "image", streaming: bool = False):
-    """A `datasets` dataset whose `image_column` holds undecoded images ({"bytes", "path"})."""
-    import datasets
-
-    if os.path.isdir(data):
-        try:
-            ds = datasets.load_dataset("imagefolder", data_dir=data, split="train", streaming=streaming)
-        except datasets.data_files.EmptyDatasetError:
-            raise DataError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)") from None
-        image_column = "image"
-    elif os.path.exists(data) or data.startswith((".", "/")):
-        raise DataError(f"--data '{data}' is not a folder of images (pass a folder or a Hub dataset id)")
-    else:
-        try:
-            ds = datasets.load_dataset(data, split=split, streaming=streaming)
-        except Exception as e:
-            raise DataError(f"--data '{data}': cannot load this Hub dataset/split '{split}' ({type(e).__name__}: {e})") from None
-    columns = ds.column_names or list(ds.features or {}) or (list(next(iter(ds), {})) if streaming else [])
-    if image_column not in columns:
-        raise DataError(f"--data '{data}' has no column '{image_column}' (columns: {columns}); pass --image-column")
-    if not streaming and len(ds) == 0:
-        raise DataError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)")
-    ds = ds.cast_column(image_column, datasets.Image(decode=False))
-    return ds.rename_column(image_column, "image") if image_column != "image" else ds
-
-
-def decode(item: dict) -> "object":
-    """An undecoded `datasets` image -> uint8 [H, W, 3]; ImageError if unusable."""
-    if item.get("bytes"):
-        return decode_rgb_bytes(item["bytes"], label=item.get("path") or "image bytes")
-    if item.get("path"):
-        return load_rgb(item["path"])
-    raise ImageError("image record holds neither bytes nor a path")
 
 
 class PhotoDataset(Dataset):
@@ -93,7 +53,7 @@ class PhotoDataset(Dataset):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(draw)  # augmentation depends on the stream position only
                 return self.transform(pixels), bad
-        raise DataError(f"{MAX_RETRIES} images in a row could not be decoded near index {index}; is --data really photos?")
+        raise UserError(f"{MAX_RETRIES} images in a row could not be decoded near index {index}; is --data really photos?")
 
 
 def collate(samples):
@@ -135,44 +95,20 @@ class StreamSampler(Sampler):
 class PhotoDataModule(L.LightningDataModule):
     """Random-resized crops of photos, in [0, 1], batch [B, 3, S, S]."""
 
-    def __init__(
-        self,
-        data: str,
-        image_size: int = 256,
-        batch_size: int = 4,
-        num_workers: int = 2,
-        data_split: str = "train",
-        image_column: str = "image",
-        seed: int = 0,
-        max_steps: int = 40_000,
-        streaming: str = "auto",
-    ):
+    def __init__(self, config: TrainConfig):
         super().__init__()
-        self.data, self.image_size, self.batch_size = data, image_size, batch_size
-        self.num_workers, self.data_split, self.image_column = num_workers, data_split, image_column
-        self.seed, self.max_steps, self.streaming = seed, max_steps, streaming
+        assert config.data is not None
+        self.data, self.image_size, self.batch_size = config.data, config.image_size, config.batch_size
+        self.num_workers, self.data_split, self.image_column = config.num_workers, config.data_split, config.image_column
+        self.seed, self.max_steps, self.streaming = config.seed, config.max_steps, config.streaming
         self.train_records = None
         self.preview_records = None
         self.stream = False
 
-    def wants_streaming(self) -> bool:
-        """auto: local folders are read in place; Hub datasets stream unless known to be small."""
-        if self.streaming in ("on", "off"):
-            return self.streaming == "on"
-        if os.path.isdir(self.data):
-            return False
-        try:
-            import datasets
-
-            size = datasets.load_dataset_builder(self.data).info.dataset_size
-        except Exception:
-            size = None
-        return size is None or size > STREAM_ABOVE_BYTES
-
     def setup(self, stage: str | None = None) -> None:
         if self.train_records is not None:
             return
-        self.stream = self.wants_streaming()
+        self.stream = wants_streaming(self.data, self.streaming)
         ds = open_dataset(self.data, self.data_split, self.image_column, streaming=self.stream)
         if self.stream:
             self.preview_records = list(ds.take(PREVIEW_IMAGES))
@@ -212,8 +148,3 @@ class PhotoDataModule(L.LightningDataModule):
             except ImageError:
                 continue
         return torch.stack(images) if images else torch.zeros(0, 3, self.image_size, self.image_size)
-
-
-def style_name(path: str | os.PathLike) -> str:
-    """starry_night.jpg -> starry_night (names checkpoints, exports and output files)."""
-    return Path(path).stem

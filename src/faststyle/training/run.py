@@ -1,8 +1,8 @@
-"""Assemble datamodule, system and Lightning Trainer from parsed arguments, and run."""
+"""Run a training job: check everything that can fail first, then datamodule + system + Trainer."""
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
 import tempfile
 import warnings
@@ -13,19 +13,15 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from faststyle.errors import UserError
+from faststyle.image_io import load_rgb
+from faststyle.loss.vgg import resolve_weights
 from faststyle.model.checkpoint import save_model
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
-from faststyle.training.data import PhotoDataModule, style_name
-from faststyle.image_io import load_rgb
+from faststyle.training.config import TrainConfig, apply_resume
+from faststyle.training.config import style_name
+from faststyle.training.data import PhotoDataModule
 from faststyle.training.system import StyleTransferSystem
-from faststyle.training.config import UsageError
-from faststyle.loss.vgg import resolve_weights
-
-# Hyperparameters a resumed run takes from its checkpoint, not the command line,
-# so that it continues exactly; --max-steps alone may be raised to extend a run.
-RESUMED_FROM_CHECKPOINT = ("style", "data", "data_split", "image_column", "streaming", "arch", "image_size",
-                           "batch_size", "lr", "lr_schedule", "content_weight", "style_weight", "tv_weight", "style_size",
-                           "style_loss", "seed")
 
 
 def quiet_lightning() -> None:
@@ -52,79 +48,57 @@ def check_writable(folder: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test"):
             pass
     except OSError as e:
-        raise UsageError(f"cannot write checkpoints to '{folder}' ({e.strerror}); pass a writable --checkpoint-dir") from None
+        raise UserError(f"cannot write checkpoints to '{folder}' ({e.strerror}); pass a writable --checkpoint-dir") from None
 
 
-def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, Path | None]:
-    """Validate everything that can fail before a long run starts; returns (args, ckpt to resume)."""
-    if args.checkpoint_dir is None and args.style is None:
-        raise UsageError("pass --style PATH (the style image to learn), or --checkpoint-dir DIR --resume")
-    ckpt_dir = Path(args.checkpoint_dir or Path("checkpoints") / style_name(args.style))
-    args.checkpoint_dir = str(ckpt_dir)
+def prepare(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, Path | None]:
+    """Validate everything that can fail before a long run starts; returns (config, ckpt to resume)."""
+    if config.checkpoint_dir is None and config.style is None:
+        raise UserError("pass --style PATH (the style image to learn), or --checkpoint-dir DIR --resume")
+    ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / style_name(config.style or ""))
     last = ckpt_dir / "last.ckpt"
     resume_from = None
-    if args.resume:
+    if config.resume:
         if not last.is_file():
-            raise UsageError(f"--resume: no {last} to continue from")
+            raise UserError(f"--resume: no {last} to continue from")
         saved = torch.load(last, map_location="cpu", weights_only=False)
+        # Checkpoints written before the settings had one declaration kept the data ones apart.
         hp = {**saved.get("datamodule_hyper_parameters", {}), **saved["hyper_parameters"]}
-        for key in RESUMED_FROM_CHECKPOINT:
-            if key in hp:
-                setattr(args, key, hp[key])
-        if "max_steps" not in args.explicit:
-            args.max_steps = hp.get("max_steps", args.max_steps)
+        config = apply_resume(config, hp, explicit)
         resume_from = last
     elif last.exists():
-        raise UsageError(f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, "
-                         "or a new --checkpoint-dir")
-    if args.style is None:
-        raise UsageError("pass --style PATH (the style image to learn)")
-    if args.data is None:
-        raise UsageError("pass --data DIR (a folder of photos) or a Hugging Face Hub dataset id")
-    load_rgb(args.style)  # a missing or broken style image fails now, not after setup
-    args.vgg_weights = resolve_weights(args.vgg_weights)
+        raise UserError(f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, "
+                        "or a new --checkpoint-dir")
+    if config.style is None:
+        raise UserError("pass --style PATH (the style image to learn)")
+    if config.data is None:
+        raise UserError("pass --data DIR (a folder of photos) or a Hugging Face Hub dataset id")
+    load_rgb(config.style)  # a missing or broken style image fails now, not after setup
+    config = dataclasses.replace(config, checkpoint_dir=str(ckpt_dir), vgg_weights=resolve_weights(config.vgg_weights))
     check_writable(ckpt_dir)
-    if args.max_steps <= 0:
-        raise UsageError("--max-steps must be positive")
-    return args, resume_from
+    return config, resume_from
 
 
-def build(args: argparse.Namespace) -> tuple[StyleTransferSystem, PhotoDataModule]:
-    name = style_name(args.style)
-    system = StyleTransferSystem(
-        style=str(args.style), style_name=name, arch=args.arch, style_size=args.style_size,
-        image_size=args.image_size, lr=args.lr, lr_schedule=args.lr_schedule, max_steps=args.max_steps,
-        content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-        style_loss=args.style_loss, vgg_weights=args.vgg_weights, preview_every=args.preview_every,
-    )
-    data = PhotoDataModule(
-        data=str(args.data), image_size=args.image_size, batch_size=args.batch_size,
-        num_workers=args.num_workers, data_split=args.data_split, image_column=args.image_column,
-        seed=args.seed, max_steps=args.max_steps, streaming=args.streaming,
-    )
-    return system, data
-
-
-def train(args: argparse.Namespace) -> int:
-    args, resume_from = prepare(args)
-    name = style_name(args.style)
-    ckpt_dir = Path(args.checkpoint_dir)
-    L.seed_everything(args.seed, workers=True, verbose=False)
+def train(config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()) -> int:
+    """The whole run; returns the exit status. `explicit`: settings the user gave (for --resume)."""
+    config, resume_from = prepare(config, set(explicit))
+    assert config.style is not None and config.checkpoint_dir is not None
+    name = style_name(config.style)
+    ckpt_dir = Path(config.checkpoint_dir)
+    L.seed_everything(config.seed, workers=True, verbose=False)
     quiet_lightning()
     torch.set_float32_matmul_precision("high")
-    system, data = build(args)
-    data.save_hyperparameters({k: getattr(data, k) for k in (
-        "data", "image_size", "batch_size", "data_split", "image_column", "seed", "streaming")})
-    every = max(1, min(args.checkpoint_every, args.max_steps))
+    system, data = StyleTransferSystem(config), PhotoDataModule(config)
+    every = min(config.checkpoint_every, config.max_steps)
     checkpointing = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every)
-    devices = args.devices if str(args.devices) in ("auto", "-1") or "," in str(args.devices) else int(args.devices)
+    devices = config.devices if str(config.devices) in ("auto", "-1") or "," in str(config.devices) else int(config.devices)
     trainer = L.Trainer(
-        accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes, strategy=args.strategy,
-        precision=args.precision, max_steps=args.max_steps, max_epochs=-1,
+        accelerator=config.accelerator, devices=devices, num_nodes=config.num_nodes, strategy=config.strategy,
+        precision=config.precision, max_steps=config.max_steps, max_epochs=-1,  # type: ignore[arg-type]
         callbacks=[checkpointing], use_distributed_sampler=False,  # our sampler shards by rank itself
         plugins=[AtomicCheckpointIO()],
-        logger=TensorBoardLogger(args.log_dir, name=name, version=f"{ckpt_dir.name}-seed{args.seed}"),
-        log_every_n_steps=min(10, args.max_steps), enable_model_summary=False,
+        logger=TensorBoardLogger(config.log_dir, name=name, version=f"{ckpt_dir.name}-seed{config.seed}"),
+        log_every_n_steps=min(10, config.max_steps), enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
     )
     trainer.fit(system, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
@@ -133,9 +107,9 @@ def train(args: argparse.Namespace) -> int:
         return 0
     final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams))
     print(f"final model: {final}  ({trainer.global_step} steps, {len(system.bad_images)} images skipped)")
-    if args.export:
+    if config.export:
         from faststyle.export.onnx_export import export_onnx
 
-        onnx_path = export_onnx(final, Path(args.export_dir) / f"{name}.onnx")
+        onnx_path = export_onnx(final, Path(config.export_dir) / f"{name}.onnx")
         print(f"ONNX model: {onnx_path}")
     return 0

@@ -15,8 +15,10 @@ from typing import Callable
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from faststyle.image_io import ImageError
+from faststyle.errors import UserError
+from faststyle.errors import ImageError
 from faststyle.pixels import train_transform
+from faststyle.training.records import decode
 
 SHUFFLE_BUFFER = 1000
 
@@ -32,8 +34,6 @@ class StreamingPhotos(IterableDataset):
         self.transform = train_transform(image_size)
 
     def __iter__(self):
-        from faststyle.training.data import DataError, decode
-
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         start = self.position()
@@ -68,5 +68,5 @@ class StreamingPhotos(IterableDataset):
                     torch.manual_seed(self.seed * 1_000_000_007 + pos)
                     yield self.transform(last_good), bad
             if seen == 0:
-                raise DataError("the streamed dataset yielded no rows")
+                raise UserError("the streamed dataset yielded no rows")
             epoch += 1

@@ -17,44 +17,27 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
-from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
-                              DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, PerceptualLoss)
-from faststyle.quality.gatys import style_tensor
+from faststyle.loss.perceptual import (CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss)
+from faststyle.loss.perceptual import style_tensor
 from faststyle.model.transform_net import TransformerNet
 from faststyle.loss.vgg import load_vgg16_features
+from faststyle.training.config import TrainConfig, style_name
 
 
 NAN_CHECK_EVERY = 50
 
 
-class NonFiniteLossError(UserError):
-    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
-
 
 class StyleTransferSystem(L.LightningModule):
-    def __init__(
-        self,
-        style: str,
-        style_name: str = "style",
-        arch: str = "johnson",
-        style_size: int = DEFAULT_STYLE_SIZE,
-        image_size: int = 256,
-        lr: float = 1e-3,
-        lr_schedule: str = "constant",
-        max_steps: int = 40_000,
-        content_weight: float = DEFAULT_CONTENT_WEIGHT,
-        style_weight: float = DEFAULT_STYLE_WEIGHT,
-        tv_weight: float = DEFAULT_TV_WEIGHT,
-        content_layer: str = CONTENT_LAYER,
-        style_layers: tuple[str, ...] = STYLE_LAYERS,
-        style_loss: str = DEFAULT_STYLE_LOSS,
-        vgg_weights: str | None = None,
-        preview_every: int = 200,
-        channels_last: bool = True,
-    ):
+    def __init__(self, config: TrainConfig, channels_last: bool = True):
         super().__init__()
-        self.save_hyperparameters()
-        self.net = TransformerNet(arch)
+        self.config = config
+        self.channels_last = channels_last
+        # What a checkpoint must hold to rebuild the net and its objective without this code's
+        # defaults: every setting, the model's name, and the loss layers.
+        self.save_hyperparameters({**config.hparams(), "style_name": style_name(config.style or "style"),
+                                   "content_layer": CONTENT_LAYER, "style_layers": list(STYLE_LAYERS)})
+        self.net = TransformerNet(config.arch)
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.bad_images: set[int] = set()
         self.strict_loading = False  # checkpoints hold the net only, not the VGG
@@ -64,13 +47,14 @@ class StyleTransferSystem(L.LightningModule):
     def setup(self, stage: str) -> None:
         if self.loss_fn is not None:
             return
-        hp = self.hparams
+        c = self.config
         self.loss_fn = PerceptualLoss(
-            load_vgg16_features(hp.vgg_weights), hp.content_layer, hp.style_layers,
-            hp.content_weight, hp.style_weight, hp.tv_weight, hp.style_loss,
+            load_vgg16_features(c.vgg_weights), CONTENT_LAYER, STYLE_LAYERS,
+            c.content_weight, c.style_weight, c.tv_weight, c.style_loss,
         ).to(self.device)
-        self.loss_fn.set_style(style_tensor(load_rgb(hp.style), hp.style_size).to(self.device))
-        if hp.channels_last:
+        assert c.style is not None
+        self.loss_fn.set_style(style_tensor(load_rgb(c.style), c.style_size).to(self.device))
+        if self.channels_last:
             self.net.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
 
@@ -79,8 +63,8 @@ class StyleTransferSystem(L.LightningModule):
         if not all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values()):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
 
-    def _diverged(self, what: str) -> NonFiniteLossError:
-        return NonFiniteLossError(f"{what} at step {self.global_step}; stopping. The last checkpoint is intact: "
+    def _diverged(self, what: str) -> UserError:
+        return UserError(f"{what} at step {self.global_step}; stopping. The last checkpoint is intact: "
                                   "continue with --resume and a lower --lr or --style-weight.")
 
     # --- training ------------------------------------------------------------------------
@@ -89,7 +73,7 @@ class StyleTransferSystem(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         content = batch["image"]  # [B, 3, S, S] in [0, 1]
-        if self.hparams.channels_last:
+        if self.channels_last:
             content = content.contiguous(memory_format=torch.channels_last)
         terms = self.loss_fn(self.net(content), content)
         self._count_bad(batch["bad"])
@@ -117,7 +101,7 @@ class StyleTransferSystem(L.LightningModule):
             self.log("perf/images_per_s", rate, prog_bar=True)
         self._tick = now
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
-        every = self.hparams.preview_every
+        every = self.config.preview_every
         if every and self.global_step % every == 0:
             self.log_previews()
 
@@ -138,10 +122,10 @@ class StyleTransferSystem(L.LightningModule):
             logger.experiment.add_image("previews", grid.clamp(0, 1), self.global_step)
 
     def configure_optimizers(self):
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
-        if self.hparams.lr_schedule == "constant":
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        if self.config.lr_schedule == "constant":
             return opt
-        total = max(1, self.hparams.max_steps)
+        total = max(1, self.config.max_steps)
         # Cosine decay to 5% over the run: short CPU runs end on a settled model.
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))

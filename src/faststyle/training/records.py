@@ -1,0 +1,65 @@
+"""Where training photos come from: a local folder or a Hub dataset, through Hugging Face
+`datasets`, with the images left undecoded so that we decode them (and skip bad ones) ourselves."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from faststyle.errors import UserError
+from faststyle.errors import ImageError
+from faststyle.image_io import decode_rgb_bytes, load_rgb
+
+STREAM_ABOVE_BYTES = 2 * 1024**3  # Hub datasets larger than this (or of unknown size) are streamed
+
+
+def wants_streaming(data: str, streaming: str) -> bool:
+    """auto: local folders are read in place; Hub datasets stream unless known to be small."""
+    if streaming in ("on", "off"):
+        return streaming == "on"
+    if os.path.isdir(data):
+        return False
+    try:
+        import datasets
+
+        size = datasets.load_dataset_builder(data).info.dataset_size
+    except Exception:
+        size = None
+    return size is None or size > STREAM_ABOVE_BYTES
+
+
+def open_dataset(data: str, split: str = "train", image_column: str = "image", streaming: bool = False):
+    """A `datasets` dataset whose `image_column` holds undecoded images ({"bytes", "path"})."""
+    import datasets
+
+    if os.path.isdir(data):
+        try:
+            ds = datasets.load_dataset("imagefolder", data_dir=data, split="train", streaming=streaming)
+        except datasets.data_files.EmptyDatasetError:
+            raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)") from None
+        image_column = "image"
+    elif os.path.exists(data) or data.startswith((".", "/")):
+        raise UserError(f"--data '{data}' is not a folder of images (pass a folder or a Hub dataset id)")
+    else:
+        try:
+            ds = datasets.load_dataset(data, split=split, streaming=streaming)
+        except Exception as e:
+            raise UserError(f"--data '{data}': cannot load this Hub dataset/split '{split}' ({type(e).__name__}: {e})") from None
+    columns = ds.column_names or list(ds.features or {}) or (list(next(iter(ds), {})) if streaming else [])
+    if image_column not in columns:
+        raise UserError(f"--data '{data}' has no column '{image_column}' (columns: {columns}); pass --image-column")
+    if not streaming and len(ds) == 0:
+        raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)")
+    ds = ds.cast_column(image_column, datasets.Image(decode=False))
+    return ds.rename_column(image_column, "image") if image_column != "image" else ds
+
+
+def decode(item: dict[str, Any]) -> np.ndarray:
+    """An undecoded `datasets` image -> uint8 [H, W, 3]; ImageError if unusable."""
+    if item.get("bytes"):
+        return decode_rgb_bytes(item["bytes"], label=item.get("path") or "image bytes")
+    if item.get("path"):
+        return load_rgb(item["path"])
+    raise ImageError("image record holds neither bytes nor a path")

@@ -1,0 +1,63 @@
+"""Checks for the numbers a user gives, worded for people: shared by command-line flags
+(as argparse types) and config files (called on the YAML value), so both say the same thing."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+def _number(kind: type, text: str | float) -> float:
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        word = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {word}, not {str(text)!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {str(text)!r}")
+    return value
+
+
+def at_least(low: float, kind: type = int) -> Callable[[str | float], float]:
+    """A checker for numbers >= low (int or float)."""
+
+    def check(text: str | float) -> float:
+        value = _number(kind, text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {text}")
+        return value
+
+    check.__name__ = f"number >= {low}"
+    return check
+
+
+def above(low: float) -> Callable[[str | float], float]:
+    """A checker for floats > low."""
+
+    def check(text: str | float) -> float:
+        value = _number(float, text)
+        if not value > low:
+            raise argparse.ArgumentTypeError(f"must be greater than {low}, not {text}")
+        return value
+
+    check.__name__ = f"number > {low}"
+    return check
+
+
+def between(low: float, high: float) -> Callable[[str | float], float]:
+    """A checker for floats in [low, high]."""
+
+    def check(text: str | float) -> float:
+        value = _number(float, text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {text}")
+        return value
+
+    check.__name__ = f"number in [{low}, {high}]"
+    return check
+
+
+positive_int = at_least(1)
+non_negative_int = at_least(0)
+non_negative_float = at_least(0.0, float)
+positive_float = above(0.0)
+unit_float = between(0.0, 1.0)
