@@ -25,15 +25,15 @@ test: setup web-setup
 # The browser test (tests/test_web.py) needs onnxruntime-web from npm and Debian's Chromium;
 # both steps are skipped when already done.
 .PHONY: web-setup
-web-setup: web/node_modules/.installed
+web-setup: src/faststyle/web/node_modules/.installed
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "note: no /usr/bin/chromium + chromedriver and not root to install them: the browser test skips (fails under CI)"; fi; \
 	fi
 
-web/node_modules/.installed: web/package.json web/package-lock.json
-	npm ci --prefix web --no-audit --no-fund --loglevel=error
+src/faststyle/web/node_modules/.installed: src/faststyle/web/package.json src/faststyle/web/package-lock.json
+	npm ci --prefix src/faststyle/web --no-audit --no-fund --loglevel=error
 	touch $@
 
 bench: setup

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         ort8 = Stylizer(quantize(fp32, tmp), threads=args.threads)
         torch_fn = None
         if torch_model is not None:
-            from faststyle.inference.pipeline import TorchStylizer
+            from faststyle.inference.torch_backend import TorchStylizer
 
             torch_fn = TorchStylizer(torch_model, threads=args.threads)
         print(f"model: {args.model or 'random johnson'}; {args.threads} threads; median of {args.runs} runs; "

@@ -83,7 +83,7 @@ def test_evaluate_scores_with_the_models_own_weights(model_pth, photos, style, t
 def test_evaluate_onnx_agrees_with_torch(model_pth, model_onnx, photos, style, tmp_path, capsys):
     torch_report, _ = run_evaluate(model_pth, photos, style, tmp_path / "pth", "0", capsys)
     onnx_report, _ = run_evaluate(model_onnx, photos, style, tmp_path / "onnx", "0", capsys)
-    assert onnx_report["backend"] == "onnx"
+    assert onnx_report["backend"] == "ort"
     for a, b in zip(torch_report["images"], onnx_report["images"]):
         # Both outputs are 8-bit images; they may differ by one level in a few pixels.
         assert b["model"]["style_similarity"] == pytest.approx(a["model"]["style_similarity"], abs=1e-3)

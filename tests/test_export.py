@@ -10,7 +10,7 @@ import torch
 import faststyle
 from faststyle.model.checkpoint import load_model
 from faststyle.export.onnx_export import PixelStylizer
-from faststyle.inference.onnx_runtime import Stylizer
+from faststyle.runtime import Stylizer
 
 
 @pytest.fixture(scope="module")

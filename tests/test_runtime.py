@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faststyle.errors import ModelError
-from faststyle.inference.onnx_runtime import Stylizer
+from faststyle.runtime import Stylizer
 
 
 def pixels(*shape: int, seed: int = 0) -> np.ndarray:
@@ -19,7 +19,7 @@ def pixels(*shape: int, seed: int = 0) -> np.ndarray:
 def test_runtime_runs_a_model_without_importing_torch(model_onnx):
     code = (
         "import sys, numpy as np\n"
-        "from faststyle.inference.onnx_runtime import Stylizer\n"
+        "from faststyle.runtime import Stylizer\n"
         f"s = Stylizer({str(model_onnx)!r})\n"
         "out = s(np.zeros((20, 30, 3), np.uint8))\n"
         "assert out.shape == (20, 30, 3) and out.dtype == np.uint8\n"

@@ -1,8 +1,8 @@
 """The web page, served by `faststyle serve`, in a real headless Chromium (Selenium).
 
-The page must give the same pixels as faststyle.inference.onnx_runtime.Stylizer in Python for the same model
+The page must give the same pixels as faststyle.runtime.Stylizer in Python for the same model
 and photo, scale big photos to its max size, offer the result as a PNG, and say so on the page
-when a file is not an image. Without Chromium, chromedriver or web/node_modules these tests
+when a file is not an image. Without Chromium, chromedriver or src/faststyle/web/node_modules these tests
 skip, except under CI (env CI set), where a skipped browser test would prove nothing: they fail.
 Set FASTSTYLE_WEB_SCREENSHOT=PATH to keep a screenshot of the finished page there.
 """
@@ -28,7 +28,8 @@ from PIL import Image
 
 from faststyle.web import server as serving
 from faststyle.errors import UserError
-from faststyle.inference.onnx_runtime import Stylizer
+from faststyle.inference.registry import collect
+from faststyle.runtime import Stylizer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -235,7 +236,7 @@ def test_serve_skips_unusable_models_and_refuses_to_serve_none(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"not onnx")
     log = io.StringIO()
     with pytest.raises(UserError, match="no usable models"):
-        serving.build_site(tmp_path / "site", serving.collect_models([tmp_path]), log=log)
+        serving.build_site(tmp_path / "site", collect([tmp_path]), log=log)
     assert "junk.onnx: not a readable ONNX model" in log.getvalue()
     with pytest.raises(UserError, match="not a folder of .onnx models"):
-        serving.collect_models([tmp_path / "missing"])
+        collect([tmp_path / "missing"])

@@ -25,6 +25,8 @@ def run_cli(fn: Callable[[], object]) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except SystemExit as e:  # argparse: --help (0) or a bad argument (2, its one line already printed)
+        return e.code if isinstance(e.code, int) else 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

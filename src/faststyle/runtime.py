@@ -6,6 +6,6 @@ It needs only onnxruntime, numpy and pillow; the implementation is in
 `faststyle.inference.onnx_runtime`.
 """
 
-from faststyle.inference.onnx_runtime import Stylizer
+from faststyle.inference.onnx_runtime import OrtStylizer as Stylizer
 
 __all__ = ["Stylizer"]

@@ -11,9 +11,9 @@ def _number(kind: type, text: str | float) -> float:
         value = kind(text)
     except (TypeError, ValueError):
         word = "a whole number" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(f"expected {word}, not {str(text)!r}") from None
+        raise argparse.ArgumentTypeError(f"{str(text)!r}: expected {word}") from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, not {str(text)!r}")
+        raise argparse.ArgumentTypeError(f"{text}: expected a finite number")
     return value
 
 
@@ -23,7 +23,7 @@ def at_least(low: float, kind: type = int) -> Callable[[str | float], float]:
     def check(text: str | float) -> float:
         value = _number(kind, text)
         if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, not {text}")
+            raise argparse.ArgumentTypeError(f"{text}: must be at least {low}")
         return value
 
     check.__name__ = f"number >= {low}"
@@ -36,7 +36,7 @@ def above(low: float) -> Callable[[str | float], float]:
     def check(text: str | float) -> float:
         value = _number(float, text)
         if not value > low:
-            raise argparse.ArgumentTypeError(f"must be greater than {low}, not {text}")
+            raise argparse.ArgumentTypeError(f"{text}: must be greater than {low}")
         return value
 
     check.__name__ = f"number > {low}"
@@ -49,7 +49,7 @@ def between(low: float, high: float) -> Callable[[str | float], float]:
     def check(text: str | float) -> float:
         value = _number(float, text)
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {text}")
+            raise argparse.ArgumentTypeError(f"{text}: must be between {low:g} and {high:g}")
         return value
 
     check.__name__ = f"number in [{low}, {high}]"

@@ -4,14 +4,21 @@ same thing in every command (--device, --vgg-weights)."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import NoReturn
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a bad argument gives one `error:` line (no usage block) and exit status 2."""
+    """argparse, but a bad argument gives one `error:` line (no usage block) and exit status 2:
+    "error: --size 8: must be at least 16 (see faststyle evaluate --help)"."""
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("argument "):  # argparse's "argument --size: 8: must be ..."
+            flag, _, problem = message[len("argument "):].partition(": ")
+            flag = flag.split("/")[-1]  # "-o/--output" -> "--output"
+            # our checkers say "VALUE: problem" -> "--size 8: problem"; argparse's own words keep a colon
+            message = f"{flag} {problem}" if re.match(r"'?[^\s:']*'?: ", problem) else f"{flag}: {problem}"
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 

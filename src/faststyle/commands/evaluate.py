@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import run_cli
+from faststyle.values import at_least, positive_int
 
 
 def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Score a model on photos with its own training objective "
+    p = Parser(prog=prog, description="Score a model on photos with its own training objective "
                                 "(content, style, tv), Gram style similarity and ms per image, beside the Gatys "
                                 "baseline; writes report.json and contact_sheet.png and prints a table.")
     a = p.add_argument
@@ -18,14 +20,13 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     a("--style", required=True, metavar="IMG", help="the style image the model was trained on")
     a("--gatys-steps", default="50,100", metavar="N,N",
       help="L-BFGS step counts at which to score the Gatys baseline (one run); 0 skips it (default %(default)s)")
-    a("--size", type=int, default=256, metavar="PX", help="longer side the photos are resized to (default %(default)s)")
+    a("--size", type=at_least(16), default=256, metavar="PX", help="longer side the photos are resized to (default %(default)s)")
     a("-o", "--output", default="report", metavar="DIR",
       help="folder for report.json and contact_sheet.png (default %(default)s)")
-    a("--timing-runs", type=int, default=5, metavar="N",
+    a("--timing-runs", type=positive_int, default=5, metavar="N",
       help="timed model runs per image; the median is reported (default %(default)s)")
-    a("--device", default="auto", metavar="DEV", help="auto (the GPU if there is one), cpu, cuda (default %(default)s)")
-    a("--vgg-weights", metavar="PATH", default=None, help="VGG-16 features state dict "
-      "[default: $FASTSTYLE_VGG_WEIGHTS, else torchvision's download]")
+    add_device(p)
+    add_vgg_weights(p)
     return p
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faststyle.commands.common import Parser
 from faststyle.errors import run_cli
 
 
 def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Export a trained model to one verified ONNX file "
+    p = Parser(prog=prog, description="Export a trained model to one verified ONNX file "
                                 "(onnx.checker + ONNX Runtime vs torch within 1 uint8 level).")
     p.add_argument("checkpoint", help="a training .ckpt or a final model .pth")
     p.add_argument("-o", "--output", help="ONNX file to write [default: export/STYLE.onnx]")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from faststyle.commands.common import Parser
 from faststyle.errors import run_cli
 
 
 def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="One picture: a row per photo, a column per model.")
+    p = Parser(prog=prog, description="One picture: a row per photo, a column per model.")
     p.add_argument("--content", nargs="+", required=True, help="photos: files, folders or globs")
     p.add_argument("-m", "--model", nargs="+", help="models (bundled names or .onnx/.ckpt/.pth) [default: all bundled]")
     p.add_argument("--size", type=int, default=320, help="longer side of each picture in the grid (px)")

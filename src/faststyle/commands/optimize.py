@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
 from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
                               DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT)
@@ -16,7 +17,7 @@ from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOS
 
 
 def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Stylize one photo by optimising its pixels (Gatys et al. 2016) "
+    p = Parser(prog=prog, description="Stylize one photo by optimising its pixels (Gatys et al. 2016) "
                                 "under the training objective: a quality reference and a preview of a style.")
     a = p.add_argument
     a("--content", required=True, metavar="PHOTO", help="the photo to stylize")
@@ -34,9 +35,8 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
       "before its statistics are taken; smaller = larger brush strokes (default %(default)s)")
     a("--style-loss", choices=["gram", "meanstd"], default=DEFAULT_STYLE_LOSS,
       help="style statistic: Gram matrices, or per-channel mean+std (AdaIN) (default %(default)s)")
-    a("--vgg-weights", metavar="PATH", default=None, help="VGG-16 features state dict "
-      "[default: $FASTSTYLE_VGG_WEIGHTS, else torchvision's download]")
-    a("--device", metavar="DEV", default="auto", help="auto (the GPU if there is one), cpu, cuda, cuda:1, mps (default %(default)s)")
+    add_vgg_weights(p)
+    add_device(p)
     a("--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from faststyle.commands.common import Parser
 from faststyle.errors import run_cli
 
 
 def build_parser(prog: str = "faststyle serve") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Serve the web page and the models on this machine. "
+    p = Parser(prog=prog, description="Serve the web page and the models on this machine. "
                                 "The browser runs the model itself (onnxruntime-web, WebAssembly); "
                                 "nothing is uploaded anywhere.")
     p.add_argument("--port", type=int, default=8000, help="TCP port (0: any free one) [default: 8000]")

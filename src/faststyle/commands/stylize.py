@@ -11,41 +11,22 @@ import argparse
 import sys
 from pathlib import Path
 
+from faststyle.commands.common import Parser, add_device
 from faststyle.errors import UserError, run_cli
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
-    return value
+from faststyle.values import non_negative_int, positive_float, positive_int, unit_float
 
 
 def _tile(text: str) -> int:
     from faststyle.inference.tiling import MIN_TILE
 
-    value = int(text)
+    value = int(non_negative_int(text))
     if value != 0 and value < MIN_TILE:
-        raise argparse.ArgumentTypeError(f"must be 0 (never tile) or at least {MIN_TILE}, not {text}")
+        raise argparse.ArgumentTypeError(f"{text}: must be 0 (never tile) or at least {MIN_TILE}")
     return value
 
 
 def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=prog, description="Stylize photos and videos with a fast neural style-transfer model.",
         epilog="Folders are not searched recursively. Outputs are named NAME_STYLE.jpg (videos keep "
                "their container) beside each input, or in -o. Exit status: 0 all written, "
@@ -56,14 +37,14 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="output folder (created if missing), or an output file when there is one input")
     p.add_argument("--list", action="store_true", help="list the bundled models and exit")
-    p.add_argument("--max-size", type=_positive_int, metavar="N", help="shrink so the longer side is at most N pixels first")
-    p.add_argument("--scale", type=_positive_float, metavar="F", help="resize by factor F first (before --max-size)")
+    p.add_argument("--max-size", type=positive_int, metavar="N", help="shrink so the longer side is at most N pixels first")
+    p.add_argument("--scale", type=positive_float, metavar="F", help="resize by factor F first (before --max-size)")
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take only light and texture from the style")
-    p.add_argument("--strength", type=_unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default), 0 the photo unchanged")
+    p.add_argument("--strength", type=unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default), 0 the photo unchanged")
     p.add_argument("--tile", type=_tile, metavar="N", help="stylize in overlapping NxN tiles to bound memory; 0 never [default: 2048 above 6 Mpx]")
     p.add_argument("--backend", choices=["ort", "torch"], default="ort", help="ort: ONNX Runtime (default); torch: PyTorch, needs a .ckpt/.pth model")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="run on the CPU (default) or an NVIDIA GPU")
-    p.add_argument("--threads", type=_positive_int, metavar="N", help="CPU threads to use [default: all cores]")
+    add_device(p)
+    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads to use [default: all cores]")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (inputs are never overwritten)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no 'wrote' lines")
     return p
@@ -84,7 +65,7 @@ def list_bundled() -> int:
 def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, Path | str]]:
     """Each input -> its output path, or a one-line error that makes it skipped."""
     from faststyle.image_io import IMAGE_SUFFIXES
-    from faststyle.inference.pipeline import output_name
+    from faststyle.inference.inputs import output_name
     from faststyle.inference.video import VIDEO_SUFFIXES
 
     out_is_file = out is not None and not out.is_dir() and out.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -112,7 +93,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give at least one INPUT (or --list)")
     from tqdm import tqdm
 
-    from faststyle.inference.pipeline import Options, expand_inputs, load_stylizer, safe_name
+    from faststyle.inference.inputs import expand_inputs, safe_name
+    from faststyle.inference.pipeline import Options
+    from faststyle.inference.stylizer import load_stylizer
 
     stylizer = load_stylizer(args.model, backend=args.backend, device=args.device, threads=args.threads)
     files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")

@@ -45,8 +45,11 @@ def _ort_reason(e: Exception) -> str:
     return reason[:200]
 
 
-class Stylizer:
-    """One faststyle ONNX model in an ONNX Runtime session; call it on uint8 RGB images."""
+class OrtStylizer:
+    """One faststyle ONNX model in an ONNX Runtime session; call it on uint8 RGB images
+    (the `faststyle.inference.stylizer.Stylizer` contract)."""
+
+    backend = "ort"
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None, providers: list | None = None):
         import onnxruntime as ort
@@ -68,6 +71,7 @@ class Stylizer:
             raise ModelError(f"{self.path}: an ONNX model, but not a faststyle one (no style metadata); "
                              "export one with `faststyle export`")
         self.style: str = self.metadata["style"]
+        self.hparams: dict[str, object] = {}  # the training recipe is in the checkpoint, not the ONNX file
         self.layout: str = self.metadata.get("layout", "pixels")
         if self.layout not in LAYOUTS:
             raise ModelError(f"{self.path}: unknown faststyle layout '{self.layout}' (expected one of {LAYOUTS})")
@@ -78,7 +82,7 @@ class Stylizer:
         self._output = self.session.get_outputs()[0].name
 
     def __repr__(self) -> str:
-        return f"Stylizer({str(self.path)!r}, style={self.style!r}, layout={self.layout!r})"
+        return f"OrtStylizer({str(self.path)!r}, style={self.style!r}, layout={self.layout!r})"
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""

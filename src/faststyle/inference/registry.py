@@ -1,8 +1,9 @@
-"""Which model a `-m` argument means: a file path, or the name of a bundled model.
+"""Which model a name means: the one model registry behind `stylize -m`, `serve` and `evaluate`.
 
-Bundled models are the ONNX files in the project's `export/` folder (STYLE.onnx), plus
-any in the folders listed in the FASTSTYLE_MODELS environment variable (separated by
-os.pathsep, ':' on Linux and macOS); an earlier folder wins when two hold the same name.
+Bundled models ship inside the package (`faststyle/models/NAME.onnx`, with `NAME.pth`, the
+checkpoint it was exported from, beside it), so they are there however faststyle was installed.
+Folders listed in the FASTSTYLE_MODELS environment variable (separated by os.pathsep, ':' on
+Linux and macOS) are searched first; an earlier folder wins when two hold the same name.
 """
 
 from __future__ import annotations
@@ -10,21 +11,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from faststyle.errors import ModelError
+from faststyle.errors import ModelError, UserError
 
 DEFAULT_MODEL = "starry_night"
 MODEL_SUFFIXES = (".onnx", ".ckpt", ".pth")
-EXPORT_DIR = Path(__file__).resolve().parents[3] / "export"
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
 def model_dirs() -> list[Path]:
-    """Folders searched for bundled models, highest priority first."""
+    """Folders searched for models by name, highest priority first."""
     extra = [Path(p).expanduser() for p in os.environ.get("FASTSTYLE_MODELS", "").split(os.pathsep) if p]
-    return extra + [EXPORT_DIR]
+    return [*extra, BUNDLED_DIR]
 
 
 def list_models() -> dict[str, Path]:
-    """Bundled model name -> path of its .onnx file, sorted by name."""
+    """Model name -> path of its .onnx file, sorted by name."""
     found: dict[str, Path] = {}
     for folder in model_dirs():
         if folder.is_dir():
@@ -33,8 +34,18 @@ def list_models() -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def resolve_model(spec: str | os.PathLike | None = None) -> Path:
-    """A model path (.onnx/.ckpt/.pth) or a bundled name (default 'starry_night') -> a file path."""
+def checkpoint_of(onnx_path: Path) -> Path | None:
+    """The checkpoint a named model was exported from, when it sits beside it (NAME.pth)."""
+    pth = onnx_path.with_suffix(".pth")
+    return pth if pth.is_file() else None
+
+
+def resolve_model(spec: str | os.PathLike[str] | None = None, prefer_checkpoint: bool = False) -> Path:
+    """A model path (.onnx/.ckpt/.pth) or a model name (default 'starry_night') -> a file path.
+
+    With `prefer_checkpoint`, a name resolves to its checkpoint when it has one (what the torch
+    backend and fine-tuning need), else to its ONNX file.
+    """
     spec = DEFAULT_MODEL if spec is None else spec
     path = Path(spec).expanduser()
     if path.suffix.lower() in MODEL_SUFFIXES or path.is_file() or os.sep in str(spec):
@@ -43,6 +54,26 @@ def resolve_model(spec: str | os.PathLike | None = None) -> Path:
         return path
     models = list_models()
     if str(spec) in models:
-        return models[str(spec)]
+        onnx_path = models[str(spec)]
+        return (checkpoint_of(onnx_path) or onnx_path) if prefer_checkpoint else onnx_path
     available = ", ".join(models) or "none; pass a .onnx, .ckpt or .pth file with -m"
     raise ModelError(f"no bundled model '{spec}' (available: {available})")
+
+
+def collect(paths: list[str | os.PathLike[str]] | None = None) -> dict[str, Path]:
+    """Name -> .onnx file for the given files and folders (first wins on a name clash);
+    with no paths, every model `list_models` knows."""
+    if not paths:
+        return list_models()
+    found: dict[str, Path] = {}
+    for p in map(Path, paths):
+        p = p.expanduser()
+        if p.is_dir():
+            files = sorted(p.glob("*.onnx"))
+        elif p.is_file() and p.suffix.lower() == ".onnx":
+            files = [p]
+        else:
+            raise UserError(f"{p}: not a folder of .onnx models nor an .onnx file")
+        for f in files:
+            found.setdefault(f.stem, f)
+    return dict(sorted(found.items()))

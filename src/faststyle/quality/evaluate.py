@@ -17,14 +17,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
-from faststyle.model.checkpoint import load_model
+from faststyle.inference.inputs import expand_inputs
+from faststyle.inference.stylizer import Stylizer, load_stylizer
 from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
@@ -46,40 +46,10 @@ METRICS = ("content", "style", "tv", "loss", "style_similarity", "ms")
 
 
 
-@dataclass
-class Stylizer:
-    """A model behind one call: [1, 3, H, W] in [0, 1] -> the same (on any device)."""
-
-    run: Callable[[torch.Tensor], torch.Tensor]
-    backend: str  # "torch" or "onnx"
-    style_name: str
-    hparams: dict
-
-
-def load_stylizer(path: str | os.PathLike, device: torch.device) -> Stylizer:
-    """A .pth/.ckpt (torch, on `device`) or an exported .onnx (ONNX Runtime, on CPU)."""
-    if Path(path).suffix.lower() == ".onnx":
-        return _onnx_stylizer(Path(path))
-    loaded = load_model(path)
-    net = loaded.net.to(device)
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return net(x.to(device))
-
-    return Stylizer(run, "torch", loaded.style, loaded.hparams)
-
-
-def _onnx_stylizer(path: Path) -> Stylizer:
-    """The exported file through faststyle.inference.onnx_runtime (its checks, layouts and errors), on tensors."""
-    from faststyle.inference.onnx_runtime import Stylizer as OrtStylizer
-
-    ort_stylizer = OrtStylizer(path)
-
-    def run(x: torch.Tensor) -> torch.Tensor:  # [1, 3, H, W] in [0, 1] -> the same
-        return pixels_to_net(torch.from_numpy(ort_stylizer(net_to_pixels(x.detach().cpu()).numpy())))
-
-    return Stylizer(run, "onnx", ort_stylizer.style, {})
+def run_model(stylizer: Stylizer, photo: torch.Tensor) -> torch.Tensor:
+    """[1, 3, H, W] in [0, 1] -> the stylizer's uint8 output as [1, 3, H, W] in [0, 1]: scored as saved."""
+    pixels = stylizer(net_to_pixels(photo.detach().cpu()).numpy())
+    return pixels_to_net(torch.from_numpy(pixels)).to(photo.device)
 
 
 def objective_from(hparams: dict) -> tuple[dict, list[str]]:
@@ -88,16 +58,13 @@ def objective_from(hparams: dict) -> tuple[dict, list[str]]:
     return {**DEFAULT_OBJECTIVE, **{k: hparams[k] for k in taken}}, taken
 
 
-def content_images(path: str | os.PathLike) -> list[Path]:
+def content_images(path: str | os.PathLike[str]) -> list[Path]:
     """One image file, or the images directly inside a folder (sorted by name)."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
+    if not Path(path).exists():
         raise UserError(f"--content {path}: no such file or folder")
-    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not found:
-        raise UserError(f"--content {path}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    found, errors = expand_inputs([str(path)], suffixes=IMAGE_SUFFIXES)
+    if errors:
+        raise UserError(f"--content {errors[0]}")
     return found
 
 
@@ -156,7 +123,7 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
     photos = content_images(content)
     style_image = load_rgb(style)
-    stylizer = load_stylizer(model, dev)
+    stylizer = load_stylizer(model, backend=None, device=device)
     objective, taken = objective_from(stylizer.hparams)
     scorer = Scorer(load_vgg16_features(vgg_weights).to(dev), style_image, objective)
 
@@ -164,10 +131,10 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
     for i, path in enumerate(photos, 1):
         photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
         say(f"[{i}/{len(photos)}] {path.name}: model")
-        output = stylizer.run(photo)
+        output = run_model(stylizer, photo)
         entry = {"name": path.name, "path": str(path), "height": photo.shape[2], "width": photo.shape[3],
                  "photo": scorer(photo, photo),
-                 "model": {**scorer(output, photo), "ms": median_ms(lambda: stylizer.run(photo), timing_runs, sync)}}
+                 "model": {**scorer(output, photo), "ms": median_ms(lambda: run_model(stylizer, photo), timing_runs, sync)}}
         row = [net_to_array(photo), net_to_array(output)]
         if steps:
             say(f"[{i}/{len(photos)}] {path.name}: Gatys, {steps[-1]} L-BFGS steps")
@@ -179,7 +146,7 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
         rows.append(row)
 
     report = {
-        "model": str(model), "backend": stylizer.backend, "style": str(style), "style_name": stylizer.style_name,
+        "model": str(model), "backend": stylizer.backend, "style": str(style), "style_name": stylizer.style,
         "size": size, "device": str(dev), "gatys_steps": steps, "timing_runs": timing_runs,
         "objective": objective, "objective_from_checkpoint": taken,
         "images": images, "mean": mean_scores(images),

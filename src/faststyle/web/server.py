@@ -4,7 +4,7 @@ The page runs the model itself, in the browser, with onnxruntime-web's WebAssemb
 the server only hands out files. It assembles a site folder in a temporary directory:
 
     index.html app.js style.css    the page, from web/
-    ort/                           onnxruntime-web's wasm build, from web/node_modules
+    ort/                           onnxruntime-web's wasm build, from faststyle/web/node_modules
     models/NAME.onnx               the models to offer
     models.json                    [{name, file, style, description, bytes}, ...] for the select box
 
@@ -24,8 +24,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from faststyle.errors import ModelError, UserError
+from faststyle.inference.registry import collect
 
-WEB_DIR = Path(__file__).resolve().parents[3] / "web"
+WEB_DIR = Path(__file__).resolve().parent
+PAGE_DIR = WEB_DIR / "static"
+# `npm ci --prefix src/faststyle/web` puts onnxruntime-web here; a wheel built afterwards carries these files.
 ORT_DIST = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist"
 PAGE_FILES = ("index.html", "app.js", "style.css")
 # The wasm-only ES module build and the runtime it loads; WebGL/WebGPU builds are not needed.
@@ -51,35 +54,14 @@ def model_info(path: Path) -> dict:
             "description": meta.get("description", ""), "bytes": path.stat().st_size}
 
 
-def collect_models(paths: list[str | os.PathLike] | None = None) -> dict[str, Path]:
-    """Name -> .onnx file: the given files and folders (first wins on a name clash), else the bundled ones."""
-    if not paths:
-        from faststyle.inference.registry import list_models
-
-        return list_models()
-    found: dict[str, Path] = {}
-    for p in map(Path, paths):
-        p = p.expanduser()
-        if p.is_dir():
-            files = sorted(p.glob("*.onnx"))
-        elif p.is_file() and p.suffix.lower() == ".onnx":
-            files = [p]
-        else:
-            raise UserError(f"{p}: not a folder of .onnx models nor an .onnx file")
-        for f in files:
-            found.setdefault(f.stem, f)
-    return dict(sorted(found.items()))
-
-
 def check_web_files() -> None:
     """One-line errors for a checkout whose page or onnxruntime-web is not in place."""
-    missing = [n for n in PAGE_FILES if not (WEB_DIR / n).is_file()]
+    missing = [n for n in PAGE_FILES if not (PAGE_DIR / n).is_file()]
     if missing:
-        raise UserError(f"the web page is not at {WEB_DIR} (missing {', '.join(missing)}); "
-                        "`faststyle serve` runs from a source checkout")
+        raise UserError(f"the web page is not at {PAGE_DIR} (missing {', '.join(missing)}); reinstall faststyle")
     if not all((ORT_DIST / n).is_file() for n in ORT_FILES):
         raise UserError(f"onnxruntime-web is not installed in {WEB_DIR / 'node_modules'}: "
-                        f"run `npm ci --prefix {WEB_DIR}` first")
+                        f"run `npm ci --prefix {WEB_DIR}` first, or install a faststyle wheel built after that")
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -95,7 +77,7 @@ def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict
     (site / "ort").mkdir(parents=True, exist_ok=True)
     (site / "models").mkdir(exist_ok=True)
     for name in PAGE_FILES:
-        _link(WEB_DIR / name, site / name)
+        _link(PAGE_DIR / name, site / name)
     for name in ORT_FILES:
         _link(ORT_DIST / name, site / "ort" / name)
     listed = []
@@ -151,7 +133,7 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> Thread
 
 def serve(models: list[str | os.PathLike] | None = None, host: str = "127.0.0.1", port: int = 8000) -> int:
     """Build the site, print its URL, serve until Ctrl-C; the temporary site is removed on the way out."""
-    found = collect_models(models)
+    found = collect(models)
     with tempfile.TemporaryDirectory(prefix="faststyle-site-") as tmp:
         listed = build_site(Path(tmp), found)
         server = make_server(Path(tmp), host, port)

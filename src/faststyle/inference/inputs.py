@@ -1,0 +1,73 @@
+"""What the user's INPUT arguments name, and what each output is called: the one folder scan,
+shared by `stylize`, `gallery` and `evaluate`."""
+
+from __future__ import annotations
+
+import glob
+import re
+from pathlib import Path
+
+from faststyle.image_io import IMAGE_SUFFIXES
+from faststyle.inference.video import CONTAINERS, VIDEO_SUFFIXES
+
+
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+
+
+def expand_inputs(args: list[str], skip_suffix: str = "",
+                  suffixes: set[str] | frozenset[str] = MEDIA_SUFFIXES) -> tuple[list[Path], list[str]]:
+    """Command-line INPUTs -> (files to process, one-line errors for inputs that name nothing).
+
+    A file is taken as given (its format is checked when it is read). A folder gives its files
+    with one of `suffixes` (images and videos by default), not recursing into subfolders,
+    skipping hidden files and names ending in `skip_suffix` (our own earlier outputs, e.g.
+    "_starry_night"). Anything else with * ? [ in it is expanded as a glob (for shells that
+    do not, like cmd.exe). An unreadable folder is an error line, not a stop.
+    """
+    files: list[Path] = []
+    errors: list[str] = []
+    for arg in args:
+        path = Path(arg).expanduser()
+        try:
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError as e:  # e.g. a file inside a folder the user may not enter
+            errors.append(f"{path}: cannot read it ({e.strerror or type(e).__name__})")
+            continue
+        if is_dir:
+            try:
+                entries = sorted(path.iterdir())
+            except OSError as e:
+                errors.append(f"{path}: cannot read this folder ({e.strerror or type(e).__name__})")
+                continue
+            found = [p for p in entries if p.suffix.lower() in suffixes and not p.name.startswith(".")
+                     and not (skip_suffix and p.stem.endswith(skip_suffix)) and p.is_file()]
+            if not found:
+                kinds = "images or videos" if suffixes == MEDIA_SUFFIXES else "images"
+                errors.append(f"{path}: no {kinds} in this folder")
+            files += found
+        elif not exists and any(c in arg for c in "*?["):
+            found = [Path(p) for p in sorted(glob.glob(str(path))) if Path(p).is_file()]
+            if not found:
+                errors.append(f"{arg}: no files match this pattern")
+            files += found
+        else:
+            files.append(path)  # a missing or unreadable file is reported when it is read, in input order
+    seen: set[Path] = set()
+    unique = []
+    for p in files:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique, errors
+
+
+def output_name(src: Path, style: str) -> str:
+    """photo.png -> photo_<style>.jpg; a video keeps its container (clip.mov -> clip_<style>.mov)."""
+    suffix = src.suffix.lower() if src.suffix.lower() in CONTAINERS else ".jpg"
+    return f"{src.stem}_{safe_name(style)}{suffix}"
+
+
+def safe_name(style: str) -> str:
+    """A style name from model metadata, made safe for a file name ("la muse/v2" -> "la_muse_v2")."""
+    return re.sub(r"[^\w.-]+", "_", style).strip("._") or "styled"

@@ -1,0 +1,88 @@
+"""The one stylizer contract, and the function that turns a model spec into one.
+
+Every backend (ONNX Runtime, torch) is a callable with the same behaviour:
+
+    stylizer(image)   uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape
+    stylizer.style    the model's style name (from its metadata or checkpoint)
+    stylizer.backend  "ort" or "torch"
+    stylizer.hparams  the training recipe when the model file has it ({} for ONNX files)
+
+`stylize`, `serve`'s model list, `gallery` and `evaluate` all take stylizers from `load_stylizer`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from faststyle.errors import ModelError, UserError
+from faststyle.inference.registry import resolve_model
+
+BACKENDS = ("ort", "torch")
+
+
+class Stylizer(Protocol):
+    style: str
+    backend: str
+    hparams: dict[str, Any]
+
+    def __call__(self, image: np.ndarray) -> np.ndarray: ...
+
+
+def ort_providers(device: str) -> list[str]:
+    """ONNX Runtime execution providers for a --device value (auto: CUDA when this ORT has it)."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "auto":
+        device = "cuda" if "CUDAExecutionProvider" in available else "cpu"
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device.split(":")[0] == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise UserError("this onnxruntime has no CUDA support (pip install onnxruntime-gpu, "
+                            "or use --device cpu / --backend torch)")
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    raise UserError(f"--device {device}: ONNX Runtime runs on cpu or cuda (use --backend torch for {device})")
+
+
+def load_stylizer(spec: str | os.PathLike[str] | None = None, backend: str | None = "ort", device: str = "auto",
+                  threads: int | None = None) -> Stylizer:
+    """A model name or file -> a Stylizer.
+
+    backend "ort" runs .onnx files, and .ckpt/.pth files after exporting them to a temporary
+    ONNX file (unverified, ~10 s); "torch" runs .ckpt/.pth files (and the checkpoint beside a
+    bundled name); None picks by file: torch for checkpoints, ort for .onnx.
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r} (use {' or '.join(BACKENDS)})")
+    path = resolve_model(spec, prefer_checkpoint=backend != "ort")
+    kind = path.suffix.lower()
+    if kind not in (".onnx", ".ckpt", ".pth"):
+        raise ModelError(f"{path}: unknown model type '{path.suffix}' (use .onnx, .ckpt or .pth)")
+    if backend is None:
+        backend = "ort" if kind == ".onnx" else "torch"
+    if backend == "torch":
+        if kind == ".onnx":
+            raise UserError(f"{path}: --backend torch needs a .ckpt or .pth model (run .onnx with --backend ort)")
+        from faststyle.inference.torch_backend import TorchStylizer
+
+        return TorchStylizer(path, device, threads)
+    from faststyle.inference.onnx_runtime import OrtStylizer
+
+    providers = ort_providers(device)
+    if kind == ".onnx":
+        return OrtStylizer(path, threads=threads, providers=providers)
+    from faststyle.export.onnx_export import export_onnx
+    from faststyle.model.checkpoint import load_model
+
+    loaded = load_model(path)  # a ModelError here names the user's file, not a temp file
+    with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
+        onnx_path = export_onnx(loaded, Path(tmp) / f"{path.stem}.onnx", verify=False)
+        stylizer = OrtStylizer(onnx_path, threads=threads, providers=providers)  # ORT holds the model in memory
+    stylizer.hparams = dict(loaded.hparams)
+    return stylizer
