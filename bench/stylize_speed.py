@@ -33,10 +33,10 @@ def prepare(model: str | None, tmp: Path) -> tuple[Path | None, Path]:
         import torch
 
         from faststyle.model.checkpoint import save_model
-        from faststyle.model.transform_net import TransformerNet
+        from faststyle.model.transform_net import TransformNet
 
         torch.manual_seed(0)
-        model = str(save_model(TransformerNet("johnson"), tmp / "random_johnson.pth", "random", {"arch": "johnson"}))
+        model = str(save_model(TransformNet("johnson"), tmp / "random_johnson.pth", "random", {"arch": "johnson"}))
     path = Path(model)
     if path.suffix == ".onnx":
         return None, path

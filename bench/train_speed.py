@@ -19,7 +19,7 @@ from faststyle.loss.statistics import gram_matrix
 from faststyle.pixels import vgg_normalize
 from faststyle.loss.perceptual import STYLE_LAYERS, PerceptualLoss
 from faststyle.quality.timing import median_ms
-from faststyle.model.transform_net import TransformerNet
+from faststyle.model.transform_net import TransformNet
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 
 
@@ -73,14 +73,14 @@ def main(argv: list[str] | None = None) -> None:
         x = torch.rand(args.batch, 3, size, size)
         style = torch.rand(1, 3, 256, 256)
 
-        net = TransformerNet(args.arch).to(memory_format=torch.channels_last)
+        net = TransformNet(args.arch).to(memory_format=torch.channels_last)
         loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
         loss_fn.set_style(style)
         opt = torch.optim.Adam(net.parameters(), 1e-3)
         xc = x.contiguous(memory_format=torch.channels_last)
         ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc), args.steps) / 1000
 
-        net2 = TransformerNet(args.arch)
+        net2 = TransformNet(args.arch)
         vgg = load_vgg16_features(args.vgg_weights)
         with torch.no_grad():
             targets = {k: v for k, v in PerceptualLoss(vgg).vgg(style).items()}

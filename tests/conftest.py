@@ -36,10 +36,10 @@ def model_pth(tmp_path_factory) -> Path:
     import torch
 
     from faststyle.model.checkpoint import save_model
-    from faststyle.model.transform_net import TransformerNet
+    from faststyle.model.transform_net import TransformNet
 
     torch.manual_seed(0)
-    net = TransformerNet("slim")
+    net = TransformNet("slim")
     return save_model(net, tmp_path_factory.mktemp("model") / "random.pth", "random", {"arch": "slim"})
 
 

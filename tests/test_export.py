@@ -81,10 +81,10 @@ def test_export_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
 @pytest.mark.parametrize("arch", ["johnson", "slim", "tiny"])
 def test_inference_form_in_the_graph_computes_what_the_trained_net_does(arch):
     from faststyle.model.phase_conv import PhaseConv, inference_net
-    from faststyle.model.transform_net import TransformerNet
+    from faststyle.model.transform_net import TransformNet
 
     torch.manual_seed(0)
-    net = TransformerNet(arch).eval()
+    net = TransformNet(arch).eval()
     for p in net.parameters():  # trained-looking weights: not the init's near-zero biases
         p.data.normal_(0, 0.2)
     fast = inference_net(net)

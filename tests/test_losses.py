@@ -63,10 +63,10 @@ def test_gatys_lowers_the_loss(vgg_features, images, style_loss):
 
 def test_meanstd_trains_a_transform_net(vgg_features, images):
     # What `train.py --style-loss meanstd` does, in miniature: Adam on the net's weights.
-    from faststyle.model.transform_net import TransformerNet
+    from faststyle.model.transform_net import TransformNet
 
     torch.manual_seed(0)
-    net = TransformerNet("tiny")
+    net = TransformNet("tiny")
     loss_fn = PerceptualLoss(vgg_features, style_loss="meanstd")
     loss_fn.set_style(images["style"])
     photo = images["photo"]

@@ -171,7 +171,7 @@ def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
     from faststyle.image_io import load_rgb
     from faststyle.pixels import array_to_net
     from faststyle.loss.perceptual import PerceptualLoss
-    from faststyle.model.transform_net import TransformerNet
+    from faststyle.model.transform_net import TransformNet
 
     torch.manual_seed(0)
     loss_fn = PerceptualLoss(vgg_features)
@@ -180,7 +180,7 @@ def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
     photos = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:2]
     batch = torch.cat([torch.nn.functional.interpolate(array_to_net(load_rgb(p)), size=(64, 64), mode="area")
                        for p in photos])
-    net = TransformerNet("tiny")
+    net = TransformNet("tiny")
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     losses = []
     for _ in range(30):

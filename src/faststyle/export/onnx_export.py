@@ -28,7 +28,7 @@ from faststyle.errors import UserError
 from faststyle.image_io import atomic_path
 from faststyle.pixels import net_to_pixels, pixels_to_net
 from faststyle.model.phase_conv import inference_net
-from faststyle.model.transform_net import TransformerNet
+from faststyle.model.transform_net import TransformNet
 
 OPSET = 18
 CHECK_SHAPES = ((1, 256, 256), (1, 257, 383), (2, 96, 80))
@@ -42,7 +42,7 @@ DESCRIPTIONS = {
 class PixelStylizer(nn.Module):
     """uint8 [N, H, W, 3] -> uint8 [N, H, W, 3]: the whole pipeline, so ORT users feed raw pixels."""
 
-    def __init__(self, net: TransformerNet):
+    def __init__(self, net: TransformNet):
         super().__init__()
         self.net = net
 
@@ -53,7 +53,7 @@ class PixelStylizer(nn.Module):
 class ZooStylizer(nn.Module):
     """float32 [N, 3, H, W] in 0-255 -> the same, clamped (ONNX Model Zoo convention)."""
 
-    def __init__(self, net: TransformerNet):
+    def __init__(self, net: TransformNet):
         super().__init__()
         self.net = net
 

@@ -15,14 +15,14 @@ import torch
 
 from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
-from faststyle.model.transform_net import TransformerNet
+from faststyle.model.transform_net import TransformNet
 
 FORMAT = "faststyle-model"
 
 
 @dataclass
 class LoadedModel:
-    net: TransformerNet
+    net: TransformNet
     style: str
     hparams: dict = field(default_factory=dict)
     source: str = ""
@@ -54,14 +54,14 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
     try:
-        net = TransformerNet(arch)
+        net = TransformNet(arch)
         net.load_state_dict(state)
     except Exception as e:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
     return LoadedModel(net.eval(), style, hp, str(path))
 
 
-def save_model(net: TransformerNet, path: str | os.PathLike, style: str, hparams: dict | None = None) -> Path:
+def save_model(net: TransformNet, path: str | os.PathLike, style: str, hparams: dict | None = None) -> Path:
     """Write the final model file atomically (temp file + rename)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}

@@ -1,4 +1,4 @@
-"""An exact re-parameterisation of a trained TransformerNet that runs faster at inference.
+"""An exact re-parameterisation of a trained TransformNet that runs faster at inference.
 
 Profiling ONNX Runtime on CPU showed the final 9x9 conv (C -> 3 channels at full
 resolution) taking about a quarter of the whole net's time for under a tenth of its FLOPs:
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.model.transform_net import ConvNormAct, TransformerNet
+from faststyle.model.transform_net import ConvNormAct, TransformNet
 
 
 class PhaseConv(nn.Module):
@@ -53,7 +53,7 @@ class PhaseConv(nn.Module):
         return self.post(F.pixel_shuffle(self.conv(x), 2))
 
 
-def inference_net(net: TransformerNet) -> TransformerNet:
+def inference_net(net: TransformNet) -> TransformNet:
     """A copy of `net` with the final conv in phase form; same outputs, faster on CPU."""
     fast = copy.deepcopy(net).eval()
     fast.decoder[-1] = PhaseConv(fast.decoder[-1])

@@ -69,7 +69,7 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
-class TransformerNet(nn.Module):
+class TransformNet(nn.Module):
     """[N, 3, H, W] in [0, 1] -> stylized [N, 3, H, W] in (0, 1)."""
 
     def __init__(self, arch: str = "johnson", num_residual: int = 5):
@@ -100,7 +100,7 @@ class TransformerNet(nn.Module):
         return torch.sigmoid(y[..., :h, :w])
 
 
-def count_flops(net: TransformerNet, height: int, width: int) -> int:
+def count_flops(net: TransformNet, height: int, width: int) -> int:
     """Multiply-adds x2 of the convolutions for one image (what dominates the cost)."""
     flops = 0
 

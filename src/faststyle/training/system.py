@@ -19,7 +19,7 @@ from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
 from faststyle.loss.perceptual import (CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss)
 from faststyle.loss.perceptual import style_tensor
-from faststyle.model.transform_net import TransformerNet
+from faststyle.model.transform_net import TransformNet
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.training.config import TrainConfig, style_name
 
@@ -37,7 +37,7 @@ class StyleTransferSystem(L.LightningModule):
         # defaults: every setting, the model's name, and the loss layers.
         self.save_hyperparameters({**config.hparams(), "style_name": style_name(config.style or "style"),
                                    "content_layer": CONTENT_LAYER, "style_layers": list(STYLE_LAYERS)})
-        self.net = TransformerNet(config.arch)
+        self.net = TransformNet(config.arch)
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.bad_images: set[int] = set()
         self.strict_loading = False  # checkpoints hold the net only, not the VGG
