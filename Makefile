@@ -22,6 +22,11 @@ test: setup web-setup
 	FASTSTYLE_VGG_WEIGHTS=$${FASTSTYLE_VGG_WEIGHTS:-$(abspath $(SHARED))/weights/vgg16_imagenet_features.pth} \
 		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# While developing: everything but the tests marked slow.
+.PHONY: test-quick
+test-quick:
+	$(MAKE) test PYTEST_ARGS="-m 'not slow' $(PYTEST_ARGS)"
+
 # The browser test (tests/test_web.py) needs onnxruntime-web from npm and Debian's Chromium;
 # both steps are skipped when already done.
 .PHONY: web-setup

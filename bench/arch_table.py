@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,12 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     args = p.parse_args(argv)
 
-    from faststyle.model.checkpoint import load_model
-    from faststyle.quality.evaluate import evaluate
     from faststyle.export.onnx_export import export_onnx
     from faststyle.inference.onnx_runtime import Stylizer
-    from faststyle.quality.timing import median_ms
+    from faststyle.model.checkpoint import load_model
     from faststyle.model.transform_net import count_flops
+    from faststyle.quality.evaluate import evaluate
+    from faststyle.quality.timing import median_ms
 
     print("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -52,12 +51,15 @@ def main(argv: list[str] | None = None) -> int:
             ort = Stylizer(onnx_path, threads=args.threads)
             images = [np.random.default_rng(s).integers(0, 256, (s, s, 3), dtype=np.uint8) for s in (512, 1024)]
             ms = [median_ms(lambda: ort(x), args.runs) for x in images]
-            m = evaluate(model, args.content, args.style, size=args.size, gatys_steps=(),
-                         out_dir=Path(tmp) / f"report{i}")["mean"]["model"]
+            m = evaluate(
+                model, args.content, args.style, size=args.size, gatys_steps=(), out_dir=Path(tmp) / f"report{i}"
+            )["mean"]["model"]
             params = sum(t.numel() for t in net.parameters()) / 1e6
-            print(f"| {net.arch} | {params:.2f} M | {count_flops(net, 512, 512) / 1e9:.1f} | {ms[0]:.0f} | {ms[1]:.0f} "
-                  f"| {m['loss']:.3f} | {m['content']:.3f} | {m['style']:.3f} | {m['style_similarity']:.3f} |",
-                  flush=True)
+            print(
+                f"| {net.arch} | {params:.2f} M | {count_flops(net, 512, 512) / 1e9:.1f} | {ms[0]:.0f} | {ms[1]:.0f} "
+                f"| {m['loss']:.3f} | {m['content']:.3f} | {m['style']:.3f} | {m['style_similarity']:.3f} |",
+                flush=True,
+            )
     return 0
 
 

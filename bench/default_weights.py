@@ -16,12 +16,12 @@ from pathlib import Path
 
 import torch
 
-from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.image_io import fit_rgb, load_rgb, save_rgb
-from faststyle.pixels import array_to_net, net_to_array
 from faststyle.loss.perceptual import style_loss_for
-from faststyle.quality.gatys import gatys
 from faststyle.loss.vgg import load_vgg16_features
+from faststyle.pixels import array_to_net, net_to_array
+from faststyle.quality.contact_sheet import contact_sheet
+from faststyle.quality.gatys import gatys
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

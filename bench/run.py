@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stylize_speed import MIN_PSNR, prepare, psnr, quantize  # noqa: E402
+from stylize_speed import MIN_PSNR, prepare, psnr, quantize
 
-from faststyle.quality.timing import median_ms  # noqa: E402
+from faststyle.quality.timing import median_ms
 
 
 def matmul_peak_gflops(n: int = 2048, runs: int = 5) -> float:
@@ -53,10 +53,12 @@ def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
     Read from VmHWM (this process image's own high-water mark): getrusage's ru_maxrss would
     also count the benchmark's memory, which a forked child inherits as its starting maximum.
     """
-    code = (f"import numpy as np; from faststyle.inference.onnx_runtime import Stylizer; "
-            f"s = Stylizer({str(onnx_path)!r}, threads={threads}); "
-            f"s(np.zeros(({size}, {size}, 3), np.uint8)); "
-            f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
+    code = (
+        f"import numpy as np; from faststyle.inference.onnx_runtime import Stylizer; "
+        f"s = Stylizer({str(onnx_path)!r}, threads={threads}); "
+        f"s(np.zeros(({size}, {size}, 3), np.uint8)); "
+        f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1]) / 1024
 
@@ -77,7 +79,9 @@ def torch_fn(net: torch.nn.Module, channels_last: bool):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", nargs="?", help=".pth/.ckpt model [default: the shipped starry_night, else a random slim net]")
+    p.add_argument(
+        "model", nargs="?", help=".pth/.ckpt model [default: the shipped starry_night, else a random slim net]"
+    )
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -88,14 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "starry_night" / "starry_night.pth"
     model = args.model or (str(shipped) if shipped.is_file() else None)
 
+    from faststyle.inference.onnx_runtime import Stylizer
     from faststyle.model.checkpoint import load_model
     from faststyle.model.phase_conv import inference_net
-    from faststyle.inference.onnx_runtime import Stylizer
     from faststyle.model.transform_net import count_flops
 
     peak = matmul_peak_gflops()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "
-          f"torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "
+        f"torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s"
+    )
     with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp_name:
         tmp = Path(tmp_name)
         torch_model, fp32 = prepare(model, tmp)
@@ -110,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         compiled = None
         if args.compile:
             cmod = torch.compile(module)
-            compiled = lambda x: cmod(torch.from_numpy(x)[None])[0].numpy()  # noqa: E731
+            compiled = lambda x: cmod(torch.from_numpy(x)[None])[0].numpy()
 
         cols = ["eager", "torch fast"] + (["compile"] if compiled else []) + ["ORT fp32", "ORT int8"]
-        print(f"{'size':>6} " + " ".join(f"{c:>16}" for c in cols) + f" {'GFLOP':>7} {'ORT %peak':>9} {'ORT RSS MB':>10}")
+        print(
+            f"{'size':>6} " + " ".join(f"{c:>16}" for c in cols) + f" {'GFLOP':>7} {'ORT %peak':>9} {'ORT RSS MB':>10}"
+        )
         for size in args.sizes:
             x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
             with torch.inference_mode():
@@ -128,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             gflop = count_flops(net, size, size) / 1e9
             ort_ms = times[len(times) - 2]
             rss = peak_rss_mb(fp32, size, args.threads)
-            print(f"{size:>6} " + " ".join(f"{c:>16}" for c in cells)
-                  + f" {gflop:7.1f} {100 * gflop / (ort_ms / 1000) / peak:8.0f}% {rss:10.0f}", flush=True)
+            print(
+                f"{size:>6} "
+                + " ".join(f"{c:>16}" for c in cells)
+                + f" {gflop:7.1f} {100 * gflop / (ort_ms / 1000) / peak:8.0f}% {rss:10.0f}",
+                flush=True,
+            )
         print(f"int8 PSNR vs fp32 at the last size: {quality:.1f} dB")
 
     if not args.skip_train:

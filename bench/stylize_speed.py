@@ -24,7 +24,7 @@ MIN_PSNR = 30.0
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def prepare(model: str | None, tmp: Path) -> tuple[Path | None, Path]:
@@ -59,7 +59,9 @@ def quantize(fp32: Path, tmp: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", nargs="?", help="a .pth/.ckpt (all three columns) or .onnx (ORT only) [default: random johnson]")
+    p.add_argument(
+        "model", nargs="?", help="a .pth/.ckpt (all three columns) or .onnx (ORT only) [default: random johnson]"
+    )
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], help="square image sides to time")
     p.add_argument("--runs", type=int, default=5, help="timed runs per cell (the median is shown)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for torch and ORT")
@@ -78,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             from faststyle.inference.torch_backend import TorchStylizer
 
             torch_fn = TorchStylizer(torch_model, threads=args.threads)
-        print(f"model: {args.model or 'random johnson'}; {args.threads} threads; median of {args.runs} runs; "
-              f"ms per image (uint8 RGB in and out)")
+        print(
+            f"model: {args.model or 'random johnson'}; {args.threads} threads; median of {args.runs} runs; "
+            f"ms per image (uint8 RGB in and out)"
+        )
         print(f"{'size':>6} {'torch eager':>12} {'ORT fp32':>10} {'ORT int8':>10} {'int8 PSNR':>10}")
         for size in args.sizes:
             x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)

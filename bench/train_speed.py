@@ -15,12 +15,12 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from faststyle.loss.statistics import gram_matrix
-from faststyle.pixels import vgg_normalize
 from faststyle.loss.perceptual import STYLE_LAYERS, PerceptualLoss
-from faststyle.quality.timing import median_ms
-from faststyle.model.transform_net import TransformNet
+from faststyle.loss.statistics import gram_matrix
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
+from faststyle.model.transform_net import TransformNet
+from faststyle.pixels import vgg_normalize
+from faststyle.quality.timing import median_ms
 
 
 def faststyle_step(net, loss_fn, opt, x):

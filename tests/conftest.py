@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FASTSTYLE_SHARED", ROOT.parent / "shared"))
@@ -20,6 +25,50 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} not found (the shared data folder beside the project)")
     return SHARED
+
+
+# Training flags that make a run take seconds: the smallest net on tiny crops, no export.
+FAST = [
+    "--arch",
+    "tiny",
+    "--image-size",
+    "48",
+    "--batch-size",
+    "2",
+    "--num-workers",
+    "0",
+    "--style-size",
+    "64",
+    "--preview-every",
+    "2",
+    "--no-export",
+]
+
+
+@pytest.fixture()
+def photos(shared, tmp_path) -> Path:
+    """A small nested photo folder (8 COCO images in two sub-folders)."""
+    src = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:8]
+    for i, f in enumerate(src):
+        dst = tmp_path / "photos" / f"part{i % 2}" / f.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, dst)
+    return tmp_path / "photos"
+
+
+def ckpt_step(path: Path) -> int:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
+
+
+def net_params(path: Path) -> torch.Tensor:
+    """All weights of the model in a checkpoint or model file, as one flat tensor."""
+    import torch
+
+    from faststyle.model.checkpoint import load_model
+
+    return torch.cat([p.flatten() for p in load_model(path).net.state_dict().values()])
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +98,7 @@ def model_onnx(model_pth, tmp_path_factory) -> Path:
     from faststyle.export.onnx_export import export_onnx
 
     return export_onnx(model_pth, tmp_path_factory.mktemp("onnx") / "random.onnx")
+
 
 # Nothing may reach the network during tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

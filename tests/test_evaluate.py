@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from faststyle.loss import perceptual as losses
-from faststyle.model.checkpoint import load_model, save_model
 from faststyle.commands import evaluate as evaluate_cmd
 from faststyle.commands import optimize as optimize_cmd
-from faststyle.quality.evaluate import METRICS
 from faststyle.image_io import load_rgb
-from faststyle.pixels import array_to_net
+from faststyle.loss import perceptual as losses
 from faststyle.loss.perceptual import style_loss_for
+from faststyle.model.checkpoint import load_model, save_model
+from faststyle.pixels import array_to_net
+from faststyle.quality.evaluate import METRICS
 from faststyle.quality.gatys import load_image
 
 SIZE = 64
@@ -39,13 +39,30 @@ def style(shared) -> Path:
 
 
 def run_evaluate(model: Path, photos: Path, style: Path, out: Path, steps: str, capsys) -> tuple[dict, str]:
-    rc = evaluate_cmd.main(["-m", str(model), "--content", str(photos), "--style", str(style),
-                            "--size", str(SIZE), "--gatys-steps", steps, "--timing-runs", "2", "-o", str(out)])
+    rc = evaluate_cmd.main(
+        [
+            "-m",
+            str(model),
+            "--content",
+            str(photos),
+            "--style",
+            str(style),
+            "--size",
+            str(SIZE),
+            "--gatys-steps",
+            steps,
+            "--timing-runs",
+            "2",
+            "-o",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert rc == 0
     return json.loads((out / "report.json").read_text()), printed
 
 
+@pytest.mark.slow
 def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_path, capsys):
     report, printed = run_evaluate(model_pth, photos, style, tmp_path / "report", "0,2", capsys)
     assert report["backend"] == "torch" and report["gatys_steps"] == [2]
@@ -70,9 +87,15 @@ def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_
     assert "MEAN" in printed and "Gatys 2" in printed and "model (torch)" in printed
 
 
+@pytest.mark.slow
 def test_evaluate_scores_with_the_models_own_weights(model_pth, photos, style, tmp_path, capsys):
     loaded = load_model(model_pth)
-    weighted = save_model(loaded.net, tmp_path / "weighted.pth", "random", {"arch": "slim", "style_weight": 0.5 * losses.DEFAULT_STYLE_WEIGHT})
+    weighted = save_model(
+        loaded.net,
+        tmp_path / "weighted.pth",
+        "random",
+        {"arch": "slim", "style_weight": 0.5 * losses.DEFAULT_STYLE_WEIGHT},
+    )
     base, _ = run_evaluate(model_pth, photos / "amber.jpg", style, tmp_path / "a", "0", capsys)
     own, _ = run_evaluate(weighted, photos / "amber.jpg", style, tmp_path / "b", "0", capsys)
     assert own["objective_from_checkpoint"] == ["style_weight"] and "gatys" not in own["images"][0]
@@ -80,34 +103,52 @@ def test_evaluate_scores_with_the_models_own_weights(model_pth, photos, style, t
     assert own["images"][0]["model"]["content"] == pytest.approx(base["images"][0]["model"]["content"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_evaluate_onnx_agrees_with_torch(model_pth, model_onnx, photos, style, tmp_path, capsys):
     torch_report, _ = run_evaluate(model_pth, photos, style, tmp_path / "pth", "0", capsys)
     onnx_report, _ = run_evaluate(model_onnx, photos, style, tmp_path / "onnx", "0", capsys)
     assert onnx_report["backend"] == "ort"
-    for a, b in zip(torch_report["images"], onnx_report["images"]):
+    for a, b in zip(torch_report["images"], onnx_report["images"], strict=False):
         # Both outputs are 8-bit images; they may differ by one level in a few pixels.
         assert b["model"]["style_similarity"] == pytest.approx(a["model"]["style_similarity"], abs=1e-3)
         assert b["model"]["content"] == pytest.approx(a["model"]["content"], rel=1e-2)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--content", "missing-folder"], "missing-folder: no such file or folder"),
-    (["--gatys-steps", "50,lots"], "--gatys-steps '50,lots'"),
-    (["--size", "8"], "--size 8"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--content", "missing-folder"], "missing-folder: no such file or folder"),
+        (["--gatys-steps", "50,lots"], "--gatys-steps '50,lots'"),
+        (["--size", "8"], "--size 8"),
+    ],
+)
 def test_evaluate_bad_input_is_one_line(model_pth, photos, style, tmp_path, capsys, argv, message):
     base = {"-m": str(model_pth), "--content": str(photos), "--style": str(style), "-o": str(tmp_path / "r")}
-    base.update(dict(zip(argv[::2], argv[1::2])))
+    base.update(dict(zip(argv[::2], argv[1::2], strict=False)))
     rc = evaluate_cmd.main([x for kv in base.items() for x in kv])
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_optimize_writes_an_image_with_lower_loss(vgg_features, photos, style, tmp_path, capsys):
     out = tmp_path / "out" / "preview.png"
-    rc = optimize_cmd.main(["--content", str(photos / "chicago.jpg"), "--style", str(style), "-o", str(out),
-                            "--size", str(SIZE), "--steps", "3", "--quiet"])
+    rc = optimize_cmd.main(
+        [
+            "--content",
+            str(photos / "chicago.jpg"),
+            "--style",
+            str(style),
+            "-o",
+            str(out),
+            "--size",
+            str(SIZE),
+            "--steps",
+            "3",
+            "--quiet",
+        ]
+    )
     assert rc == 0 and "wrote" in capsys.readouterr().out
     result = load_rgb(out)
     assert result.shape == (43, 64, 3)  # 712x474 photo, longer side 64
@@ -120,14 +161,17 @@ def test_optimize_writes_an_image_with_lower_loss(vgg_features, photos, style, t
     assert end < 0.5 * start
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--content", "missing.jpg"], "missing.jpg: no such file"),
-    (["-o", "out.xyz"], "unknown image format '.xyz'"),
-    (["--steps", "0"], "--steps must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--content", "missing.jpg"], "missing.jpg: no such file"),
+        (["-o", "out.xyz"], "unknown image format '.xyz'"),
+        (["--steps", "0"], "--steps must be at least 1"),
+    ],
+)
 def test_optimize_bad_input_is_one_line(photos, style, tmp_path, capsys, argv, message):
     base = {"--content": str(photos / "chicago.jpg"), "--style": str(style), "-o": str(tmp_path / "x.png")}
-    base.update(dict(zip(argv[::2], argv[1::2])))
+    base.update(dict(zip(argv[::2], argv[1::2], strict=False)))
     rc = optimize_cmd.main([x for kv in base.items() for x in kv])
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
@@ -138,8 +182,23 @@ def test_gallery_is_photos_by_models(model_onnx, shared, tmp_path, capsys):
     from faststyle.commands import gallery as gallery_cmd
 
     out = tmp_path / "grid.png"
-    assert gallery_cmd.main(["--content", str(shared / "content" / "chicago.jpg"), str(shared / "content" / "amber.jpg"),
-                             "-m", str(model_onnx), str(model_onnx), "--size", "64", "-o", str(out)]) == 0
+    assert (
+        gallery_cmd.main(
+            [
+                "--content",
+                str(shared / "content" / "chicago.jpg"),
+                str(shared / "content" / "amber.jpg"),
+                "-m",
+                str(model_onnx),
+                str(model_onnx),
+                "--size",
+                "64",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     grid = load_rgb(out)
     assert grid.shape[0] > 2 * 43 and grid.shape[1] > 3 * 64  # 2 rows (64x43 and 64x64), 3 columns
     assert gallery_cmd.main(["--content", str(tmp_path / "nothing.jpg"), "-o", str(tmp_path / "x.png")]) == 2

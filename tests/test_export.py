@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import faststyle
-from faststyle.model.checkpoint import load_model
 from faststyle.export.onnx_export import PixelStylizer
+from faststyle.model.checkpoint import load_model
 from faststyle.runtime import Stylizer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import numpy as np
@@ -47,18 +48,19 @@ def test_random_bytes_never_crash(tmp_path, data):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.sampled_from(SEEDS), flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
-       cut=st.integers(0, 10_000))
+@given(
+    seed=st.sampled_from(SEEDS),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 10_000),
+)
 def test_mutated_real_images_never_crash(tmp_path, seed, flips, cut):
     data = bytearray(seed)
     for pos, value in flips:  # corrupt a few bytes, headers included
         data[pos % len(data)] = value
     data = bytes(data[: max(1, len(data) - cut % len(data))])  # and maybe truncate
     check(load_path(tmp_path, data))
-    try:
+    with contextlib.suppress(ImageError):
         check(decode_rgb_bytes(data))
-    except ImageError:
-        pass
 
 
 @pytest.mark.parametrize("data", SEEDS)
@@ -73,5 +75,5 @@ def test_decompression_bomb_is_refused(tmp_path):
     img.save(buf, format="PNG")
     path = tmp_path / "bomb.png"
     path.write_bytes(buf.getvalue())
-    with pytest.raises(ImageError, match="Mpx|too large"):
+    with pytest.raises(ImageError, match=r"Mpx|too large"):
         load_rgb(path)

@@ -51,8 +51,9 @@ def test_numpy_and_torch_agree():
         np.testing.assert_allclose(gram_matrix(torch.from_numpy(x), norm).numpy(), gram_matrix(x, norm), rtol=1e-12)
     gx, gy = gram_matrix(x), gram_matrix(y)
     assert float(style_similarity(torch.from_numpy(gx), torch.from_numpy(gy))) == pytest.approx(
-        float(style_similarity(gx, gy)), rel=1e-12)
-    for a, b in zip(mean_std(torch.from_numpy(x)), mean_std(x)):
+        float(style_similarity(gx, gy)), rel=1e-12
+    )
+    for a, b in zip(mean_std(torch.from_numpy(x)), mean_std(x), strict=False):
         np.testing.assert_allclose(a.numpy(), b, rtol=1e-12)
 
 

@@ -7,11 +7,10 @@ import inspect
 import pytest
 import torch
 
-from faststyle.loss import perceptual as losses
 from faststyle.image_io import load_rgb
+from faststyle.loss import perceptual as losses
+from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.pixels import array_to_net
-from faststyle.loss.perceptual import PerceptualLoss
-from faststyle.loss.perceptual import style_tensor
 from faststyle.quality.gatys import gatys, resize_longer_side
 
 
@@ -88,8 +87,12 @@ def test_training_and_loss_defaults_are_one_set():
     from faststyle.training.config import TrainConfig
     from faststyle.training.system import StyleTransferSystem
 
-    expected = {"content_weight": losses.DEFAULT_CONTENT_WEIGHT, "style_weight": losses.DEFAULT_STYLE_WEIGHT,
-                "tv_weight": losses.DEFAULT_TV_WEIGHT, "style_loss": losses.DEFAULT_STYLE_LOSS}
+    expected = {
+        "content_weight": losses.DEFAULT_CONTENT_WEIGHT,
+        "style_weight": losses.DEFAULT_STYLE_WEIGHT,
+        "tv_weight": losses.DEFAULT_TV_WEIGHT,
+        "style_loss": losses.DEFAULT_STYLE_LOSS,
+    }
     loss_params = inspect.signature(PerceptualLoss).parameters
     config = TrainConfig()
     system = StyleTransferSystem(config)
@@ -98,7 +101,6 @@ def test_training_and_loss_defaults_are_one_set():
         assert loss_params[name].default == value, f"PerceptualLoss({name})"
         assert system.hparams[name] == value, f"StyleTransferSystem({name})"
     assert config.style_size == system.hparams["style_size"] == losses.DEFAULT_STYLE_SIZE
-
 
 
 def test_unknown_style_loss_is_refused(vgg_features):

@@ -11,21 +11,32 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import FAST, ckpt_step, net_params
 
-from faststyle.model.checkpoint import load_model
 from faststyle.commands.train import main as train_main
-from test_train import FAST, ckpt_step, net_params, photos  # noqa: F401  (fixture re-used)
+from faststyle.model.checkpoint import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def args(shared, photos, ck: Path, *extra: str) -> list[str]:
-    return ["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos),
-            "--checkpoint-dir", str(ck), "--log-dir", str(ck.parent / "runs"), *FAST, *extra]
+    return [
+        "--style",
+        str(shared / "styles" / "mosaic.jpg"),
+        "--data",
+        str(photos),
+        "--checkpoint-dir",
+        str(ck),
+        "--log-dir",
+        str(ck.parent / "runs"),
+        *FAST,
+        *extra,
+    ]
 
 
-def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path, shared, photos,
-                                                                          monkeypatch, capsys):
+def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(
+    tmp_path, shared, photos, monkeypatch, capsys
+):
     from faststyle.loss.perceptual import PerceptualLoss
 
     real_forward = PerceptualLoss.forward
@@ -50,16 +61,35 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_pa
     assert not (ck / "mosaic.pth").exists(), "no final model from a diverged run"
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights_whatever_the_worker_count(tmp_path, shared, photos):
     a, b = tmp_path / "a" / "ck", tmp_path / "b" / "ck"
     assert train_main(args(shared, photos, a, "--max-steps", "3")) == 0
     extra = [f for f in FAST if f not in ("--num-workers", "0")]
-    assert train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos),
-                       "--checkpoint-dir", str(b), "--log-dir", str(tmp_path / "b" / "runs"),
-                       *extra, "--num-workers", "2", "--max-steps", "3"]) == 0
+    assert (
+        train_main(
+            [
+                "--style",
+                str(shared / "styles" / "mosaic.jpg"),
+                "--data",
+                str(photos),
+                "--checkpoint-dir",
+                str(b),
+                "--log-dir",
+                str(tmp_path / "b" / "runs"),
+                *extra,
+                "--num-workers",
+                "2",
+                "--max-steps",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert torch.equal(net_params(a / "last.ckpt"), net_params(b / "last.ckpt"))
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, shared, photos):
     steps = 16
     straight = tmp_path / "straight" / "ck"
@@ -68,8 +98,11 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, shared, photo
     ck = tmp_path / "killed" / "ck"
     # The victim is told to run far longer, so it cannot finish before the kill on a fast machine;
     # the resume then stops at `steps` (the default constant lr does not depend on max-steps).
-    cmd = [sys.executable, str(ROOT / "train.py"),
-           *args(shared, photos, ck, "--max-steps", "100000", "--checkpoint-every", "1")]
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        *args(shared, photos, ck, "--max-steps", "100000", "--checkpoint-every", "1"),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     deadline = time.time() + 300
     try:

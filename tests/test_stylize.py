@@ -13,8 +13,8 @@ from PIL import Image
 
 from faststyle.commands.stylize import main
 from faststyle.image_io import load_rgb
-from faststyle.runtime import Stylizer
 from faststyle.inference.tiling import stylize_tiled
+from faststyle.runtime import Stylizer
 
 
 def photo_array(w: int = 64, h: int = 48, seed: int = 0) -> np.ndarray:
@@ -47,6 +47,7 @@ def ycbcr(image: np.ndarray) -> np.ndarray:
 
 
 # --- files, folders, globs, output names -------------------------------------------------
+
 
 def test_one_file_is_written_beside_it_as_name_style_jpg(model_onnx, tmp_path, capsys):
     src = save_photo(tmp_path / "photo.png")
@@ -108,6 +109,7 @@ def test_max_size_and_scale_resize_first(model_onnx, tmp_path, capsys):
 
 # --- options that change the result -------------------------------------------------------
 
+
 def test_strength_zero_gives_the_photo_and_half_is_in_between(model_onnx, tmp_path, capsys):
     src = save_photo(tmp_path / "p.png")
     for s in ["0", "0.5", "1"]:
@@ -130,6 +132,7 @@ def test_preserve_color_keeps_the_photos_chroma(model_onnx, tmp_path, capsys):
 
 
 # --- tiling -------------------------------------------------------------------------------
+
 
 def test_tiles_cover_the_image_exactly_and_stay_bounded():
     image = photo_array(300, 170)
@@ -175,12 +178,14 @@ def test_tile_flag_runs_through_the_command(model_onnx, tmp_path, capsys):
 
 # --- inputs of every kind ------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode,suffix", [("L", ".png"), ("RGBA", ".png"), ("P", ".png"), ("CMYK", ".jpg"),
-                                         ("I;16", ".png"), ("LA", ".png")])
+
+@pytest.mark.parametrize(
+    "mode,suffix", [("L", ".png"), ("RGBA", ".png"), ("P", ".png"), ("CMYK", ".jpg"), ("I;16", ".png"), ("LA", ".png")]
+)
 def test_unusual_image_modes_work(model_onnx, tmp_path, capsys, mode, suffix):
     rgb = Image.fromarray(photo_array())
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(rgb.convert("L"), np.uint16) * 257))  # 16-bit greyscale PNG
+        img = Image.fromarray(np.asarray(rgb.convert("L"), np.uint16) * 257)  # 16-bit greyscale PNG
     else:
         img = rgb.convert(mode)
     src = tmp_path / f"in{suffix}"
@@ -227,7 +232,7 @@ def test_each_bad_input_is_one_line_and_the_good_ones_still_run(model_onnx, tmp_
     assert rc == 1
     lines = error_lines(err)
     assert len(lines) == len(bad), err
-    for path, line in zip(bad, lines):
+    for path, line in zip(bad, lines, strict=False):
         assert line.startswith(f"error: {path}: ")
     assert "Traceback" not in err
     assert (tmp_path / "good1_random.jpg").is_file() and (tmp_path / "good2_random.jpg").is_file()
@@ -243,21 +248,26 @@ def test_files_that_are_not_faststyle_models_are_refused(tmp_path, capsys, kind)
         from onnx import TensorProto, helper
 
         x = helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 4, 4, 3])
-        graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x],
-                                  [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 4, 4, 3])])
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["x"], ["y"])],
+            "g",
+            [x],
+            [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 4, 4, 3])],
+        )
         m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
         m.ir_version = 8
         onnx.save(m, model)
     elif kind != "missing.onnx":
         model.write_bytes(np.random.default_rng(1).bytes(4096))
     src = save_photo(tmp_path / "p.jpg")
-    rc, out, err = stylize(capsys, src, "-m", model)
+    rc, _out, err = stylize(capsys, src, "-m", model)
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith(f"error: {model}: ")
     assert not (tmp_path / "p_random.jpg").exists()
 
 
 # --- models by name, .pth models, backends ---------------------------------------------------
+
 
 def test_bundled_models_by_name_and_list(model_onnx, tmp_path, capsys, monkeypatch):
     models = tmp_path / "models"
@@ -278,8 +288,10 @@ def test_pth_model_with_both_backends_matches_onnx(model_pth, model_onnx, tmp_pa
     src = save_photo(tmp_path / "p.png", w=40, h=30)
     assert stylize(capsys, src, "-m", model_onnx, "-o", tmp_path / "onnx.png")[0] == 0
     assert stylize(capsys, src, "-m", model_pth, "-o", tmp_path / "ort.png")[0] == 0
-    assert stylize(capsys, src, "-m", model_pth, "--backend", "torch", "--threads", "1",
-                   "-o", tmp_path / "torch.png")[0] == 0
+    assert (
+        stylize(capsys, src, "-m", model_pth, "--backend", "torch", "--threads", "1", "-o", tmp_path / "torch.png")[0]
+        == 0
+    )
     ref = load_rgb(tmp_path / "onnx.png").astype(int)
     for name in ["ort.png", "torch.png"]:
         assert np.abs(load_rgb(tmp_path / name).astype(int) - ref).max() <= 1
@@ -288,6 +300,7 @@ def test_pth_model_with_both_backends_matches_onnx(model_pth, model_onnx, tmp_pa
 
 
 # --- video -----------------------------------------------------------------------------------
+
 
 def make_clip(path: Path, frames: int = 8, w: int = 64, h: int = 48, fps: int = 8, rotation: int = 0) -> Path:
     """A tiny H.264 clip with a mono AAC sine track of the same length (and a display rotation)."""
@@ -307,7 +320,7 @@ def make_clip(path: Path, frames: int = 8, w: int = 64, h: int = 48, fps: int = 
         out.mux(video.encode(None))
         samples = (0.3 * np.sin(np.arange(48000 * frames // fps) * 2 * np.pi * 440 / 48000)).astype(np.float32)
         for start in range(0, samples.size, 1024):
-            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
+            chunk = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
             chunk.sample_rate, chunk.pts = 48000, start
             out.mux(audio.encode(chunk))
         out.mux(audio.encode(None))
@@ -320,8 +333,12 @@ def probe(path: Path) -> tuple[int, tuple[int, int], list[str], str]:
 
     with av.open(str(path)) as c:
         frames = list(c.decode(video=0))
-        return (len(frames), (frames[0].width, frames[0].height),
-                [s.codec_context.name for s in c.streams.audio], c.streams.video[0].codec_context.name)
+        return (
+            len(frames),
+            (frames[0].width, frames[0].height),
+            [s.codec_context.name for s in c.streams.audio],
+            c.streams.video[0].codec_context.name,
+        )
 
 
 @pytest.mark.parametrize("out_name", ["clip_random.mp4", "clip.webm"])
@@ -358,24 +375,42 @@ def test_a_broken_video_is_one_line(model_onnx, tmp_path, capsys):
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(good.read_bytes()[:2000])
     rc, _, err = stylize(capsys, cut, "-m", model_onnx)
-    assert rc == 1 and error_lines(err) == [f"error: {cut}: not a video file FFmpeg can read "
-                                            "(Invalid data found when processing input)"]
+    assert rc == 1 and error_lines(err) == [
+        f"error: {cut}: not a video file FFmpeg can read (Invalid data found when processing input)"
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "good.mp4"]
 
 
 # --- the installed console script ------------------------------------------------------------
+
 
 def test_console_script_runs(model_onnx, tmp_path):
     script = Path(sys.executable).with_name("stylize")
     if not script.exists():
         pytest.skip("the stylize console script is not installed (pip install -e .)")
     src = save_photo(tmp_path / "p.jpg")
-    done = subprocess.run([str(script), str(src), "-m", str(model_onnx), str(tmp_path / "missing.jpg")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(script), str(src), "-m", str(model_onnx), str(tmp_path / "missing.jpg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: {tmp_path / 'missing.jpg'}: no such file"
     assert (tmp_path / "p_random.jpg").is_file()
     helped = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
-    for flag in ["--model", "--output", "--max-size", "--scale", "--preserve-color", "--strength", "--tile",
-                 "--backend", "--device", "--threads", "--list", "--overwrite"]:
+    for flag in [
+        "--model",
+        "--output",
+        "--max-size",
+        "--scale",
+        "--preserve-color",
+        "--strength",
+        "--tile",
+        "--backend",
+        "--device",
+        "--threads",
+        "--list",
+        "--overwrite",
+    ]:
         assert flag in helped.stdout

@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import FAST, ckpt_step, net_params
 
-from faststyle.model.checkpoint import load_model
 from faststyle.commands.train import main as train_main
+from faststyle.model.checkpoint import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["--arch", "tiny", "--image-size", "48", "--batch-size", "2", "--num-workers", "0",
-        "--style-size", "64", "--preview-every", "2", "--no-export"]
-
-
-@pytest.fixture()
-def photos(shared, tmp_path) -> Path:
-    """A small nested photo folder (8 COCO images in two sub-folders)."""
-    src = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:8]
-    for i, f in enumerate(src):
-        dst = tmp_path / "photos" / f"part{i % 2}" / f.name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(f, dst)
-    return tmp_path / "photos"
 
 
 def train(tmp_path, shared, photos, *extra: str) -> int:
-    return train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos),
-                       "--checkpoint-dir", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "runs"),
-                       *FAST, *extra])
-
-
-def ckpt_step(path: Path) -> int:
-    return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
-
-
-def net_params(path: Path) -> torch.Tensor:
-    return torch.cat([p.flatten() for p in load_model(path).net.state_dict().values()])
+    return train_main(
+        [
+            "--style",
+            str(shared / "styles" / "mosaic.jpg"),
+            "--data",
+            str(photos),
+            "--checkpoint-dir",
+            str(tmp_path / "ck"),
+            "--log-dir",
+            str(tmp_path / "runs"),
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 def test_short_training_writes_checkpoints_and_model(tmp_path, shared, photos):
@@ -84,8 +74,17 @@ def test_refuses_to_overwrite_a_run_and_reports_bad_inputs_early(tmp_path, share
     assert code == 2 and "nope.jpg" in err and err.count("\n") == 1
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    code = train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos),
-                       "--checkpoint-dir", str(blocker / "sub"), *FAST])
+    code = train_main(
+        [
+            "--style",
+            str(shared / "styles" / "mosaic.jpg"),
+            "--data",
+            str(photos),
+            "--checkpoint-dir",
+            str(blocker / "sub"),
+            *FAST,
+        ]
+    )
     assert code == 2 and "--checkpoint-dir" in capsys.readouterr().err
 
 
@@ -109,8 +108,17 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, shared, photos, capsys
 
 def test_empty_data_folder_fails_at_start(tmp_path, shared, capsys):
     (tmp_path / "empty").mkdir()
-    code = train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(tmp_path / "empty"),
-                       "--checkpoint-dir", str(tmp_path / "ck"), *FAST])
+    code = train_main(
+        [
+            "--style",
+            str(shared / "styles" / "mosaic.jpg"),
+            "--data",
+            str(tmp_path / "empty"),
+            "--checkpoint-dir",
+            str(tmp_path / "ck"),
+            *FAST,
+        ]
+    )
     assert code == 2 and "--data" in capsys.readouterr().err
 
 
@@ -130,10 +138,29 @@ def test_config_file_supplies_defaults_and_flags_override(tmp_path):
         parse_args(["--config", str(conf)])
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_on_cpu(tmp_path, shared, photos):
-    cmd = [sys.executable, str(ROOT / "train.py"), "--style", str(shared / "styles" / "mosaic.jpg"),
-           "--data", str(photos), "--checkpoint-dir", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "runs"),
-           "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--max-steps", "3", *FAST]
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "--style",
+        str(shared / "styles" / "mosaic.jpg"),
+        "--data",
+        str(photos),
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
+        "--log-dir",
+        str(tmp_path / "runs"),
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--max-steps",
+        "3",
+        *FAST,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = torch.load(tmp_path / "ck" / "last.ckpt", map_location="cpu", weights_only=False)
@@ -145,10 +172,29 @@ def test_help_explains_every_flag():
     from faststyle.commands.train import build_parser
 
     text = build_parser().format_help()
-    for flag in ("--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
-                 "--content-weight", "--style-weight", "--tv-weight", "--style-size", "--accelerator",
-                 "--devices", "--num-nodes", "--precision", "--checkpoint-dir", "--resume", "--vgg-weights",
-                 "--seed", "--data-split", "--image-column"):
+    for flag in (
+        "--style",
+        "--data",
+        "--config",
+        "--max-steps",
+        "--image-size",
+        "--batch-size",
+        "--lr",
+        "--content-weight",
+        "--style-weight",
+        "--tv-weight",
+        "--style-size",
+        "--accelerator",
+        "--devices",
+        "--num-nodes",
+        "--precision",
+        "--checkpoint-dir",
+        "--resume",
+        "--vgg-weights",
+        "--seed",
+        "--data-split",
+        "--image-column",
+    ):
         assert flag in text
 
 
@@ -169,17 +215,21 @@ def test_streaming_data_resumes_exactly_with_any_worker_count(tmp_path, shared, 
 def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
     """30 Adam steps on one batch: the system's net + loss must learn something."""
     from faststyle.image_io import load_rgb
-    from faststyle.pixels import array_to_net
     from faststyle.loss.perceptual import PerceptualLoss
     from faststyle.model.transform_net import TransformNet
+    from faststyle.pixels import array_to_net
 
     torch.manual_seed(0)
     loss_fn = PerceptualLoss(vgg_features)
-    loss_fn.set_style(torch.nn.functional.interpolate(
-        array_to_net(load_rgb(shared / "styles" / "wave.jpg")), size=(64, 112), mode="area"))
+    loss_fn.set_style(
+        torch.nn.functional.interpolate(
+            array_to_net(load_rgb(shared / "styles" / "wave.jpg")), size=(64, 112), mode="area"
+        )
+    )
     photos = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:2]
-    batch = torch.cat([torch.nn.functional.interpolate(array_to_net(load_rgb(p)), size=(64, 64), mode="area")
-                       for p in photos])
+    batch = torch.cat(
+        [torch.nn.functional.interpolate(array_to_net(load_rgb(p)), size=(64, 64), mode="area") for p in photos]
+    )
     net = TransformNet("tiny")
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     losses = []
@@ -203,9 +253,23 @@ def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, m
         return datasets.Dataset.from_dict({"caption": ["a cat", "a dog"], "jpg": [None, None]})
 
     monkeypatch.setattr(datasets, "load_dataset", fake_hub)
-    code = train_main(["--style", str(shared / "styles" / "mosaic.jpg"), "--data", "someone/photos",
-                       "--data-split", "validation", "--streaming", "off",
-                       "--checkpoint-dir", str(tmp_path / "ck"), *FAST, "--max-steps", "1"])
+    code = train_main(
+        [
+            "--style",
+            str(shared / "styles" / "mosaic.jpg"),
+            "--data",
+            "someone/photos",
+            "--data-split",
+            "validation",
+            "--streaming",
+            "off",
+            "--checkpoint-dir",
+            str(tmp_path / "ck"),
+            *FAST,
+            "--max-steps",
+            "1",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--image-column" in err and "caption" in err
     assert calls == [("someone/photos", "validation", False)]
@@ -216,9 +280,27 @@ def test_help_documents_every_flag_with_its_real_default():
     from faststyle.training.config import TrainConfig
 
     text = " ".join(build_parser().format_help().split())
-    for flag in ["--style", "--data", "--config", "--max-steps", "--image-size", "--batch-size", "--lr",
-                 "--content-weight", "--style-weight", "--tv-weight", "--style-size", "--accelerator", "--devices",
-                 "--num-nodes", "--precision", "--checkpoint-dir", "--resume", "--vgg-weights", "--seed"]:
+    for flag in [
+        "--style",
+        "--data",
+        "--config",
+        "--max-steps",
+        "--image-size",
+        "--batch-size",
+        "--lr",
+        "--content-weight",
+        "--style-weight",
+        "--tv-weight",
+        "--style-size",
+        "--accelerator",
+        "--devices",
+        "--num-nodes",
+        "--precision",
+        "--checkpoint-dir",
+        "--resume",
+        "--vgg-weights",
+        "--seed",
+    ]:
         assert flag in text
     assert "default: None" not in text
     assert f"(default: {TrainConfig.style_weight})" in text and "useful range" in text

@@ -18,5 +18,7 @@ def pick_device(name: str = "auto") -> torch.device:
         device = torch.device(name)
         torch.empty(0, device=device)  # fails now if the device is absent or not built in
     except (RuntimeError, AssertionError) as e:
-        raise UserError(f"--device {name}: not usable here ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise UserError(
+            f"--device {name}: not usable here ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     return device

@@ -52,19 +52,23 @@ def train_transform(image_size: int) -> v2.Transform:
     scale=(0.25, 1) keeps most crops large enough that objects stay objects; the
     paper resized whole COCO images to 256, which this reduces to at scale 1.
     """
-    return v2.Compose([
-        v2.ToImage(),
-        v2.RandomResizedCrop(image_size, scale=(0.25, 1.0), antialias=True),
-        v2.RandomHorizontalFlip(),
-        v2.ToDtype(torch.float32, scale=True),
-    ])
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.RandomResizedCrop(image_size, scale=(0.25, 1.0), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+        ]
+    )
 
 
 def eval_transform(image_size: int) -> v2.Transform:
     """PIL photo -> [3, S, S] in [0, 1]: deterministic centre crop for held-out previews."""
-    return v2.Compose([
-        v2.ToImage(),
-        v2.Resize(image_size, antialias=True),
-        v2.CenterCrop(image_size),
-        v2.ToDtype(torch.float32, scale=True),
-    ])
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(image_size, antialias=True),
+            v2.CenterCrop(image_size),
+            v2.ToDtype(torch.float32, scale=True),
+        ]
+    )

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
+
 
 def _number(kind: type, text: str | float) -> float:
     try:

@@ -6,7 +6,6 @@ import argparse
 import importlib
 import sys
 
-
 # name -> (module in faststyle.commands, one-line help). Modules load only when used,
 # so `faststyle stylize` never pays for importing the training stack.
 COMMANDS = {
@@ -23,10 +22,16 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     listing = "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items())
-    parser = argparse.ArgumentParser(prog="faststyle", description="Fast neural style transfer.",
-                                     epilog=f"commands:\n{listing}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="faststyle",
+        description="Fast neural style transfer.",
+        epilog=f"commands:\n{listing}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=list(COMMANDS), help="one of the commands below")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="the command's own arguments (see faststyle COMMAND --help)")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, help="the command's own arguments (see faststyle COMMAND --help)"
+    )
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if argv else 2

@@ -15,7 +15,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("argument "):  # argparse's "argument --size: 8: must be ..."
-            flag, _, problem = message[len("argument "):].partition(": ")
+            flag, _, problem = message[len("argument ") :].partition(": ")
             flag = flag.split("/")[-1]  # "-o/--output" -> "--output"
             # our checkers say "VALUE: problem" -> "--size 8: problem"; argparse's own words keep a colon
             message = f"{flag} {problem}" if re.match(r"'?[^\s:']*'?: ", problem) else f"{flag}: {problem}"
@@ -30,8 +30,12 @@ def add_device(p: argparse.ArgumentParser, default: str = "auto") -> None:
 
 
 def add_vgg_weights(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vgg-weights", metavar="PATH", default=None,
-                   help="VGG-16 features state dict [default: $FASTSTYLE_VGG_WEIGHTS, else torchvision's download]")
+    p.add_argument(
+        "--vgg-weights",
+        metavar="PATH",
+        default=None,
+        help="VGG-16 features state dict [default: $FASTSTYLE_VGG_WEIGHTS, else torchvision's download]",
+    )
 
 
 def say(message: str) -> None:

@@ -11,20 +11,49 @@ from faststyle.values import at_least, positive_int
 
 
 def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
-    p = Parser(prog=prog, description="Score a model on photos with its own training objective "
-                                "(content, style, tv), Gram style similarity and ms per image, beside the Gatys "
-                                "baseline; writes report.json and contact_sheet.png and prints a table.")
+    p = Parser(
+        prog=prog,
+        description="Score a model on photos with its own training objective "
+        "(content, style, tv), Gram style similarity and ms per image, beside the Gatys "
+        "baseline; writes report.json and contact_sheet.png and prints a table.",
+    )
     a = p.add_argument
-    a("-m", "--model", required=True, metavar="MODEL", help="a training .ckpt, a final model .pth, or an exported .onnx")
+    a(
+        "-m",
+        "--model",
+        required=True,
+        metavar="MODEL",
+        help="a training .ckpt, a final model .pth, or an exported .onnx",
+    )
     a("--content", required=True, metavar="DIR", help="folder of photos (or one photo) to stylize")
     a("--style", required=True, metavar="IMG", help="the style image the model was trained on")
-    a("--gatys-steps", default="50,100", metavar="N,N",
-      help="L-BFGS step counts at which to score the Gatys baseline (one run); 0 skips it (default %(default)s)")
-    a("--size", type=at_least(16), default=256, metavar="PX", help="longer side the photos are resized to (default %(default)s)")
-    a("-o", "--output", default="report", metavar="DIR",
-      help="folder for report.json and contact_sheet.png (default %(default)s)")
-    a("--timing-runs", type=positive_int, default=5, metavar="N",
-      help="timed model runs per image; the median is reported (default %(default)s)")
+    a(
+        "--gatys-steps",
+        default="50,100",
+        metavar="N,N",
+        help="L-BFGS step counts at which to score the Gatys baseline (one run); 0 skips it (default %(default)s)",
+    )
+    a(
+        "--size",
+        type=at_least(16),
+        default=256,
+        metavar="PX",
+        help="longer side the photos are resized to (default %(default)s)",
+    )
+    a(
+        "-o",
+        "--output",
+        default="report",
+        metavar="DIR",
+        help="folder for report.json and contact_sheet.png (default %(default)s)",
+    )
+    a(
+        "--timing-runs",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="timed model runs per image; the median is reported (default %(default)s)",
+    )
     add_device(p)
     add_vgg_weights(p)
     return p
@@ -33,9 +62,18 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from faststyle.quality.evaluate import evaluate, format_table, parse_steps
 
-    report = evaluate(args.model, args.content, args.style, size=args.size, gatys_steps=parse_steps(args.gatys_steps),
-                      out_dir=args.output, timing_runs=args.timing_runs, device=args.device,
-                      vgg_weights=args.vgg_weights, progress=lambda msg: print(msg, file=sys.stderr))
+    report = evaluate(
+        args.model,
+        args.content,
+        args.style,
+        size=args.size,
+        gatys_steps=parse_steps(args.gatys_steps),
+        out_dir=args.output,
+        timing_runs=args.timing_runs,
+        device=args.device,
+        vgg_weights=args.vgg_weights,
+        progress=lambda msg: print(msg, file=sys.stderr),
+    )
     print(format_table(report))
     print(f"wrote {report['report']} and {report['contact_sheet']}")
     return 0

@@ -10,19 +10,26 @@ from faststyle.errors import run_cli
 
 
 def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
-    p = Parser(prog=prog, description="Export a trained model to one verified ONNX file "
-                                "(onnx.checker + ONNX Runtime vs torch within 1 uint8 level).")
+    p = Parser(
+        prog=prog,
+        description="Export a trained model to one verified ONNX file "
+        "(onnx.checker + ONNX Runtime vs torch within 1 uint8 level).",
+    )
     p.add_argument("checkpoint", help="a training .ckpt or a final model .pth")
     p.add_argument("-o", "--output", help="ONNX file to write [default: export/STYLE.onnx]")
-    p.add_argument("--layout", choices=["pixels", "zoo"], default="pixels",
-                   help="pixels: uint8 [N,H,W,3] in and out (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model Zoo)")
+    p.add_argument(
+        "--layout",
+        choices=["pixels", "zoo"],
+        default="pixels",
+        help="pixels: uint8 [N,H,W,3] in and out (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model Zoo)",
+    )
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the ORT-vs-torch check")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from faststyle.model.checkpoint import load_model
     from faststyle.export.onnx_export import export_onnx
+    from faststyle.model.checkpoint import load_model
 
     loaded = load_model(args.checkpoint)
     out = Path(args.output or Path("export") / f"{loaded.style}.onnx")

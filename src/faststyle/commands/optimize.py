@@ -11,30 +11,75 @@ from pathlib import Path
 
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
-from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
-                              DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT)
-
+from faststyle.loss.perceptual import (
+    DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LOSS,
+    DEFAULT_STYLE_SIZE,
+    DEFAULT_STYLE_WEIGHT,
+    DEFAULT_TV_WEIGHT,
+)
 
 
 def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
-    p = Parser(prog=prog, description="Stylize one photo by optimising its pixels (Gatys et al. 2016) "
-                                "under the training objective: a quality reference and a preview of a style.")
+    p = Parser(
+        prog=prog,
+        description="Stylize one photo by optimising its pixels (Gatys et al. 2016) "
+        "under the training objective: a quality reference and a preview of a style.",
+    )
     a = p.add_argument
     a("--content", required=True, metavar="PHOTO", help="the photo to stylize")
     a("--style", required=True, metavar="IMG", help="the style image")
     a("-o", "--output", required=True, metavar="OUT", help="image to write (.jpg, .png, .webp)")
     a("--steps", type=int, metavar="N", default=100, help="L-BFGS iterations, or Adam steps (default %(default)s)")
-    a("--size", type=int, metavar="PX", default=256, help="longer side of the output in px; the photo is resized to it (default %(default)s)")
-    a("--method", choices=["lbfgs", "adam"], default="lbfgs", help="optimiser; L-BFGS needs far fewer steps (default %(default)s)")
+    a(
+        "--size",
+        type=int,
+        metavar="PX",
+        default=256,
+        help="longer side of the output in px; the photo is resized to it (default %(default)s)",
+    )
+    a(
+        "--method",
+        choices=["lbfgs", "adam"],
+        default="lbfgs",
+        help="optimiser; L-BFGS needs far fewer steps (default %(default)s)",
+    )
     a("--lr", type=float, default=None, help="step size [default: 1.0 for L-BFGS, 0.02 for Adam]")
-    a("--content-weight", type=float, metavar="W", default=DEFAULT_CONTENT_WEIGHT, help="weight of the relative content error (default %(default)s)")
-    a("--style-weight", type=float, metavar="W", default=DEFAULT_STYLE_WEIGHT, help="weight of the relative style error, as in training; "
-      "more = stronger style (default %(default)s)")
-    a("--tv-weight", type=float, metavar="W", default=DEFAULT_TV_WEIGHT, help="weight of total variation (smoothness); 0 disables it (default %(default)s)")
-    a("--style-size", type=int, metavar="PX", default=DEFAULT_STYLE_SIZE, help="longer side the style image is shrunk to "
-      "before its statistics are taken; smaller = larger brush strokes (default %(default)s)")
-    a("--style-loss", choices=["gram", "meanstd"], default=DEFAULT_STYLE_LOSS,
-      help="style statistic: Gram matrices, or per-channel mean+std (AdaIN) (default %(default)s)")
+    a(
+        "--content-weight",
+        type=float,
+        metavar="W",
+        default=DEFAULT_CONTENT_WEIGHT,
+        help="weight of the relative content error (default %(default)s)",
+    )
+    a(
+        "--style-weight",
+        type=float,
+        metavar="W",
+        default=DEFAULT_STYLE_WEIGHT,
+        help="weight of the relative style error, as in training; more = stronger style (default %(default)s)",
+    )
+    a(
+        "--tv-weight",
+        type=float,
+        metavar="W",
+        default=DEFAULT_TV_WEIGHT,
+        help="weight of total variation (smoothness); 0 disables it (default %(default)s)",
+    )
+    a(
+        "--style-size",
+        type=int,
+        metavar="PX",
+        default=DEFAULT_STYLE_SIZE,
+        help="longer side the style image is shrunk to "
+        "before its statistics are taken; smaller = larger brush strokes (default %(default)s)",
+    )
+    a(
+        "--style-loss",
+        choices=["gram", "meanstd"],
+        default=DEFAULT_STYLE_LOSS,
+        help="style statistic: Gram matrices, or per-channel mean+std (AdaIN) (default %(default)s)",
+    )
     add_vgg_weights(p)
     add_device(p)
     a("--quiet", action="store_true", help="no progress bar")
@@ -61,22 +106,24 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from faststyle.image_io import load_rgb, save_rgb
-    from faststyle.pixels import net_to_array
     from faststyle.hardware import pick_device
+    from faststyle.image_io import load_rgb, save_rgb
     from faststyle.loss.perceptual import style_loss_for
-    from faststyle.quality.gatys import gatys, load_image
     from faststyle.loss.vgg import load_vgg16_features
+    from faststyle.pixels import net_to_array
+    from faststyle.quality.gatys import gatys, load_image
 
     device = pick_device(args.device)
     content = load_image(args.content, args.size).to(device)
     style = load_rgb(args.style)
     features = load_vgg16_features(args.vgg_weights).to(device)
-    loss_fn = style_loss_for(features, style, args.style_size, args.content_weight, args.style_weight,
-                             args.tv_weight, args.style_loss)
+    loss_fn = style_loss_for(
+        features, style, args.style_size, args.content_weight, args.style_weight, args.tv_weight, args.style_loss
+    )
     with torch.no_grad():
         start = float(loss_fn(content, content)["loss"])  # step 0: the photo itself
     with tqdm(total=args.steps, desc="optimize", unit="step", disable=args.quiet) as bar:
+
         def progress(step: int, terms: dict[str, float]) -> None:
             bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
             bar.update(1)
@@ -85,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
     with torch.no_grad():
         final = float(loss_fn(result, content)["loss"])
     path = save_rgb(net_to_array(result), args.output)
-    print(f"wrote {path} ({result.shape[3]}x{result.shape[2]} px, loss {start:.4g} -> {final:.4g} "
-          f"in {args.steps} steps)")
+    print(
+        f"wrote {path} ({result.shape[3]}x{result.shape[2]} px, loss {start:.4g} -> {final:.4g} in {args.steps} steps)"
+    )
     return 0
 
 

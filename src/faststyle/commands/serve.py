@@ -9,15 +9,21 @@ from faststyle.errors import run_cli
 
 
 def build_parser(prog: str = "faststyle serve") -> argparse.ArgumentParser:
-    p = Parser(prog=prog, description="Serve the web page and the models on this machine. "
-                                "The browser runs the model itself (onnxruntime-web, WebAssembly); "
-                                "nothing is uploaded anywhere.")
+    p = Parser(
+        prog=prog,
+        description="Serve the web page and the models on this machine. "
+        "The browser runs the model itself (onnxruntime-web, WebAssembly); "
+        "nothing is uploaded anywhere.",
+    )
     p.add_argument("--port", type=int, default=8000, help="TCP port (0: any free one) [default: 8000]")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on [default: 127.0.0.1, this machine only]")
-    p.add_argument("--models", nargs="+", metavar="PATH",
-                   help="folders of .onnx models and/or .onnx files to offer, instead of the bundled "
-                        "models (export/*.onnx and $FASTSTYLE_MODELS)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        metavar="PATH",
+        help="folders of .onnx models and/or .onnx files to offer, instead of the bundled "
+        "models (export/*.onnx and $FASTSTYLE_MODELS)",
+    )
     return p
 
 

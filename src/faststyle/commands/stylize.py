@@ -27,25 +27,57 @@ def _tile(text: str) -> int:
 
 def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     p = Parser(
-        prog=prog, description="Stylize photos and videos with a fast neural style-transfer model.",
+        prog=prog,
+        description="Stylize photos and videos with a fast neural style-transfer model.",
         epilog="Folders are not searched recursively. Outputs are named NAME_STYLE.jpg (videos keep "
-               "their container) beside each input, or in -o. Exit status: 0 all written, "
-               "1 some inputs failed, 2 bad model or arguments.")
+        "their container) beside each input, or in -o. Exit status: 0 all written, "
+        "1 some inputs failed, 2 bad model or arguments.",
+    )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, folders of them, or glob patterns")
-    p.add_argument("-m", "--model", default=None,
-                   help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]")
-    p.add_argument("-o", "--output", type=Path, default=None,
-                   help="output folder (created if missing), or an output file when there is one input")
+    p.add_argument(
+        "-m", "--model", default=None, help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="output folder (created if missing), or an output file when there is one input",
+    )
     p.add_argument("--list", action="store_true", help="list the bundled models and exit")
-    p.add_argument("--max-size", type=positive_int, metavar="N", help="shrink so the longer side is at most N pixels first")
+    p.add_argument(
+        "--max-size", type=positive_int, metavar="N", help="shrink so the longer side is at most N pixels first"
+    )
     p.add_argument("--scale", type=positive_float, metavar="F", help="resize by factor F first (before --max-size)")
-    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take only light and texture from the style")
-    p.add_argument("--strength", type=unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default), 0 the photo unchanged")
-    p.add_argument("--tile", type=_tile, metavar="N", help="stylize in overlapping NxN tiles to bound memory; 0 never [default: 2048 above 6 Mpx]")
-    p.add_argument("--backend", choices=["ort", "torch"], default="ort", help="ort: ONNX Runtime (default); torch: PyTorch, needs a .ckpt/.pth model")
+    p.add_argument(
+        "--preserve-color",
+        action="store_true",
+        help="keep the photo's colours, take only light and texture from the style",
+    )
+    p.add_argument(
+        "--strength",
+        type=unit_float,
+        default=1.0,
+        metavar="S",
+        help="mix with the photo: 1 full style (default), 0 the photo unchanged",
+    )
+    p.add_argument(
+        "--tile",
+        type=_tile,
+        metavar="N",
+        help="stylize in overlapping NxN tiles to bound memory; 0 never [default: 2048 above 6 Mpx]",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["ort", "torch"],
+        default="ort",
+        help="ort: ONNX Runtime (default); torch: PyTorch, needs a .ckpt/.pth model",
+    )
     add_device(p)
     p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads to use [default: all cores]")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files (inputs are never overwritten)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files (inputs are never overwritten)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no 'wrote' lines")
     return p
 
@@ -102,8 +134,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     progress = False if args.quiet else None
-    opts = Options(max_size=args.max_size, scale=args.scale, tile=args.tile, preserve_color=args.preserve_color,
-                   strength=args.strength, progress=progress)
+    opts = Options(
+        max_size=args.max_size,
+        scale=args.scale,
+        tile=args.tile,
+        preserve_color=args.preserve_color,
+        strength=args.strength,
+        progress=progress,
+    )
     failed = len(errors)
     plan = _plan(files, args.output, stylizer.style)
     with tqdm(plan, unit="file", disable=True if len(plan) < 2 else progress) as bar:

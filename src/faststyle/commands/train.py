@@ -13,10 +13,12 @@ from faststyle.errors import run_cli
 def build_parser(prog: str = "train.py") -> Parser:
     from faststyle.training.config import add_arguments
 
-    p = Parser(prog=prog,
-               description="Train a fast style-transfer network (Johnson et al. 2016) for one style image.",
-               epilog="Defaults shown are the built-in ones; --config FILE overrides them, the command line "
-                      "overrides both. --print-config shows the result.")
+    p = Parser(
+        prog=prog,
+        description="Train a fast style-transfer network (Johnson et al. 2016) for one style image.",
+        epilog="Defaults shown are the built-in ones; --config FILE overrides them, the command line "
+        "overrides both. --print-config shows the result.",
+    )
     add_arguments(p)
     return p
 

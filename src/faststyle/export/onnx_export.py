@@ -23,12 +23,12 @@ import torch
 from torch import nn
 
 import faststyle
-from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.errors import UserError
 from faststyle.image_io import atomic_path
-from faststyle.pixels import net_to_pixels, pixels_to_net
+from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.phase_conv import inference_net
 from faststyle.model.transform_net import TransformNet
+from faststyle.pixels import net_to_pixels, pixels_to_net
 
 OPSET = 18
 CHECK_SHAPES = ((1, 256, 256), (1, 257, 383), (2, 96, 80))
@@ -36,7 +36,6 @@ DESCRIPTIONS = {
     "pixels": ("uint8 RGB image batch [N, H, W, 3], any N, H, W", "uint8 RGB stylized batch [N, H, W, 3], same shape"),
     "zoo": ("float32 RGB batch [N, 3, H, W], values 0-255", "float32 RGB stylized batch [N, 3, H, W], values 0-255"),
 }
-
 
 
 class PixelStylizer(nn.Module):
@@ -68,8 +67,9 @@ def example_input(layout: str, n: int, h: int, w: int, seed: int = 0) -> torch.T
     return pixels if layout == "pixels" else pixels.permute(0, 3, 1, 2).to(torch.float32)
 
 
-def export_onnx(model: str | os.PathLike | LoadedModel, out: str | os.PathLike, layout: str = "pixels",
-                verify: bool = True) -> Path:
+def export_onnx(
+    model: str | os.PathLike | LoadedModel, out: str | os.PathLike, layout: str = "pixels", verify: bool = True
+) -> Path:
     """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically)."""
     if layout not in DESCRIPTIONS:
         raise UserError(f"layout must be one of {list(DESCRIPTIONS)}, not {layout!r}")
@@ -84,8 +84,15 @@ def export_onnx(model: str | os.PathLike | LoadedModel, out: str | os.PathLike, 
     dims = {0: n, 1: h, 2: w} if layout == "pixels" else {0: n, 2: h, 3: w}
     with torch.no_grad():
         program = torch.onnx.export(
-            cls(inference_net(net)).eval(), (example,), input_names=["image"], output_names=["image_out"],
-            dynamic_shapes=({**dims},), opset_version=OPSET, dynamo=True, optimize=True, verbose=False,
+            cls(inference_net(net)).eval(),
+            (example,),
+            input_names=["image"],
+            output_names=["image_out"],
+            dynamic_shapes=({**dims},),
+            opset_version=OPSET,
+            dynamo=True,
+            optimize=True,
+            verbose=False,
         )
     proto = program.model_proto
     # ONNX forbids one name for an input and an output; "image" in, "stylized" out.
@@ -100,7 +107,7 @@ def export_onnx(model: str | os.PathLike | LoadedModel, out: str | os.PathLike, 
         "input": inp,
         "output": outp,
         "description": f"faststyle {loaded.style} stylizer (Johnson et al. 2016, arch {net.arch}). "
-                       f"Input: {inp}. Output: {outp}.",
+        f"Input: {inp}. Output: {outp}.",
     }
     onnx.helper.set_model_props(proto, meta)
     proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__

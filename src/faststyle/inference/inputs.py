@@ -10,12 +10,12 @@ from pathlib import Path
 from faststyle.image_io import IMAGE_SUFFIXES
 from faststyle.inference.video import CONTAINERS, VIDEO_SUFFIXES
 
-
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
-def expand_inputs(args: list[str], skip_suffix: str = "",
-                  suffixes: set[str] | frozenset[str] = MEDIA_SUFFIXES) -> tuple[list[Path], list[str]]:
+def expand_inputs(
+    args: list[str], skip_suffix: str = "", suffixes: set[str] | frozenset[str] = MEDIA_SUFFIXES
+) -> tuple[list[Path], list[str]]:
     """Command-line INPUTs -> (files to process, one-line errors for inputs that name nothing).
 
     A file is taken as given (its format is checked when it is read). A folder gives its files
@@ -39,8 +39,14 @@ def expand_inputs(args: list[str], skip_suffix: str = "",
             except OSError as e:
                 errors.append(f"{path}: cannot read this folder ({e.strerror or type(e).__name__})")
                 continue
-            found = [p for p in entries if p.suffix.lower() in suffixes and not p.name.startswith(".")
-                     and not (skip_suffix and p.stem.endswith(skip_suffix)) and p.is_file()]
+            found = [
+                p
+                for p in entries
+                if p.suffix.lower() in suffixes
+                and not p.name.startswith(".")
+                and not (skip_suffix and p.stem.endswith(skip_suffix))
+                and p.is_file()
+            ]
             if not found:
                 kinds = "images or videos" if suffixes == MEDIA_SUFFIXES else "images"
                 errors.append(f"{path}: no {kinds} in this folder")

@@ -31,8 +31,9 @@ def cuda_providers() -> list[str]:
     import onnxruntime as ort
 
     if "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise UserError("this onnxruntime has no CUDA support (pip install onnxruntime-gpu, "
-                        "or use --device cpu / --backend torch)")
+        raise UserError(
+            "this onnxruntime has no CUDA support (pip install onnxruntime-gpu, or use --device cpu / --backend torch)"
+        )
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
@@ -68,8 +69,10 @@ class OrtStylizer:
             raise ModelError(f"{self.path}: not a readable ONNX model ({_ort_reason(e)})") from None
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         if "style" not in self.metadata or "faststyle_version" not in self.metadata:
-            raise ModelError(f"{self.path}: an ONNX model, but not a faststyle one (no style metadata); "
-                             "export one with `faststyle export`")
+            raise ModelError(
+                f"{self.path}: an ONNX model, but not a faststyle one (no style metadata); "
+                "export one with `faststyle export`"
+            )
         self.style: str = self.metadata["style"]
         self.hparams: dict[str, object] = {}  # the training recipe is in the checkpoint, not the ONNX file
         self.layout: str = self.metadata.get("layout", "pixels")

@@ -13,14 +13,14 @@ The ONNX Runtime backend needs no torch; torch is imported only for .ckpt/.pth m
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from faststyle.inference.color import blend, preserve_color
 from faststyle.image_io import fit_rgb, load_rgb, save_rgb
+from faststyle.inference.color import blend, preserve_color
 from faststyle.inference.tiling import count_tiles, stylize_tiled
 
 # Untiled, the Johnson net in ONNX Runtime peaks near 1.3 kB per pixel (5.4 GB at 2048^2),
@@ -47,9 +47,11 @@ def _bar(total: int, desc: str, progress: bool | None):
     return tqdm(total=total, desc=desc, leave=False, disable=None if progress is None else not progress)
 
 
-def stylize_array(stylizer: Callable[[np.ndarray], np.ndarray], image: np.ndarray, opts: Options = Options(),
-                  desc: str = "tiles") -> np.ndarray:
+def stylize_array(
+    stylizer: Callable[[np.ndarray], np.ndarray], image: np.ndarray, opts: Options | None = None, desc: str = "tiles"
+) -> np.ndarray:
     """uint8 [H, W, 3] photo -> uint8 [h, w, 3] result, (h, w) after --max-size/--scale."""
+    opts = opts or Options()
     photo = fit_rgb(image, opts.max_size, opts.scale)
     if opts.strength == 0:
         return photo.copy()  # nothing of the style would survive the blend
@@ -68,15 +70,22 @@ def stylize_array(stylizer: Callable[[np.ndarray], np.ndarray], image: np.ndarra
     return blend(styled, photo, opts.strength)
 
 
-def stylize_path(stylizer, in_path: str | os.PathLike, out_path: str | os.PathLike, opts: Options = Options()) -> Path:
+def stylize_path(
+    stylizer: Callable[[np.ndarray], np.ndarray],
+    in_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    opts: Options | None = None,
+) -> Path:
     """Stylize one image or video file into `out_path` (written atomically; format from its suffix)."""
+    opts = opts or Options()
     from faststyle.inference.video import is_video, stylize_video
 
     in_path = Path(in_path)
     if is_video(in_path):
         # Frames never get a tile bar of their own: the frame bar is the progress.
         frame_opts = replace(opts, progress=False)
-        return stylize_video(in_path, out_path, lambda frame: stylize_array(stylizer, frame, frame_opts),
-                             progress=opts.progress)
+        return stylize_video(
+            in_path, out_path, lambda frame: stylize_array(stylizer, frame, frame_opts), progress=opts.progress
+        )
     image = load_rgb(in_path)
     return save_rgb(stylize_array(stylizer, image, opts, desc=in_path.name), out_path)

@@ -44,14 +44,20 @@ def ort_providers(device: str) -> list[str]:
         return ["CPUExecutionProvider"]
     if device.split(":")[0] == "cuda":
         if "CUDAExecutionProvider" not in available:
-            raise UserError("this onnxruntime has no CUDA support (pip install onnxruntime-gpu, "
-                            "or use --device cpu / --backend torch)")
+            raise UserError(
+                "this onnxruntime has no CUDA support (pip install onnxruntime-gpu, "
+                "or use --device cpu / --backend torch)"
+            )
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     raise UserError(f"--device {device}: ONNX Runtime runs on cpu or cuda (use --backend torch for {device})")
 
 
-def load_stylizer(spec: str | os.PathLike[str] | None = None, backend: str | None = "ort", device: str = "auto",
-                  threads: int | None = None) -> Stylizer:
+def load_stylizer(
+    spec: str | os.PathLike[str] | None = None,
+    backend: str | None = "ort",
+    device: str = "auto",
+    threads: int | None = None,
+) -> Stylizer:
     """A model name or file -> a Stylizer.
 
     backend "ort" runs .onnx files, and .ckpt/.pth files after exporting them to a temporary

@@ -17,7 +17,7 @@ tile 256 on a photo; see tests/test_stylize.py). Larger tiles and overlaps reduc
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def axis_weights(starts: list[int], size: int, length: int) -> list[np.ndarray]:
             w[:rise] = _ramp(rise)
         if i + 1 < len(starts):
             fall = s + n - starts[i + 1]  # pixels shared with the next tile
-            w[n - fall:] = np.minimum(w[n - fall:], _ramp(fall)[::-1])
+            w[n - fall :] = np.minimum(w[n - fall :], _ramp(fall)[::-1])
         out.append(w)
     return out
 
@@ -59,8 +59,13 @@ def count_tiles(height: int, width: int, tile: int, overlap: int | None = None) 
     return len(tile_starts(height, tile, overlap)) * len(tile_starts(width, tile, overlap))
 
 
-def stylize_tiled(image: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], tile: int,
-                  overlap: int | None = None, on_tile: Callable[[], object] | None = None) -> np.ndarray:
+def stylize_tiled(
+    image: np.ndarray,
+    fn: Callable[[np.ndarray], np.ndarray],
+    tile: int,
+    overlap: int | None = None,
+    on_tile: Callable[[], object] | None = None,
+) -> np.ndarray:
     """Apply `fn` (uint8 [h, w, 3] -> uint8 [h, w, 3]) to `image` (uint8 [H, W, 3]) tile by tile.
 
     Returns uint8 [H, W, 3]. `on_tile` is called after every tile (for a progress bar).
@@ -90,8 +95,8 @@ def stylize_tiled(image: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], til
             if styled.shape != (y1 - y0, x1 - x0, 3):
                 raise ValueError(f"tile function returned shape {styled.shape}, expected {(y1 - y0, x1 - x0, 3)}")
             w = wy[r][:, None] * wx[c][None, :]  # [th, tw]
-            acc[y0 - lo:y1 - lo, x0:x1] += styled * w[..., None]
-            wsum[y0 - lo:y1 - lo, x0:x1] += w
+            acc[y0 - lo : y1 - lo, x0:x1] += styled * w[..., None]
+            wsum[y0 - lo : y1 - lo, x0:x1] += w
             if on_tile is not None:
                 on_tile()
         # Rows above the next strip's first row get no more tiles: finish and drop them.

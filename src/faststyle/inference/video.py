@@ -15,8 +15,8 @@ never leaves a half-written video under the final name.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -33,7 +33,6 @@ CONTAINERS = {
     ".webm": ("webm", "libvpx-vp9", "libopus", {"opus", "vorbis"}),
 }
 OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
-
 
 
 def is_video(path: str | os.PathLike) -> bool:
@@ -74,8 +73,12 @@ def _add_video(out, in_video, encoder: str, width: int, height: int):
     return stream
 
 
-def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
-                  transform: Callable[[np.ndarray], np.ndarray], progress: bool | None = None) -> Path:
+def stylize_video(
+    in_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    transform: Callable[[np.ndarray], np.ndarray],
+    progress: bool | None = None,
+) -> Path:
     """Apply `transform` (uint8 [H, W, 3] -> uint8 [h, w, 3]) to every frame; keep the audio.
 
     `progress`: True shows a tqdm bar, False hides it, None shows it on a terminal only.
@@ -103,9 +106,23 @@ def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
         in_audio = inp.streams.audio[0] if inp.streams.audio else None
         in_video.thread_type = "AUTO"
         with atomic_path(out_path) as tmp, av.open(tmp, "w", format=muxer) as out:
-            _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copyable, transform,
-                       tqdm(total=in_video.frames or None, unit="frame", desc=in_path.name, leave=False,
-                            disable=None if progress is None else not progress))
+            _transcode(
+                inp,
+                in_video,
+                in_audio,
+                out,
+                video_encoder,
+                audio_encoder,
+                copyable,
+                transform,
+                tqdm(
+                    total=in_video.frames or None,
+                    unit="frame",
+                    desc=in_path.name,
+                    leave=False,
+                    disable=None if progress is None else not progress,
+                ),
+            )
     except UserError:
         raise
     except av.FFmpegError as e:

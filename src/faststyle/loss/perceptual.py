@@ -14,18 +14,17 @@ same relative content error".
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from faststyle.image_io import fit_rgb
 from faststyle.loss.statistics import gram_matrix, mean_std
-from faststyle.pixels import array_to_net
 from faststyle.loss.vgg import VGGFeatures
+from faststyle.pixels import array_to_net
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CONTENT_LAYER = "relu2_2"
@@ -113,12 +112,14 @@ class PerceptualLoss(nn.Module):
         with torch.autocast(output.device.type, enabled=False):
             return self._terms(output.float(), feats, target)
 
-    def _terms(self, output: torch.Tensor, feats: dict[str, torch.Tensor], target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _terms(
+        self, output: torch.Tensor, feats: dict[str, torch.Tensor], target: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         content_term = F.mse_loss(feats[self.content_layer], target) / target.pow(2).mean().clamp_min(1e-12)
 
         style_term = output.new_zeros(())
         for name in self.style_layers:
-            for mine, theirs in zip(self.statistics(feats[name]), self.targets(name)):
+            for mine, theirs in zip(self.statistics(feats[name]), self.targets(name), strict=True):
                 theirs = theirs.to(mine.dtype)
                 dims = tuple(range(1, mine.ndim))
                 rel = (mine - theirs).pow(2).sum(dims) / theirs.pow(2).sum().clamp_min(1e-12)
@@ -151,7 +152,6 @@ def style_loss_for(
     style_layers: Sequence[str] = STYLE_LAYERS,
 ) -> PerceptualLoss:
     """The training objective for one style image (uint8 [H, W, 3]), its targets already set."""
-    loss_fn = PerceptualLoss(features, content_layer, style_layers, content_weight, style_weight,
-                             tv_weight, style_loss)
+    loss_fn = PerceptualLoss(features, content_layer, style_layers, content_weight, style_weight, tv_weight, style_loss)
     loss_fn.set_style(style_tensor(style, style_size).to(next(features.parameters()).device))
     return loss_fn

@@ -73,6 +73,7 @@ def gatys_style_loss(f: Array, a: Array) -> Array:
 
 def mmd2_poly2(x: Array, y: Array) -> Array:
     """Biased MMD^2 between the columns of x [C, M] and y [C, M] under k(u, v) = (u^T v)^2."""
+
     def k(a, b):
         t = np.swapaxes(a, 0, 1) if _is_numpy(a) else a.transpose(0, 1)
         return ((t @ b) ** 2).mean()

@@ -8,8 +8,8 @@ on a machine with internet). A path holds a state dict for `torchvision.models.v
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 from torch import nn
@@ -20,14 +20,21 @@ from faststyle.pixels import vgg_normalize
 
 # Index of each ReLU in torchvision's vgg16().features.
 LAYERS: dict[str, int] = {
-    "relu1_1": 1, "relu1_2": 3,
-    "relu2_1": 6, "relu2_2": 8,
-    "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
-    "relu4_1": 18, "relu4_2": 20, "relu4_3": 22,
-    "relu5_1": 25, "relu5_2": 27, "relu5_3": 29,
+    "relu1_1": 1,
+    "relu1_2": 3,
+    "relu2_1": 6,
+    "relu2_2": 8,
+    "relu3_1": 11,
+    "relu3_2": 13,
+    "relu3_3": 15,
+    "relu4_1": 18,
+    "relu4_2": 20,
+    "relu4_3": 22,
+    "relu5_1": 25,
+    "relu5_2": 27,
+    "relu5_3": 29,
 }
 ENV_VAR = "FASTSTYLE_VGG_WEIGHTS"
-
 
 
 def resolve_weights(path: str | os.PathLike | None = None) -> str | None:
@@ -47,8 +54,10 @@ def load_vgg16_features(path: str | os.PathLike | None = None) -> nn.Sequential:
         try:  # torchvision downloads once into its cache (~/.cache/torch/hub/checkpoints)
             features = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
         except Exception as e:
-            raise UserError(f"cannot get torchvision's VGG-16 weights ({type(e).__name__}: {e}); "
-                               f"without internet pass --vgg-weights PATH or set ${ENV_VAR}") from None
+            raise UserError(
+                f"cannot get torchvision's VGG-16 weights ({type(e).__name__}: {e}); "
+                f"without internet pass --vgg-weights PATH or set ${ENV_VAR}"
+            ) from None
     else:
         # Build on the meta device: skips initialising the 120M-parameter classifier we drop.
         with torch.device("meta"):

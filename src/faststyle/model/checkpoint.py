@@ -34,7 +34,9 @@ def _read(path: Path) -> dict:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ModelError(f"{path}: not a faststyle model (cannot read it as a checkpoint: {type(e).__name__})") from None
+        raise ModelError(
+            f"{path}: not a faststyle model (cannot read it as a checkpoint: {type(e).__name__})"
+        ) from None
     if not isinstance(obj, dict):
         raise ModelError(f"{path}: not a faststyle model")
     return obj
@@ -49,7 +51,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         arch = obj.get("arch", hp.get("arch", "johnson"))
     elif "state_dict" in obj and "hyper_parameters" in obj:
         hp = dict(obj["hyper_parameters"])
-        state = {k[len("net."):]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
+        state = {k[len("net.") :]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
         style, arch = hp.get("style_name", "style"), hp.get("arch", "johnson")
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
@@ -65,8 +67,11 @@ def save_model(net: TransformNet, path: str | os.PathLike, style: str, hparams: 
     """Write the final model file atomically (temp file + rename)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    plain = {k: (list(v) if isinstance(v, tuple) else v) for k, v in (hparams or {}).items()
-             if isinstance(v, (str, int, float, bool, tuple, list, type(None)))}
+    plain = {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in (hparams or {}).items()
+        if isinstance(v, (str, int, float, bool, tuple, list, type(None)))
+    }
     obj = {"format": FORMAT, "arch": net.arch, "style": style, "state_dict": state, "hparams": plain}
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)

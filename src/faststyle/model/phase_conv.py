@@ -40,7 +40,7 @@ class PhaseConv(nn.Module):
         phased = torch.zeros(cout, 2, 2, cin, k + 1, k + 1, dtype=w.dtype)
         for a in range(2):
             for b in range(2):
-                phased[:, a, b, :, a:a + k, b:b + k] = w
+                phased[:, a, b, :, a : a + k, b : b + k] = w
         self.pad = pad.padding
         self.conv = nn.Conv2d(cin, 4 * cout, k + 1, stride=2)
         with torch.no_grad():

@@ -26,14 +26,15 @@ def contact_sheet(rows: list[list[np.ndarray]], labels: list[str] | None = None,
         widths[c] = max(widths[c], int(measure.textlength(label)) + gap)
     heights = [max(img.shape[0] for img in r) for r in rows]
     top = LABEL_HEIGHT + gap if labels else 0
-    sheet = Image.new("RGB", (sum(widths) + gap * (columns + 1), top + sum(heights) + gap * (len(rows) + 1)),
-                      BACKGROUND)
+    sheet = Image.new(
+        "RGB", (sum(widths) + gap * (columns + 1), top + sum(heights) + gap * (len(rows) + 1)), BACKGROUND
+    )
     draw = ImageDraw.Draw(sheet)
     lefts = [gap + sum(widths[:c]) + gap * c for c in range(columns)]
     for c, label in enumerate(labels):
         draw.text((lefts[c], gap), label, fill=INK)
     y = top + gap
-    for row, height in zip(rows, heights):
+    for row, height in zip(rows, heights, strict=True):
         for c, img in enumerate(row):
             sheet.paste(Image.fromarray(img, "RGB"), (lefts[c], y))
         y += height + gap

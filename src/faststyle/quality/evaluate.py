@@ -17,33 +17,46 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
+from faststyle.errors import UserError
+from faststyle.hardware import pick_device
+from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.stylizer import Stylizer, load_stylizer
-from faststyle.quality.contact_sheet import contact_sheet
-from faststyle.errors import UserError
-from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
+from faststyle.loss.perceptual import (
+    CONTENT_LAYER,
+    DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LOSS,
+    DEFAULT_STYLE_SIZE,
+    DEFAULT_STYLE_WEIGHT,
+    DEFAULT_TV_WEIGHT,
+    STYLE_LAYERS,
+    style_loss_for,
+    style_tensor,
+)
 from faststyle.loss.statistics import gram_matrix, style_similarity
+from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 from faststyle.pixels import array_to_net, net_to_array, net_to_pixels, pixels_to_net
-from faststyle.loss.perceptual import (CONTENT_LAYER, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
-                              DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS)
-from faststyle.loss.perceptual import style_loss_for, style_tensor
-from faststyle.hardware import pick_device
+from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.quality.gatys import gatys, resize_longer_side
 from faststyle.quality.timing import median_ms
-from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-DEFAULT_OBJECTIVE = dict(content_weight=DEFAULT_CONTENT_WEIGHT, style_weight=DEFAULT_STYLE_WEIGHT,
-                         tv_weight=DEFAULT_TV_WEIGHT, style_loss=DEFAULT_STYLE_LOSS, style_size=DEFAULT_STYLE_SIZE,
-                         content_layer=CONTENT_LAYER, style_layers=list(STYLE_LAYERS))
+DEFAULT_OBJECTIVE = dict(
+    content_weight=DEFAULT_CONTENT_WEIGHT,
+    style_weight=DEFAULT_STYLE_WEIGHT,
+    tv_weight=DEFAULT_TV_WEIGHT,
+    style_loss=DEFAULT_STYLE_LOSS,
+    style_size=DEFAULT_STYLE_SIZE,
+    content_layer=CONTENT_LAYER,
+    style_layers=list(STYLE_LAYERS),
+)
 METRICS = ("content", "style", "tv", "loss", "style_similarity", "ms")
-
 
 
 def run_model(stylizer: Stylizer, photo: torch.Tensor) -> torch.Tensor:
@@ -105,15 +118,28 @@ def run_gatys(scorer: Scorer, photo: torch.Tensor, steps: Sequence[int]) -> dict
     """One L-BFGS run -> {step count: (image, ms taken to reach it)}."""
     reached: dict[int, float] = {}
     start = time.perf_counter()
-    images = gatys(scorer.loss_fn, photo, steps, method="lbfgs",
-                   progress=lambda step, _: reached.__setitem__(step, 1000.0 * (time.perf_counter() - start)))
+    images = gatys(
+        scorer.loss_fn,
+        photo,
+        steps,
+        method="lbfgs",
+        progress=lambda step, _: reached.__setitem__(step, 1000.0 * (time.perf_counter() - start)),
+    )
     return {s: (images[s], reached[s]) for s in steps}
 
 
-def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | os.PathLike, size: int = 256,
-             gatys_steps: Iterable[int] = (50, 100), out_dir: str | os.PathLike = "report", timing_runs: int = 5,
-             device: str = "auto", vgg_weights: str | None = None,
-             progress: Callable[[str], None] | None = None) -> dict:
+def evaluate(
+    model: str | os.PathLike,
+    content: str | os.PathLike,
+    style: str | os.PathLike,
+    size: int = 256,
+    gatys_steps: Iterable[int] = (50, 100),
+    out_dir: str | os.PathLike = "report",
+    timing_runs: int = 5,
+    device: str = "auto",
+    vgg_weights: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`."""
     say = progress or (lambda msg: None)
     if size < 16:
@@ -132,9 +158,14 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
         photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
         say(f"[{i}/{len(photos)}] {path.name}: model")
         output = run_model(stylizer, photo)
-        entry = {"name": path.name, "path": str(path), "height": photo.shape[2], "width": photo.shape[3],
-                 "photo": scorer(photo, photo),
-                 "model": {**scorer(output, photo), "ms": median_ms(lambda: run_model(stylizer, photo), timing_runs, sync)}}
+        entry = {
+            "name": path.name,
+            "path": str(path),
+            "height": photo.shape[2],
+            "width": photo.shape[3],
+            "photo": scorer(photo, photo),
+            "model": {**scorer(output, photo), "ms": median_ms(lambda: run_model(stylizer, photo), timing_runs, sync)},
+        }
         row = [net_to_array(photo), net_to_array(output)]
         if steps:
             say(f"[{i}/{len(photos)}] {path.name}: Gatys, {steps[-1]} L-BFGS steps")
@@ -146,10 +177,18 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
         rows.append(row)
 
     report = {
-        "model": str(model), "backend": stylizer.backend, "style": str(style), "style_name": stylizer.style,
-        "size": size, "device": str(dev), "gatys_steps": steps, "timing_runs": timing_runs,
-        "objective": objective, "objective_from_checkpoint": taken,
-        "images": images, "mean": mean_scores(images),
+        "model": str(model),
+        "backend": stylizer.backend,
+        "style": str(style),
+        "style_name": stylizer.style,
+        "size": size,
+        "device": str(dev),
+        "gatys_steps": steps,
+        "timing_runs": timing_runs,
+        "objective": objective,
+        "objective_from_checkpoint": taken,
+        "images": images,
+        "mean": mean_scores(images),
     }
     out = Path(out_dir)
     labels = ["photo", f"model ({stylizer.backend})", *(f"Gatys {s}" for s in steps)]
@@ -162,6 +201,7 @@ def evaluate(model: str | os.PathLike, content: str | os.PathLike, style: str | 
 
 def mean_scores(images: list[dict]) -> dict:
     """Per-metric means over images, for the photo, the model and each Gatys step count."""
+
     def mean(entries: list[dict]) -> dict:
         return {k: sum(e[k] for e in entries) / len(entries) for k in METRICS if k in entries[0]}
 
@@ -173,16 +213,24 @@ def mean_scores(images: list[dict]) -> dict:
 
 def format_table(report: dict) -> str:
     """The report as a plain-text table: one line per image and method, then the means."""
-    head = f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} {'ms':>9}"
+    head = (
+        f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} {'ms':>9}"
+    )
     obj = report["objective"]
-    lines = [f"objective: content {obj['content_weight']}, style {obj['style_weight']} ({obj['style_loss']}, "
-             f"style size {obj['style_size']}), tv {obj['tv_weight']}; from the model: "
-             f"{', '.join(report['objective_from_checkpoint']) or 'nothing (defaults)'}", head, "-" * len(head)]
+    lines = [
+        f"objective: content {obj['content_weight']}, style {obj['style_weight']} ({obj['style_loss']}, "
+        f"style size {obj['style_size']}), tv {obj['tv_weight']}; from the model: "
+        f"{', '.join(report['objective_from_checkpoint']) or 'nothing (defaults)'}",
+        head,
+        "-" * len(head),
+    ]
 
     def add(name: str, method: str, s: dict) -> None:
         ms = f"{s['ms']:9.1f}" if "ms" in s else f"{'':>9}"
-        lines.append(f"{name[:24]:<24} {method:<16} {s['content']:9.4f} {s['style']:9.4f} {s['tv']:8.4f} "
-                     f"{s['loss']:9.4f} {s['style_similarity']:10.4f} {ms}")
+        lines.append(
+            f"{name[:24]:<24} {method:<16} {s['content']:9.4f} {s['style']:9.4f} {s['tv']:8.4f} "
+            f"{s['loss']:9.4f} {s['style_similarity']:10.4f} {ms}"
+        )
 
     for entry in [*report["images"], {"name": "MEAN", **report["mean"]}]:
         add(entry["name"], "photo", entry["photo"])

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from faststyle.inference.registry import list_models
-from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, fit_rgb, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
+from faststyle.inference.registry import list_models
 from faststyle.inference.stylizer import load_stylizer
+from faststyle.quality.contact_sheet import contact_sheet
 
 
-def gallery(content: Sequence[str], models: Sequence[str] | None = None, size: int = 320,
-            out: str | os.PathLike = "gallery.jpg") -> Path:
+def gallery(
+    content: Sequence[str], models: Sequence[str] | None = None, size: int = 320, out: str | os.PathLike = "gallery.jpg"
+) -> Path:
     """Stylize every photo in `content` (files, folders, globs) with every model (default: all
     bundled ones), each photo's longer side at most `size`; write the grid to `out`."""
     photos, errors = expand_inputs(list(content), suffixes=IMAGE_SUFFIXES)

@@ -8,15 +8,15 @@ directly comparable to a model's.
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 
 from faststyle.errors import UserError
 from faststyle.image_io import fit_size, load_rgb, resize_rgb
-from faststyle.pixels import array_to_net
 from faststyle.loss.perceptual import PerceptualLoss
+from faststyle.pixels import array_to_net
 
 
 def resize_longer_side(image: np.ndarray, size: int | None) -> np.ndarray:
@@ -59,8 +59,7 @@ def gatys(
         raise ValueError(f"method must be 'lbfgs' or 'adam', not {method!r}")
     image = content.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     if method == "lbfgs":
-        opt = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=50,
-                                line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe")
     else:
         opt = torch.optim.Adam([image], lr=lr or 0.02)
     last: dict[str, torch.Tensor] = {}

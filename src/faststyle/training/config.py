@@ -19,94 +19,168 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from faststyle.errors import UserError
-from faststyle.loss.perceptual import (DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LOSS, DEFAULT_STYLE_SIZE,
-                                       DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT)
+from faststyle.loss.perceptual import (
+    DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LOSS,
+    DEFAULT_STYLE_SIZE,
+    DEFAULT_STYLE_WEIGHT,
+    DEFAULT_TV_WEIGHT,
+)
 from faststyle.model.transform_net import ARCHS
 from faststyle.values import at_least, non_negative_float, non_negative_int, positive_float, positive_int
 
 RUN, EXTEND, LOCAL = "run", "extend", "local"
 
 
-def setting(default: Any, help: str, *, resume: str = LOCAL, check: Callable[[Any], Any] | None = None,
-            choices: tuple[str, ...] | None = None, metavar: str | None = None, group: str = "training",
-            flag: str | None = None, in_yaml: bool = True) -> Any:
+def setting(
+    default: Any,
+    help: str,
+    *,
+    resume: str = LOCAL,
+    check: Callable[[Any], Any] | None = None,
+    choices: tuple[str, ...] | None = None,
+    metavar: str | None = None,
+    group: str = "training",
+    flag: str | None = None,
+    in_yaml: bool = True,
+) -> Any:
     """A dataclass field carrying everything the flag, the YAML key and --resume need."""
-    meta = dict(help=help, resume=resume, check=check, choices=choices, metavar=metavar, group=group,
-                flag=flag, in_yaml=in_yaml)
+    meta = dict(
+        help=help, resume=resume, check=check, choices=choices, metavar=metavar, group=group, flag=flag, in_yaml=in_yaml
+    )
     return field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
     # --- what to learn from
-    style: str | None = setting(None, "style image (jpg/png); its file name names the model", resume=RUN,
-                                metavar="PATH", group="data")
-    data: str | None = setting(None, "folder of training photos (any nesting) or a Hugging Face Hub dataset id",
-                               resume=RUN, group="data")
+    style: str | None = setting(
+        None, "style image (jpg/png); its file name names the model", resume=RUN, metavar="PATH", group="data"
+    )
+    data: str | None = setting(
+        None, "folder of training photos (any nesting) or a Hugging Face Hub dataset id", resume=RUN, group="data"
+    )
     data_split: str = setting("train", "split of a Hub dataset", resume=RUN, group="data")
     image_column: str = setting("image", "column holding the images in a Hub dataset", resume=RUN, group="data")
-    streaming: str = setting("auto", "stream the data instead of downloading/indexing it first; auto: Hub "
-                             "datasets over 2 GB or of unknown size", resume=RUN, choices=("auto", "on", "off"),
-                             group="data")
+    streaming: str = setting(
+        "auto",
+        "stream the data instead of downloading/indexing it first; auto: Hub datasets over 2 GB or of unknown size",
+        resume=RUN,
+        choices=("auto", "on", "off"),
+        group="data",
+    )
     # --- the network and its objective
-    arch: str = setting("johnson", "transform-net width: 32-64-128, 16-32-64 or 8-16-32 channels", resume=RUN,
-                        choices=tuple(ARCHS), group="model and loss")
-    content_weight: float = setting(DEFAULT_CONTENT_WEIGHT, "weight of the relative content error at relu2_2",
-                                    resume=RUN, check=non_negative_float, group="model and loss")
-    style_weight: float = setting(DEFAULT_STYLE_WEIGHT, "how much a relative style (Gram) error counts against "
-                                  "the same relative content error; independent of the style image and of VGG "
-                                  "scale; useful range 2-50, more = stronger style", resume=RUN,
-                                  check=non_negative_float, group="model and loss")
-    tv_weight: float = setting(DEFAULT_TV_WEIGHT, "weight of total variation (smoothness) of the output; "
-                               "0 disables it", resume=RUN, check=non_negative_float, group="model and loss")
-    style_size: int = setting(DEFAULT_STYLE_SIZE, "longer side the style image is resized to before its "
-                              "statistics are taken (smaller = larger brush strokes)", resume=RUN,
-                              check=at_least(16), group="model and loss")
-    style_loss: str = setting(DEFAULT_STYLE_LOSS, "style statistic: Gram matrices, or per-channel mean+std (AdaIN)",
-                              resume=RUN, choices=("gram", "meanstd"), group="model and loss")
+    arch: str = setting(
+        "johnson",
+        "transform-net width: 32-64-128, 16-32-64 or 8-16-32 channels",
+        resume=RUN,
+        choices=tuple(ARCHS),
+        group="model and loss",
+    )
+    content_weight: float = setting(
+        DEFAULT_CONTENT_WEIGHT,
+        "weight of the relative content error at relu2_2",
+        resume=RUN,
+        check=non_negative_float,
+        group="model and loss",
+    )
+    style_weight: float = setting(
+        DEFAULT_STYLE_WEIGHT,
+        "how much a relative style (Gram) error counts against "
+        "the same relative content error; independent of the style image and of VGG "
+        "scale; useful range 2-50, more = stronger style",
+        resume=RUN,
+        check=non_negative_float,
+        group="model and loss",
+    )
+    tv_weight: float = setting(
+        DEFAULT_TV_WEIGHT,
+        "weight of total variation (smoothness) of the output; 0 disables it",
+        resume=RUN,
+        check=non_negative_float,
+        group="model and loss",
+    )
+    style_size: int = setting(
+        DEFAULT_STYLE_SIZE,
+        "longer side the style image is resized to before its statistics are taken (smaller = larger brush strokes)",
+        resume=RUN,
+        check=at_least(16),
+        group="model and loss",
+    )
+    style_loss: str = setting(
+        DEFAULT_STYLE_LOSS,
+        "style statistic: Gram matrices, or per-channel mean+std (AdaIN)",
+        resume=RUN,
+        choices=("gram", "meanstd"),
+        group="model and loss",
+    )
     # --- the schedule
     max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=positive_int)
-    image_size: int = setting(256, "side of the square random crops the net trains on (px)", resume=RUN,
-                              check=at_least(16))
+    image_size: int = setting(
+        256, "side of the square random crops the net trains on (px)", resume=RUN, check=at_least(16)
+    )
     batch_size: int = setting(4, "photos per step on each device", resume=RUN, check=positive_int)
     lr: float = setting(1e-3, "Adam learning rate", resume=RUN, check=positive_float)
-    lr_schedule: str = setting("constant", "constant lr, or cosine decay to 5%% over the run", resume=RUN,
-                               choices=("constant", "cosine"))
+    lr_schedule: str = setting(
+        "constant", "constant lr, or cosine decay to 5%% over the run", resume=RUN, choices=("constant", "cosine")
+    )
     seed: int = setting(0, "seed for weights init and data order", resume=RUN, check=non_negative_int)
     # --- hardware
     accelerator: str = setting("auto", "cpu, gpu, mps or auto", group="hardware")
-    devices: str = setting("auto", "number of devices per node, a list like 0,1, or -1/auto for all",
-                           group="hardware")
-    num_nodes: int = setting(1, "machines in a multi-node run (launch with torchrun or SLURM)", check=positive_int,
-                             group="hardware")
+    devices: str = setting("auto", "number of devices per node, a list like 0,1, or -1/auto for all", group="hardware")
+    num_nodes: int = setting(
+        1, "machines in a multi-node run (launch with torchrun or SLURM)", check=positive_int, group="hardware"
+    )
     strategy: str = setting("auto", "Lightning strategy: auto, ddp, ddp_spawn, ...", group="hardware")
-    precision: str = setting("32-true", "numeric precision", choices=("32-true", "bf16-mixed", "16-mixed"),
-                             group="hardware")
+    precision: str = setting(
+        "32-true", "numeric precision", choices=("32-true", "bf16-mixed", "16-mixed"), group="hardware"
+    )
     num_workers: int = setting(2, "data-loading worker processes", check=non_negative_int, group="hardware")
     # --- files
-    config: str | None = setting(None, "YAML file of defaults for these flags, e.g. configs/cpu.yaml",
-                                 metavar="FILE", group="files", in_yaml=False)
-    checkpoint_dir: str | None = setting(None, "where checkpoints go [default: checkpoints/STYLE_NAME]",
-                                         metavar="DIR", group="files")
+    config: str | None = setting(
+        None,
+        "YAML file of defaults for these flags, e.g. configs/cpu.yaml",
+        metavar="FILE",
+        group="files",
+        in_yaml=False,
+    )
+    checkpoint_dir: str | None = setting(
+        None, "where checkpoints go [default: checkpoints/STYLE_NAME]", metavar="DIR", group="files"
+    )
     checkpoint_every: int = setting(500, "write DIR/last.ckpt every N steps", check=positive_int, group="files")
-    resume: bool = setting(False, "continue the run in --checkpoint-dir exactly (step, optimizer, schedule, data "
-                           "order); --max-steps may extend it", group="files", in_yaml=False)
-    vgg_weights: str | None = setting(None, "VGG-16 features state dict [default: $FASTSTYLE_VGG_WEIGHTS, else "
-                                      "torchvision's IMAGENET1K_V1 download]", metavar="PATH", group="files")
-    preview_every: int = setting(200, "log a grid of stylized held-out photos every N steps (0: never)",
-                                 check=non_negative_int, group="files")
+    resume: bool = setting(
+        False,
+        "continue the run in --checkpoint-dir exactly (step, optimizer, schedule, data "
+        "order); --max-steps may extend it",
+        group="files",
+        in_yaml=False,
+    )
+    vgg_weights: str | None = setting(
+        None,
+        "VGG-16 features state dict [default: $FASTSTYLE_VGG_WEIGHTS, else torchvision's IMAGENET1K_V1 download]",
+        metavar="PATH",
+        group="files",
+    )
+    preview_every: int = setting(
+        200, "log a grid of stylized held-out photos every N steps (0: never)", check=non_negative_int, group="files"
+    )
     log_dir: str = setting("runs", "TensorBoard logs go to LOG_DIR/STYLE_NAME", group="files")
     export: bool = setting(True, "skip ONNX export at the end", flag="--no-export", group="files")
     export_dir: str = setting("export", "where the ONNX model goes at the end of the run", group="files")
-    print_config: bool = setting(False, "print the merged settings as YAML (a --config file that reproduces "
-                                 "this run) and exit", group="files", in_yaml=False)
+    print_config: bool = setting(
+        False,
+        "print the merged settings as YAML (a --config file that reproduces this run) and exit",
+        group="files",
+        in_yaml=False,
+    )
 
     # --- derived views --------------------------------------------------------------------
     def hparams(self) -> dict[str, Any]:
@@ -145,8 +219,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             action = "store_false" if f.default else "store_true"
             group.add_argument(flag_of(f), dest=f.name, action=action, default=None, help=help_text)
         else:
-            group.add_argument(flag_of(f), dest=f.name, type=m["check"], choices=m["choices"],
-                               metavar=m["metavar"], default=None, help=help_text)
+            group.add_argument(
+                flag_of(f),
+                dest=f.name,
+                type=m["check"],
+                choices=m["choices"],
+                metavar=m["metavar"],
+                default=None,
+                help=help_text,
+            )
 
 
 def merge(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]:
@@ -197,8 +278,10 @@ def apply_resume(config: TrainConfig, saved: dict[str, Any], explicit: set[str])
             continue
         mine, theirs = getattr(config, f.name), saved[f.name]
         if rule == RUN and f.name in explicit and not same_setting(f.name, mine, theirs):
-            raise UserError(f"--resume: this run was started with {flag_of(f)} {theirs}, not {mine}; drop "
-                            f"{flag_of(f)} to continue it, or start a new run with another --checkpoint-dir")
+            raise UserError(
+                f"--resume: this run was started with {flag_of(f)} {theirs}, not {mine}; drop "
+                f"{flag_of(f)} to continue it, or start a new run with another --checkpoint-dir"
+            )
         if rule == RUN or f.name not in explicit:
             updates[f.name] = theirs
     return dataclasses.replace(config, **updates)

@@ -12,14 +12,13 @@ reported to the training system, which counts it in the log; it never stops a ru
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import lightning.pytorch as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from faststyle.errors import UserError
-from faststyle.errors import ImageError
+from faststyle.errors import ImageError, UserError
 from faststyle.pixels import eval_transform, train_transform
 from faststyle.training.config import TrainConfig
 from faststyle.training.records import decode, open_dataset, wants_streaming
@@ -53,7 +52,9 @@ class PhotoDataset(Dataset):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(draw)  # augmentation depends on the stream position only
                 return self.transform(pixels), bad
-        raise UserError(f"{MAX_RETRIES} images in a row could not be decoded near index {index}; is --data really photos?")
+        raise UserError(
+            f"{MAX_RETRIES} images in a row could not be decoded near index {index}; is --data really photos?"
+        )
 
 
 def collate(samples):
@@ -99,7 +100,11 @@ class PhotoDataModule(L.LightningDataModule):
         super().__init__()
         assert config.data is not None
         self.data, self.image_size, self.batch_size = config.data, config.image_size, config.batch_size
-        self.num_workers, self.data_split, self.image_column = config.num_workers, config.data_split, config.image_column
+        self.num_workers, self.data_split, self.image_column = (
+            config.num_workers,
+            config.data_split,
+            config.image_column,
+        )
         self.seed, self.max_steps, self.streaming = config.seed, config.max_steps, config.streaming
         self.train_records = None
         self.preview_records = None
@@ -117,25 +122,44 @@ class PhotoDataModule(L.LightningDataModule):
         # Hold a few photos out of training for the preview grid, when there are enough.
         k = PREVIEW_IMAGES if len(ds) >= 4 * PREVIEW_IMAGES else 0
         self.train_records = ds.select(range(len(ds) - k)) if k else ds
-        self.preview_records = ds.select(range(len(ds) - k, len(ds))) if k else ds.select(range(min(len(ds), PREVIEW_IMAGES)))
+        self.preview_records = (
+            ds.select(range(len(ds) - k, len(ds))) if k else ds.select(range(min(len(ds), PREVIEW_IMAGES)))
+        )
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
         world = trainer.world_size if trainer else 1
         rank = trainer.global_rank if trainer else 0
         per_step = self.batch_size * world
-        position = lambda: (trainer.global_step if trainer else 0) * per_step  # noqa: E731
+        position = lambda: (trainer.global_step if trainer else 0) * per_step
         if self.stream:
-            stream = StreamingPhotos(self.train_records, self.image_size, self.batch_size, self.seed,
-                                     position, self.max_steps * per_step, rank, world)
-            return DataLoader(stream, batch_size=self.batch_size, num_workers=self.num_workers,
-                              collate_fn=collate, pin_memory=torch.cuda.is_available())
-        sampler = StreamSampler(len(self.train_records), self.seed, position, self.max_steps * per_step,
-                                rank, world)
+            stream = StreamingPhotos(
+                self.train_records,
+                self.image_size,
+                self.batch_size,
+                self.seed,
+                position,
+                self.max_steps * per_step,
+                rank,
+                world,
+            )
+            return DataLoader(
+                stream,
+                batch_size=self.batch_size,
+                num_workers=self.num_workers,
+                collate_fn=collate,
+                pin_memory=torch.cuda.is_available(),
+            )
+        sampler = StreamSampler(len(self.train_records), self.seed, position, self.max_steps * per_step, rank, world)
         return DataLoader(
-            PhotoDataset(self.train_records, self.image_size), batch_size=self.batch_size, sampler=sampler,
-            num_workers=self.num_workers, collate_fn=collate, persistent_workers=False,
-            pin_memory=torch.cuda.is_available(), drop_last=True,
+            PhotoDataset(self.train_records, self.image_size),
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=collate,
+            persistent_workers=False,
+            pin_memory=torch.cuda.is_available(),
+            drop_last=True,
         )
 
     def preview_batch(self) -> torch.Tensor:

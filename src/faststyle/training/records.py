@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from faststyle.errors import UserError
-from faststyle.errors import ImageError
+from faststyle.errors import ImageError, UserError
 from faststyle.image_io import decode_rgb_bytes, load_rgb
 
 STREAM_ABOVE_BYTES = 2 * 1024**3  # Hub datasets larger than this (or of unknown size) are streamed
@@ -46,7 +45,9 @@ def open_dataset(data: str, split: str = "train", image_column: str = "image", s
         try:
             ds = datasets.load_dataset(data, split=split, streaming=streaming)
         except Exception as e:
-            raise UserError(f"--data '{data}': cannot load this Hub dataset/split '{split}' ({type(e).__name__}: {e})") from None
+            raise UserError(
+                f"--data '{data}': cannot load this Hub dataset/split '{split}' ({type(e).__name__}: {e})"
+            ) from None
     columns = ds.column_names or list(ds.features or {}) or (list(next(iter(ds), {})) if streaming else [])
     if image_column not in columns:
         raise UserError(f"--data '{data}' has no column '{image_column}' (columns: {columns}); pass --image-column")

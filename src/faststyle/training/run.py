@@ -18,8 +18,7 @@ from faststyle.image_io import load_rgb
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.checkpoint import save_model
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
-from faststyle.training.config import TrainConfig, apply_resume
-from faststyle.training.config import style_name
+from faststyle.training.config import TrainConfig, apply_resume, style_name
 from faststyle.training.data import PhotoDataModule
 from faststyle.training.system import StyleTransferSystem
 
@@ -30,8 +29,12 @@ def quiet_lightning() -> None:
     (eval on purpose) always triggers, and two resume warnings: our data order is a function
     of the step (StreamSampler), so a mid-epoch resume is exact although Lightning cannot see
     it, and our checkpoint callback has no state worth restoring (save_top_k=0)."""
-    for message in (r".*module\(s\) in eval mode at the start of training", r".*isinstance\(treespec, LeafSpec\)",
-                    r".*your dataloader is not resumable", r".*callbacks used to create the checkpoint need to be provided"):
+    for message in (
+        r".*module\(s\) in eval mode at the start of training",
+        r".*isinstance\(treespec, LeafSpec\)",
+        r".*your dataloader is not resumable",
+        r".*callbacks used to create the checkpoint need to be provided",
+    ):
         warnings.filterwarnings("ignore", message=message)
     for handler in logging.getLogger("lightning.pytorch").handlers:
         if _no_advert not in handler.filters:  # train() may run many times in one process
@@ -48,7 +51,9 @@ def check_writable(folder: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test"):
             pass
     except OSError as e:
-        raise UserError(f"cannot write checkpoints to '{folder}' ({e.strerror}); pass a writable --checkpoint-dir") from None
+        raise UserError(
+            f"cannot write checkpoints to '{folder}' ({e.strerror}); pass a writable --checkpoint-dir"
+        ) from None
 
 
 def prepare(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, Path | None]:
@@ -67,8 +72,9 @@ def prepare(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, Path 
         config = apply_resume(config, hp, explicit)
         resume_from = last
     elif last.exists():
-        raise UserError(f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, "
-                        "or a new --checkpoint-dir")
+        raise UserError(
+            f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, or a new --checkpoint-dir"
+        )
     if config.style is None:
         raise UserError("pass --style PATH (the style image to learn)")
     if config.data is None:
@@ -91,18 +97,30 @@ def train(config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()
     system, data = StyleTransferSystem(config), PhotoDataModule(config)
     every = min(config.checkpoint_every, config.max_steps)
     checkpointing = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every)
-    devices = config.devices if str(config.devices) in ("auto", "-1") or "," in str(config.devices) else int(config.devices)
+    devices = (
+        config.devices if str(config.devices) in ("auto", "-1") or "," in str(config.devices) else int(config.devices)
+    )
     trainer = L.Trainer(
-        accelerator=config.accelerator, devices=devices, num_nodes=config.num_nodes, strategy=config.strategy,
-        precision=config.precision, max_steps=config.max_steps, max_epochs=-1,  # type: ignore[arg-type]
-        callbacks=[checkpointing], use_distributed_sampler=False,  # our sampler shards by rank itself
+        accelerator=config.accelerator,
+        devices=devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=config.precision,
+        max_steps=config.max_steps,
+        max_epochs=-1,  # type: ignore[arg-type]
+        callbacks=[checkpointing],
+        use_distributed_sampler=False,  # our sampler shards by rank itself
         plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(config.log_dir, name=name, version=f"{ckpt_dir.name}-seed{config.seed}"),
-        log_every_n_steps=min(10, config.max_steps), enable_model_summary=False,
-        num_sanity_val_steps=0, limit_val_batches=0,
+        log_every_n_steps=min(10, config.max_steps),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
     )
     trainer.fit(system, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
-    trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)  # the final step, whatever the cadence (all ranks call it)
+    trainer.save_checkpoint(
+        ckpt_dir / "last.ckpt", weights_only=False
+    )  # the final step, whatever the cadence (all ranks call it)
     if trainer.global_rank != 0:
         return 0
     final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams))

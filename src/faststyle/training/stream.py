@@ -10,13 +10,12 @@ exactly where the last checkpoint stopped.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from faststyle.errors import UserError
-from faststyle.errors import ImageError
+from faststyle.errors import ImageError, UserError
 from faststyle.pixels import train_transform
 from faststyle.training.records import decode
 
@@ -26,8 +25,17 @@ SHUFFLE_BUFFER = 1000
 class StreamingPhotos(IterableDataset):
     """Yields (image [3, S, S], [(position, reason), ...]) for this rank and worker."""
 
-    def __init__(self, records, image_size: int, batch_size: int, seed: int,
-                 position: Callable[[], int], total: int, rank: int = 0, world: int = 1):
+    def __init__(
+        self,
+        records,
+        image_size: int,
+        batch_size: int,
+        seed: int,
+        position: Callable[[], int],
+        total: int,
+        rank: int = 0,
+        world: int = 1,
+    ):
         super().__init__()
         self.records, self.batch_size, self.seed = records, batch_size, seed
         self.position, self.total, self.rank, self.world = position, total, rank, world

@@ -17,15 +17,12 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
-from faststyle.loss.perceptual import (CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss)
-from faststyle.loss.perceptual import style_tensor
-from faststyle.model.transform_net import TransformNet
+from faststyle.loss.perceptual import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, style_tensor
 from faststyle.loss.vgg import load_vgg16_features
+from faststyle.model.transform_net import TransformNet
 from faststyle.training.config import TrainConfig, style_name
 
-
 NAN_CHECK_EVERY = 50
-
 
 
 class StyleTransferSystem(L.LightningModule):
@@ -35,8 +32,14 @@ class StyleTransferSystem(L.LightningModule):
         self.channels_last = channels_last
         # What a checkpoint must hold to rebuild the net and its objective without this code's
         # defaults: every setting, the model's name, and the loss layers.
-        self.save_hyperparameters({**config.hparams(), "style_name": style_name(config.style or "style"),
-                                   "content_layer": CONTENT_LAYER, "style_layers": list(STYLE_LAYERS)})
+        self.save_hyperparameters(
+            {
+                **config.hparams(),
+                "style_name": style_name(config.style or "style"),
+                "content_layer": CONTENT_LAYER,
+                "style_layers": list(STYLE_LAYERS),
+            }
+        )
         self.net = TransformNet(config.arch)
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.bad_images: set[int] = set()
@@ -49,8 +52,13 @@ class StyleTransferSystem(L.LightningModule):
             return
         c = self.config
         self.loss_fn = PerceptualLoss(
-            load_vgg16_features(c.vgg_weights), CONTENT_LAYER, STYLE_LAYERS,
-            c.content_weight, c.style_weight, c.tv_weight, c.style_loss,
+            load_vgg16_features(c.vgg_weights),
+            CONTENT_LAYER,
+            STYLE_LAYERS,
+            c.content_weight,
+            c.style_weight,
+            c.tv_weight,
+            c.style_loss,
         ).to(self.device)
         assert c.style is not None
         self.loss_fn.set_style(style_tensor(load_rgb(c.style), c.style_size).to(self.device))
@@ -64,8 +72,10 @@ class StyleTransferSystem(L.LightningModule):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
 
     def _diverged(self, what: str) -> UserError:
-        return UserError(f"{what} at step {self.global_step}; stopping. The last checkpoint is intact: "
-                                  "continue with --resume and a lower --lr or --style-weight.")
+        return UserError(
+            f"{what} at step {self.global_step}; stopping. The last checkpoint is intact: "
+            "continue with --resume and a lower --lr or --style-weight."
+        )
 
     # --- training ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -80,9 +90,9 @@ class StyleTransferSystem(L.LightningModule):
         loss = terms["loss"]
         # Checking costs a host sync: free on CPU, so every step there; on accelerators every
         # NAN_CHECK_EVERY steps, and on_save_checkpoint guards what reaches the disk anyway.
-        if self.device.type == "cpu" or self.global_step % NAN_CHECK_EVERY == 0:
-            if not torch.isfinite(loss.detach()):
-                raise self._diverged(f"loss became {loss.item()}")
+        check_now = self.device.type == "cpu" or self.global_step % NAN_CHECK_EVERY == 0
+        if check_now and not torch.isfinite(loss.detach()):
+            raise self._diverged(f"loss became {loss.item()}")
         self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
         self.log("loss/total", loss, prog_bar=False)
         return loss

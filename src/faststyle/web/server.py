@@ -22,6 +22,7 @@ import tempfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.registry import collect
@@ -48,10 +49,16 @@ def model_info(path: Path) -> dict:
         raise ModelError(f"{path}: an ONNX model, but not a faststyle one (no style metadata)")
     if meta.get("layout", "pixels") != "pixels":
         # The page feeds uint8 [1, H, W, 3]; a zoo-layout graph wants float32 NCHW.
-        raise ModelError(f"{path}: layout '{meta['layout']}'; the page needs the default "
-                         "(faststyle export --layout pixels)")
-    return {"name": path.stem, "file": f"models/{path.name}", "style": meta["style"],
-            "description": meta.get("description", ""), "bytes": path.stat().st_size}
+        raise ModelError(
+            f"{path}: layout '{meta['layout']}'; the page needs the default (faststyle export --layout pixels)"
+        )
+    return {
+        "name": path.stem,
+        "file": f"models/{path.name}",
+        "style": meta["style"],
+        "description": meta.get("description", ""),
+        "bytes": path.stat().st_size,
+    }
 
 
 def check_web_files() -> None:
@@ -60,8 +67,10 @@ def check_web_files() -> None:
     if missing:
         raise UserError(f"the web page is not at {PAGE_DIR} (missing {', '.join(missing)}); reinstall faststyle")
     if not all((ORT_DIST / n).is_file() for n in ORT_FILES):
-        raise UserError(f"onnxruntime-web is not installed in {WEB_DIR / 'node_modules'}: "
-                        f"run `npm ci --prefix {WEB_DIR}` first, or install a faststyle wheel built after that")
+        raise UserError(
+            f"onnxruntime-web is not installed in {WEB_DIR / 'node_modules'}: "
+            f"run `npm ci --prefix {WEB_DIR}` first, or install a faststyle wheel built after that"
+        )
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -81,7 +90,7 @@ def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict
     for name in ORT_FILES:
         _link(ORT_DIST / name, site / "ort" / name)
     listed = []
-    for name, path in models.items():
+    for path in models.values():
         try:
             info = model_info(path)
         except ModelError as e:
@@ -90,8 +99,10 @@ def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict
         _link(path, site / info["file"])
         listed.append(info)
     if not listed:
-        raise UserError("no usable models to serve: export one with `faststyle export`, "
-                        "or name a folder or .onnx file with --models")
+        raise UserError(
+            "no usable models to serve: export one with `faststyle export`, "
+            "or name a folder or .onnx file with --models"
+        )
     (site / "models.json").write_text(json.dumps(listed, indent=1))
     return listed
 
@@ -99,7 +110,7 @@ def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict
 class StaticHandler(SimpleHTTPRequestHandler):
     """Files only, with the MIME types and headers onnxruntime-web needs."""
 
-    extensions_map = {
+    extensions_map: ClassVar[dict[str, str]] = {
         **SimpleHTTPRequestHandler.extensions_map,
         ".wasm": "application/wasm",  # WebAssembly.instantiateStreaming refuses anything else
         ".mjs": "text/javascript",
@@ -138,8 +149,10 @@ def serve(models: list[str | os.PathLike] | None = None, host: str = "127.0.0.1"
         listed = build_site(Path(tmp), found)
         server = make_server(Path(tmp), host, port)
         url = f"http://{host}:{server.server_address[1]}/"
-        print(f"serving {len(listed)} model(s) ({', '.join(m['name'] for m in listed)}) at {url}  "
-              "(Ctrl-C stops)", flush=True)
+        print(
+            f"serving {len(listed)} model(s) ({', '.join(m['name'] for m in listed)}) at {url}  (Ctrl-C stops)",
+            flush=True,
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:
