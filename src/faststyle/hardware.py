@@ -22,3 +22,52 @@ def pick_device(name: str = "auto") -> torch.device:
             f"--device {name}: not usable here ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         ) from None
     return device
+
+
+# CPU instructions that run bf16 matrix products natively: AMX tiles (Sapphire Rapids and
+# later) and AVX512-BF16 (Cooper Lake, Zen 4). Without them torch emulates bf16 and it is slower.
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as /proc/cpuinfo names them (empty where there is no /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_model() -> str:
+    """The CPU's model name, for the reports that say which machine a figure was measured on."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def choose_precision(requested: str, accelerator: str = "auto") -> tuple[str, str]:
+    """--precision auto -> (Lightning precision, why): bf16-mixed where the hardware runs bf16
+    natively, 32-true elsewhere. Any other request is returned as it is."""
+    if requested != "auto":
+        return requested, "as requested"
+    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    if on_gpu:
+        if torch.cuda.is_bf16_supported():
+            return "bf16-mixed", f"{torch.cuda.get_device_name()} has bf16 tensor cores"
+        return "32-true", f"{torch.cuda.get_device_name()} has no bf16"
+    if accelerator == "mps" or (accelerator == "auto" and torch.backends.mps.is_available()):
+        return "32-true", "Apple GPU: float32"
+    found = [f for f in BF16_CPU_FLAGS if f in cpu_flags()]
+    if found:
+        return "bf16-mixed", f"this CPU has {' and '.join(found)}"
+    return "32-true", "this CPU has no native bf16 (no amx_bf16 or avx512_bf16)"

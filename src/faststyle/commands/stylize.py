@@ -38,6 +38,12 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         "-m", "--model", default=None, help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]"
     )
     p.add_argument(
+        "--style",
+        metavar="NAME",
+        help="for a model holding several styles (see --list): the style to paint with, or a blend such as "
+        "starry_night=0.7,wave=0.3 [default: its first style]",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -83,14 +89,16 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
 
 
 def list_bundled() -> int:
-    from faststyle.inference.registry import DEFAULT_MODEL, list_models, model_dirs
+    from faststyle.inference.registry import DEFAULT_MODEL, list_models, model_dirs, style_names
 
     models = list_models()
     if not models:
         print(f"no bundled models (looked in: {', '.join(str(d) for d in model_dirs())})")
         return 0
     for name, path in models.items():
-        print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}\t{path}")
+        styles = style_names(path)
+        held = f"\t{len(styles)} styles: {', '.join(styles)}" if len(styles) > 1 else ""
+        print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}\t{path}{held}")
     return 0
 
 
@@ -129,7 +137,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from faststyle.inference.pipeline import Options
     from faststyle.inference.stylizer import load_stylizer
 
-    stylizer = load_stylizer(args.model, backend=args.backend, device=args.device, threads=args.threads)
+    stylizer = load_stylizer(
+        args.model, backend=args.backend, device=args.device, threads=args.threads, style=args.style
+    )
     files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")
     for line in errors:
         print(f"error: {line}", file=sys.stderr)

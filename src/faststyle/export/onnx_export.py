@@ -14,6 +14,7 @@ original torch net within 1 uint8 level at 256x256, 257x383 and a batch of 2.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -39,26 +40,27 @@ DESCRIPTIONS = {
 
 
 class PixelStylizer(nn.Module):
-    """uint8 [N, H, W, 3] -> uint8 [N, H, W, 3]: the whole pipeline, so ORT users feed raw pixels."""
+    """uint8 [N, H, W, 3] (+ style weights [S]) -> uint8 [N, H, W, 3]: the whole pipeline, so
+    ORT users feed raw pixels."""
 
     def __init__(self, net: TransformNet):
         super().__init__()
         self.net = net
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return net_to_pixels(self.net(pixels_to_net(image)))
+    def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        return net_to_pixels(self.net(pixels_to_net(image), style))
 
 
 class ZooStylizer(nn.Module):
-    """float32 [N, 3, H, W] in 0-255 -> the same, clamped (ONNX Model Zoo convention)."""
+    """float32 [N, 3, H, W] in 0-255 (+ style weights [S]) -> the same, clamped (ONNX Model Zoo convention)."""
 
     def __init__(self, net: TransformNet):
         super().__init__()
         self.net = net
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         nhwc = image.permute(0, 2, 3, 1)
-        return net_to_pixels(self.net(pixels_to_net(nhwc))).permute(0, 3, 1, 2).to(torch.float32)
+        return net_to_pixels(self.net(pixels_to_net(nhwc), style)).permute(0, 3, 1, 2).to(torch.float32)
 
 
 def example_input(layout: str, n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -67,10 +69,23 @@ def example_input(layout: str, n: int, h: int, w: int, seed: int = 0) -> torch.T
     return pixels if layout == "pixels" else pixels.permute(0, 3, 1, 2).to(torch.float32)
 
 
+def first_style(num_styles: int) -> torch.Tensor:
+    """The default `style` input: float32 [S], all weight on the first style."""
+    return torch.nn.functional.one_hot(torch.tensor(0), num_styles).float()
+
+
 def export_onnx(
-    model: str | os.PathLike | LoadedModel, out: str | os.PathLike, layout: str = "pixels", verify: bool = True
+    model: str | os.PathLike[str] | LoadedModel,
+    out: str | os.PathLike[str],
+    layout: str = "pixels",
+    verify: bool = True,
 ) -> Path:
-    """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically)."""
+    """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically).
+
+    A multi-style model gets a second input, "style" (float32 [S]: weights over its styles,
+    one-hot to pick one, a convex mix to blend), stored with the first style as its default
+    value, so apps that feed only "image" still work.
+    """
     if layout not in DESCRIPTIONS:
         raise UserError(f"layout must be one of {list(DESCRIPTIONS)}, not {layout!r}")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -78,36 +93,47 @@ def export_onnx(
     cls = PixelStylizer if layout == "pixels" else ZooStylizer
     wrapper = cls(net).eval()  # the reference the exported graph is checked against
     out = Path(out)
+    multi = net.num_styles > 1
 
     example = example_input(layout, 1, 64, 96)
     n, h, w = torch.export.Dim("batch"), torch.export.Dim("height"), torch.export.Dim("width")
     dims = {0: n, 1: h, 2: w} if layout == "pixels" else {0: n, 2: h, 3: w}
+    args = (example, first_style(net.num_styles)) if multi else (example,)
     with torch.no_grad():
         program = torch.onnx.export(
             cls(inference_net(net)).eval(),
-            (example,),
-            input_names=["image"],
+            args,
+            input_names=["image", "style"] if multi else ["image"],
             output_names=["image_out"],
-            dynamic_shapes=({**dims},),
+            dynamic_shapes=({**dims}, None) if multi else ({**dims},),
             opset_version=OPSET,
             dynamo=True,
             optimize=True,
             verbose=False,
         )
+    assert program is not None
     proto = program.model_proto
     # ONNX forbids one name for an input and an output; "image" in, "stylized" out.
     _rename_output(proto, "image_out", "stylized")
+    if multi:  # an initializer named like an input is that input's default value
+        proto.graph.initializer.append(onnx.numpy_helper.from_array(first_style(net.num_styles).numpy(), "style"))
     inp, outp = DESCRIPTIONS[layout]
+    names = ", ".join(loaded.style_names)
     meta = {
         "style": loaded.style,
+        "styles": json.dumps(loaded.styles),
         "source_checkpoint": Path(loaded.source).name,
         "faststyle_version": faststyle.__version__,
         "arch": net.arch,
         "layout": layout,
-        "input": inp,
+        "input": inp
+        + (
+            f"; style: float32 [{net.num_styles}] weights over the styles ({names}), default the first" if multi else ""
+        ),
         "output": outp,
-        "description": f"faststyle {loaded.style} stylizer (Johnson et al. 2016, arch {net.arch}). "
-        f"Input: {inp}. Output: {outp}.",
+        "description": f"faststyle {loaded.style} stylizer (Johnson et al. 2016, arch {net.arch}"
+        + (f", {net.num_styles} styles: {names}" if multi else "")
+        + f"). Input: {inp}. Output: {outp}.",
     }
     onnx.helper.set_model_props(proto, meta)
     proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__
@@ -115,7 +141,7 @@ def export_onnx(
     with atomic_path(out) as tmp:
         onnx.save_model(proto, tmp)
         if verify:
-            verify_onnx(tmp, wrapper, layout)
+            verify_onnx(tmp, wrapper, layout, net.num_styles)
     return out
 
 
@@ -127,22 +153,37 @@ def _rename_output(proto: onnx.ModelProto, old: str, new: str) -> None:
             o.name = new
 
 
-def verify_onnx(path: str | os.PathLike, wrapper: nn.Module, layout: str, shapes=CHECK_SHAPES) -> float:
-    """onnx.checker full check + ORT vs torch on several shapes; returns the worst max-abs error."""
+def verify_onnx(
+    path: str | os.PathLike[str],
+    wrapper: nn.Module,
+    layout: str,
+    num_styles: int = 1,
+    shapes: tuple[tuple[int, int, int], ...] = CHECK_SHAPES,
+) -> float:
+    """onnx.checker full check + ORT vs torch on several shapes (and, for a multi-style model,
+    with the default style, the last style and a blend); returns the worst max-abs error."""
     import onnxruntime as ort
 
     onnx.checker.check_model(str(path), full_check=True)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # the overridable "style" default draws a warning meant for converters
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    styles: list[torch.Tensor | None] = [None]
+    if num_styles > 1:
+        blend = torch.full((num_styles,), 1.0 / num_styles)
+        styles += [torch.nn.functional.one_hot(torch.tensor(num_styles - 1), num_styles).float(), blend]
     worst = 0.0
     for i, (n, h, w) in enumerate(shapes):
-        x = example_input(layout, n, h, w, seed=i + 1)
-        with torch.no_grad():
-            ref = wrapper(x).numpy().astype(np.int32)
-        got = session.run(None, {"image": x.numpy()})[0].astype(np.int32)
-        if got.shape != ref.shape:
-            raise UserError(f"{path}: ONNX output shape {got.shape} != torch {ref.shape} at {n}x{h}x{w}")
-        err = float(np.abs(got - ref).max())
-        worst = max(worst, err)
-        if err > 1:
-            raise UserError(f"{path}: ONNX Runtime differs from torch by {err} levels at {n}x{h}x{w}")
+        for style in styles:
+            x = example_input(layout, n, h, w, seed=i + 1)
+            feeds = {"image": x.numpy()} | ({} if style is None else {"style": style.numpy()})
+            with torch.no_grad():
+                ref = wrapper(x, style).numpy().astype(np.int32)
+            got = session.run(None, feeds)[0].astype(np.int32)
+            if got.shape != ref.shape:
+                raise UserError(f"{path}: ONNX output shape {got.shape} != torch {ref.shape} at {n}x{h}x{w}")
+            err = float(np.abs(got - ref).max())
+            worst = max(worst, err)
+            if err > 1:
+                raise UserError(f"{path}: ONNX Runtime differs from torch by {err} levels at {n}x{h}x{w}")
     return worst

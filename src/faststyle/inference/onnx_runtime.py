@@ -12,12 +12,15 @@ style and the tensor layout ("pixels": uint8 [N, H, W, 3] in and out; "zoo": flo
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from faststyle.errors import ModelError, UserError
+from faststyle.inference.stylizer import StyleSpec, style_weights
 
 LAYOUTS = ("pixels", "zoo")
 
@@ -52,7 +55,15 @@ class OrtStylizer:
 
     backend = "ort"
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None, providers: list | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        threads: int | None = None,
+        providers: list[str] | None = None,
+        style: StyleSpec = None,
+    ):
+        """`style` picks or blends the styles of a multi-style model: a name, "a=0.7,b=0.3" or
+        {name: weight}; None means the model's first (or only) style."""
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -73,15 +84,25 @@ class OrtStylizer:
                 f"{self.path}: an ONNX model, but not a faststyle one (no style metadata); "
                 "export one with `faststyle export`"
             )
-        self.style: str = self.metadata["style"]
-        self.hparams: dict[str, object] = {}  # the training recipe is in the checkpoint, not the ONNX file
+        # a model exported before multi-style models lists no "styles": it holds one, its "style"
+        listed = (
+            json.loads(self.metadata["styles"]) if "styles" in self.metadata else [{"name": self.metadata["style"]}]
+        )
+        self.styles: list[str] = [s["name"] for s in listed]
+        weights, label = style_weights(style, self.styles)
+        self.style: str = self.metadata["style"] if len(self.styles) == 1 else label
+        self.hparams: dict[str, Any] = {}  # the training recipe is in the checkpoint, not the ONNX file
         self.layout: str = self.metadata.get("layout", "pixels")
         if self.layout not in LAYOUTS:
             raise ModelError(f"{self.path}: unknown faststyle layout '{self.layout}' (expected one of {LAYOUTS})")
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelError(f"{self.path}: expected one 4-d image input, found {[i.shape for i in inputs]}")
-        self._input = inputs[0].name
+        # an input with a default value ("style") is listed by ORT as an overridable initializer
+        inputs = {i.name: i for i in [*self.session.get_inputs(), *self.session.get_overridable_initializers()]}
+        image = inputs.get("image") or next(iter(inputs.values()))
+        if len(image.shape) != 4 or set(inputs) - {image.name, "style"}:
+            raise ModelError(f"{self.path}: expected a 4-d image input (and a style input), found {list(inputs)}")
+        self._input = image.name
+        # the style weights travel with every call, so one session serves any style or blend
+        self._extra = {"style": weights} if "style" in inputs else {}
         self._output = self.session.get_outputs()[0].name
 
     def __repr__(self) -> str:
@@ -96,11 +117,11 @@ class OrtStylizer:
             raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
         batch = image[None] if image.ndim == 3 else image  # [N, H, W, 3]
         if self.layout == "pixels":
-            out = self.session.run([self._output], {self._input: np.ascontiguousarray(batch)})[0]
+            out = self.session.run([self._output], {self._input: np.ascontiguousarray(batch), **self._extra})[0]
         else:
             # Zoo layout: float32 [N, 3, H, W] in 0-255 both ways; round and clamp back to pixels.
             nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
-            out = self.session.run([self._output], {self._input: nchw})[0]
+            out = self.session.run([self._output], {self._input: nchw, **self._extra})[0]
             out = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
         return out[0] if image.ndim == 3 else out
 

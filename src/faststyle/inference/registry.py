@@ -8,6 +8,7 @@ Linux and macOS) are searched first; an earlier folder wins when two hold the sa
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -77,3 +78,14 @@ def collect(paths: list[str | os.PathLike[str]] | None = None) -> dict[str, Path
         for f in files:
             found.setdefault(f.stem, f)
     return dict(sorted(found.items()))
+
+
+def style_names(onnx_path: Path) -> list[str]:
+    """The styles an exported model holds, from its metadata (without starting a session)."""
+    import onnx
+
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+        return [s["name"] for s in json.loads(meta["styles"])] if "styles" in meta else [meta.get("style", "?")]
+    except Exception:
+        return []

@@ -3,7 +3,9 @@
 Every backend (ONNX Runtime, torch) is a callable with the same behaviour:
 
     stylizer(image)   uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape
-    stylizer.style    the model's style name (from its metadata or checkpoint)
+    stylizer.style    the name of what it paints: the model's style, the chosen style of a
+                      multi-style model, or a label for a blend ("starry_night0.7_wave0.3")
+    stylizer.styles   the names of every style the model holds, in row order
     stylizer.backend  "ort" or "torch"
     stylizer.hparams  the training recipe when the model file has it ({} for ONNX files)
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,8 +28,12 @@ from faststyle.inference.registry import resolve_model
 BACKENDS = ("ort", "torch")
 
 
+StyleSpec = str | Mapping[str, float] | None  # a name, "a=0.7,b=0.3", or {name: weight}
+
+
 class Stylizer(Protocol):
     style: str
+    styles: list[str]
     backend: str
     hparams: dict[str, Any]
 
@@ -57,6 +64,7 @@ def load_stylizer(
     backend: str | None = "ort",
     device: str = "auto",
     threads: int | None = None,
+    style: StyleSpec = None,
 ) -> Stylizer:
     """A model name or file -> a Stylizer.
 
@@ -77,18 +85,49 @@ def load_stylizer(
             raise UserError(f"{path}: --backend torch needs a .ckpt or .pth model (run .onnx with --backend ort)")
         from faststyle.inference.torch_backend import TorchStylizer
 
-        return TorchStylizer(path, device, threads)
+        return TorchStylizer(path, device, threads, style)
     from faststyle.inference.onnx_runtime import OrtStylizer
 
     providers = ort_providers(device)
     if kind == ".onnx":
-        return OrtStylizer(path, threads=threads, providers=providers)
+        return OrtStylizer(path, threads=threads, providers=providers, style=style)
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import load_model
 
     loaded = load_model(path)  # a ModelError here names the user's file, not a temp file
     with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
         onnx_path = export_onnx(loaded, Path(tmp) / f"{path.stem}.onnx", verify=False)
-        stylizer = OrtStylizer(onnx_path, threads=threads, providers=providers)  # ORT holds the model in memory
+        stylizer = OrtStylizer(onnx_path, threads=threads, providers=providers, style=style)  # held in memory
     stylizer.hparams = dict(loaded.hparams)
     return stylizer
+
+
+def style_weights(spec: StyleSpec, names: list[str]) -> tuple[np.ndarray, str]:
+    """A style choice -> (float32 weights [S] over the model's styles, summing to 1; a label).
+
+    None picks the first style; "wave" one style; "starry_night=0.7,wave=0.3" or a
+    {name: weight} mapping blends them (weights are scaled to sum to 1).
+    """
+    weights = np.zeros(len(names), np.float32)
+    if spec is None:
+        weights[0] = 1.0
+        return weights, names[0]
+    if isinstance(spec, str):
+        pairs = [part.partition("=") for part in spec.split(",") if part.strip()]
+        try:
+            mix = {n.strip(): float(w) if sep else 1.0 for n, sep, w in pairs}
+        except ValueError:
+            raise UserError(f"--style {spec!r}: expected NAME or NAME=WEIGHT,NAME=WEIGHT") from None
+    else:
+        mix = {str(k): float(v) for k, v in spec.items()}
+    unknown = [n for n in mix if n not in names]
+    if unknown:
+        raise UserError(f"style {unknown[0]!r} is not in this model (its styles: {', '.join(names)})")
+    if not mix or any(not (w >= 0) for w in mix.values()) or sum(mix.values()) <= 0:
+        raise UserError(f"style weights must be 0 or more and not all 0, got {spec!r}")
+    total = sum(mix.values())
+    for name, w in mix.items():
+        weights[names.index(name)] += w / total
+    if len(mix) == 1:
+        return weights, next(iter(mix))
+    return weights, "_".join(f"{n}{w / total:.2g}" for n, w in mix.items())

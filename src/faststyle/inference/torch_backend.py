@@ -11,6 +11,7 @@ import torch
 
 from faststyle.export.onnx_export import PixelStylizer
 from faststyle.hardware import pick_device
+from faststyle.inference.stylizer import StyleSpec, style_weights
 from faststyle.model.checkpoint import load_model
 from faststyle.model.phase_conv import inference_net
 
@@ -20,12 +21,17 @@ class TorchStylizer:
 
     backend = "torch"
 
-    def __init__(self, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None):
+    def __init__(
+        self, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None, style: StyleSpec = None
+    ):
         self.device = pick_device(device)
         if threads:
             torch.set_num_threads(threads)
         loaded = load_model(path)
-        self.path, self.style = Path(path), loaded.style
+        self.path, self.styles = Path(path), loaded.style_names
+        weights, label = style_weights(style, self.styles)
+        self.style = loaded.style if len(self.styles) == 1 else label
+        self.weights = torch.from_numpy(weights).to(self.device)  # [S]
         self.hparams: dict[str, Any] = dict(loaded.hparams)
         # the export's faster equivalent form, channels-last: 1.3x plain eager at 512 px (bench/run.py)
         net = inference_net(loaded.net).to(memory_format=torch.channels_last)
@@ -37,5 +43,6 @@ class TorchStylizer:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         batch = image[None] if image.ndim == 3 else image
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)).cpu().numpy()
+            pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+            out = self.module(pixels, self.weights).cpu().numpy()
         return out[0] if image.ndim == 3 else out

@@ -70,7 +70,7 @@ class PerceptualLoss(nn.Module):
         self.style_layers = tuple(style_layers)
         self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
         self.style_loss = style_loss
-        self.has_style = False
+        self.num_styles = 0  # set_style(s) gives the targets
 
     def statistics(self, feat: torch.Tensor) -> list[torch.Tensor]:
         """[N, C, H, W] -> the style statistics compared between images."""
@@ -85,53 +85,76 @@ class PerceptualLoss(nn.Module):
     @torch.no_grad()
     def set_style(self, style: torch.Tensor) -> None:
         """Compute the target statistics of one style image [1, 3, h, w] in [0, 1]."""
-        feats = self.vgg(style)
+        self.set_styles([style])
+
+    @torch.no_grad()
+    def set_styles(self, styles: Sequence[torch.Tensor]) -> None:
+        """Targets for several style images (each [1, 3, h, w] in [0, 1], sizes may differ);
+        style index s of `forward`'s `style_ids` means styles[s]."""
+        per_style = [self.vgg(style) for style in styles]
         # Non-persistent buffers: they follow the module across devices but stay out of
-        # checkpoints, which are rebuilt from the style image instead.
+        # checkpoints, which are rebuilt from the style images instead.
         for name in self.style_layers:
-            for i, stat in enumerate(self.statistics(feats[name])):
-                self.register_buffer(f"target_{name}_{i}", stat, persistent=False)
-        self.has_style = True
+            stats = [self.statistics(feats[name]) for feats in per_style]
+            for i in range(len(stats[0])):
+                target = torch.cat([s[i] for s in stats])  # [S, C, C] or [S, C]
+                self.register_buffer(f"target_{name}_{i}", target, persistent=False)
+                norm = target.pow(2).sum(tuple(range(1, target.ndim))).clamp_min(1e-12)  # [S]
+                self.register_buffer(f"target_norm_{name}_{i}", norm, persistent=False)
+        self.num_styles = len(styles)
 
-    def targets(self, name: str) -> list[torch.Tensor]:
+    def targets(self, name: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(statistic [S, ...], its squared norm [S]) for each statistic of a style layer."""
         n = 1 if self.style_loss == "gram" else 2
-        return [getattr(self, f"target_{name}_{i}") for i in range(n)]
+        return [(getattr(self, f"target_{name}_{i}"), getattr(self, f"target_norm_{name}_{i}")) for i in range(n)]
 
-    def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        """output, content: [N, 3, H, W] in [0, 1] -> weighted terms and their sum ("loss").
+    def forward(
+        self,
+        output: torch.Tensor,
+        content: torch.Tensor,
+        style_ids: torch.Tensor | None = None,
+        per_image: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """output, content: [N, 3, H, W] in [0, 1]; style_ids: LongTensor [N], the style each image
+        is scored against (default: style 0) -> weighted terms and their sum ("loss"); with
+        `per_image`, also "style_each" [N], each image's weighted style term (for per-style logs).
 
         Under autocast (bf16-mixed) only the VGG convolutions run in 16 bits: its taps are
         cast back to float32 here, and the Gram matrices, norms and means are taken in float32
         with autocast off, since a 16-bit Gram of a 64x64 feature map loses most of its digits.
         """
-        if not self.has_style:
+        if not self.num_styles:
             raise RuntimeError("call set_style() before computing the loss")
+        if style_ids is None:
+            style_ids = torch.zeros(len(output), dtype=torch.long, device=output.device)
         with torch.no_grad():
             target = self.vgg(content, upto=self.content_layer)[self.content_layer].float()
         feats = {name: f.float() for name, f in self.vgg(output).items()}
         with torch.autocast(output.device.type, enabled=False):
-            return self._terms(output.float(), feats, target)
+            terms = self._terms(output.float(), feats, target, style_ids)
+        if not per_image:
+            del terms["style_each"]
+        return terms
 
     def _terms(
-        self, output: torch.Tensor, feats: dict[str, torch.Tensor], target: torch.Tensor
+        self, output: torch.Tensor, feats: dict[str, torch.Tensor], target: torch.Tensor, style_ids: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         content_term = F.mse_loss(feats[self.content_layer], target) / target.pow(2).mean().clamp_min(1e-12)
 
-        style_term = output.new_zeros(())
+        each = output.new_zeros(len(output))  # [N]: each image's relative style error
         for name in self.style_layers:
-            for mine, theirs in zip(self.statistics(feats[name]), self.targets(name), strict=True):
-                theirs = theirs.to(mine.dtype)
+            for mine, (theirs, norm) in zip(self.statistics(feats[name]), self.targets(name), strict=True):
                 dims = tuple(range(1, mine.ndim))
-                rel = (mine - theirs).pow(2).sum(dims) / theirs.pow(2).sum().clamp_min(1e-12)
-                style_term = style_term + rel.mean()
-        style_term = style_term / len(self.style_layers)
+                each = each + (mine - theirs[style_ids]).pow(2).sum(dims) / norm[style_ids]
+        each = self.weights["style"] * each / len(self.style_layers)
 
         terms = {
             "content": self.weights["content"] * content_term,
-            "style": self.weights["style"] * style_term,
+            "style": each.mean(),
             "tv": self.weights["tv"] * total_variation(output),
         }
         terms["loss"] = terms["content"] + terms["style"] + terms["tv"]
+        terms["style_each"] = each.detach()
         return terms
 
 

@@ -1,8 +1,11 @@
 """Rebuild a transform net from a file alone: a Lightning `.ckpt` or a final model `.pth`.
 
 The final model file is what ships: the net's weights plus everything needed to know
-what it is (arch, style, training recipe), in a plain dict that needs no Lightning:
-    {"format": "faststyle-model", "arch": str, "style": str, "state_dict": {...}, "hparams": {...}}
+what it is (arch, name, its styles in row order, training recipe), in a plain dict that
+needs no Lightning:
+    {"format": "faststyle-model", "arch": str, "style": str (the model's name),
+     "styles": [{"name", "image", "style_size"}, ...], "state_dict": {...}, "hparams": {...}}
+Files from before multi-style models have no "styles": they hold one style, the model's name.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -23,9 +27,23 @@ FORMAT = "faststyle-model"
 @dataclass
 class LoadedModel:
     net: TransformNet
-    style: str
-    hparams: dict = field(default_factory=dict)
+    style: str  # the model's name
+    hparams: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    styles: list[dict[str, Any]] = field(default_factory=list)  # one per norm row: name, image, style_size
+
+    @property
+    def style_names(self) -> list[str]:
+        return [s["name"] for s in self.styles]
+
+
+def styles_of(hp: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A checkpoint's style list; files from before multi-style models hold one style, the model's name."""
+    if hp.get("styles"):
+        return [dict(s) for s in hp["styles"]]
+    image = hp.get("style")
+    image = image[0] if isinstance(image, list) else image
+    return [{"name": name, "image": image, "style_size": hp.get("style_size")}]
 
 
 def _read(path: Path) -> dict:
@@ -49,22 +67,31 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if obj.get("format") == FORMAT:
         hp, state, style = obj.get("hparams", {}), obj["state_dict"], obj.get("style", path.stem)
         arch = obj.get("arch", hp.get("arch", "johnson"))
+        styles = [dict(s) for s in obj["styles"]] if obj.get("styles") else styles_of(hp, style)
     elif "state_dict" in obj and "hyper_parameters" in obj:
         hp = dict(obj["hyper_parameters"])
         state = {k[len("net.") :]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
         style, arch = hp.get("style_name", "style"), hp.get("arch", "johnson")
+        styles = styles_of(hp, style)
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
     try:
-        net = TransformNet(arch)
+        net = TransformNet(arch, num_styles=len(styles))
         net.load_state_dict(state)
     except Exception as e:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
-    return LoadedModel(net.eval(), style, hp, str(path))
+    return LoadedModel(net.eval(), style, hp, str(path), styles)
 
 
-def save_model(net: TransformNet, path: str | os.PathLike, style: str, hparams: dict | None = None) -> Path:
-    """Write the final model file atomically (temp file + rename)."""
+def save_model(
+    net: TransformNet,
+    path: str | os.PathLike[str],
+    style: str,
+    hparams: dict[str, Any] | None = None,
+    styles: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write the final model file atomically (temp file + rename). `style` names the model;
+    `styles` lists its styles in row order (default: one, named like the model)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     plain = {
@@ -72,7 +99,10 @@ def save_model(net: TransformNet, path: str | os.PathLike, style: str, hparams: 
         for k, v in (hparams or {}).items()
         if isinstance(v, (str, int, float, bool, tuple, list, type(None)))
     }
-    obj = {"format": FORMAT, "arch": net.arch, "style": style, "state_dict": state, "hparams": plain}
+    styles = styles or [{"name": style, "image": None, "style_size": None}]
+    if len(styles) != net.num_styles:
+        raise ValueError(f"{len(styles)} style names for a net of {net.num_styles} styles")
+    obj = {"format": FORMAT, "arch": net.arch, "style": style, "styles": styles, "state_dict": state, "hparams": plain}
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
     return path

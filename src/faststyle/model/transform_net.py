@@ -3,7 +3,8 @@
 Layout (for arch "johnson", widths 32-64-128):
     9x9 conv 3->32, two stride-2 3x3 convs (->64->128), 5 residual blocks at 1/4 size,
     two (nearest 2x upsample + 3x3 conv) back to full size, 9x9 conv ->3.
-Instance norm after every conv but the last, reflection padding throughout (no border
+Instance norm after every conv but the last (conditional on the style: one scale and shift
+per style, so one network holds many styles), reflection padding throughout (no border
 artefacts), and a sigmoid on the output so it lands in the [0, 1] range of
 `faststyle.pixels` without clipping gradients away.
 
@@ -29,75 +30,142 @@ STRIDE = 4
 MIN_SIZE = 16  # at 1/4 size that is 4 px, enough for the 3x3 reflection pads
 
 
-class ConvNormAct(nn.Sequential):
-    """Reflection pad + conv (+ instance norm + ReLU unless `last`)."""
+class CondInstanceNorm(nn.Module):
+    """Instance norm whose scale and shift depend on the style (Dumoulin et al. 2017).
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, act: bool = True):
+    weight, bias: [S, C], one row per style. A style is a weight vector w over the S rows:
+    one-hot picks a style, a convex mix blends them (gamma = w @ weight, beta = w @ bias).
+    w is [S] (one style for the whole batch) or [N, S] (one per image). With S = 1 and
+    w = [1] this computes exactly what nn.InstanceNorm2d(C, affine=True) did, and loads its
+    [C]-shaped weights, so single-style checkpoints from before keep working.
+    """
+
+    def __init__(self, channels: int, num_styles: int = 1, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_styles, channels))
+        self.bias = nn.Parameter(torch.zeros(num_styles, channels))
+        self._register_load_state_dict_pre_hook(self._accept_single_style)
+
+    @staticmethod
+    def _accept_single_style(state: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
+        for name in ("weight", "bias"):  # nn.InstanceNorm2d's [C] -> our [1, C]
+            key = prefix + name
+            if key in state and state[key].dim() == 1:
+                state[key] = state[key][None]
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        gamma, beta = style @ self.weight, style @ self.bias  # [C], or [N, C] for per-image styles
+        if style.dim() == 1:  # one style for the batch: the fused op (and ONNX InstanceNormalization)
+            return F.instance_norm(x, weight=gamma, bias=beta, eps=self.eps)
+        return F.instance_norm(x, eps=self.eps) * gamma[:, :, None, None] + beta[:, :, None, None]
+
+
+class Styled(nn.Module):
+    """A layer whose forward takes the style weights too: forward(x, style)."""
+
+
+class StyledSequential(nn.Sequential):
+    """nn.Sequential that hands the style weights to the layers that use them."""
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for layer in self:
+            x = layer(x, style) if isinstance(layer, (Styled, StyledSequential, CondInstanceNorm)) else layer(x)
+        return x
+
+
+class ConvNormAct(StyledSequential):
+    """Reflection pad + conv (+ conditional instance norm + ReLU unless `act` is False)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, act: bool = True, num_styles: int = 1):
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(kernel // 2),
             nn.Conv2d(cin, cout, kernel, stride),
         ]
         if act:
-            layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+            layers += [CondInstanceNorm(cout, num_styles), nn.ReLU(inplace=True)]
         super().__init__(*layers)
 
 
-class ResidualBlock(nn.Module):
+class ResidualBlock(Styled):
     """Two 3x3 convs with instance norm; identity shortcut (no ReLU after the sum)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, num_styles: int = 1):
         super().__init__()
-        self.body = nn.Sequential(
-            ConvNormAct(channels, channels, 3),
+        self.body = StyledSequential(
+            ConvNormAct(channels, channels, 3, num_styles=num_styles),
             nn.ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3),
-            nn.InstanceNorm2d(channels, affine=True),
+            CondInstanceNorm(channels, num_styles),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x, style)
 
 
-class Upsample(nn.Module):
+class Upsample(Styled):
     """Nearest-neighbour 2x then conv: avoids the checkerboard of transposed convs."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, num_styles: int = 1):
         super().__init__()
-        self.conv = ConvNormAct(cin, cout, 3)
+        self.conv = ConvNormAct(cin, cout, 3, num_styles=num_styles)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"), style)
 
 
 class TransformNet(nn.Module):
-    """[N, 3, H, W] in [0, 1] -> stylized [N, 3, H, W] in (0, 1)."""
+    """[N, 3, H, W] in [0, 1] (+ a style) -> stylized [N, 3, H, W] in (0, 1).
 
-    def __init__(self, arch: str = "johnson", num_residual: int = 5):
+    `num_styles` styles share every convolution; each has its own instance-norm scale and
+    shift. `style` in forward: None (the first style), a style index, a LongTensor [N] of
+    indices (one per image), or float weights [S] / [N, S] that blend the styles.
+    """
+
+    def __init__(self, arch: str = "johnson", num_residual: int = 5, num_styles: int = 1):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown arch '{arch}'; choose one of {sorted(ARCHS)}")
-        self.arch = arch
+        if num_styles < 1:
+            raise ValueError(f"num_styles must be at least 1, not {num_styles}")
+        self.arch, self.num_styles = arch, num_styles
         c1, c2, c3 = ARCHS[arch]
-        self.encoder = nn.Sequential(
-            ConvNormAct(3, c1, 9),
-            ConvNormAct(c1, c2, 3, stride=2),
-            ConvNormAct(c2, c3, 3, stride=2),
+        s = num_styles
+        self.encoder = StyledSequential(
+            ConvNormAct(3, c1, 9, num_styles=s),
+            ConvNormAct(c1, c2, 3, stride=2, num_styles=s),
+            ConvNormAct(c2, c3, 3, stride=2, num_styles=s),
         )
-        self.residuals = nn.Sequential(*[ResidualBlock(c3) for _ in range(num_residual)])
-        self.decoder = nn.Sequential(
-            Upsample(c3, c2),
-            Upsample(c2, c1),
+        self.residuals = StyledSequential(*[ResidualBlock(c3, s) for _ in range(num_residual)])
+        self.decoder = StyledSequential(
+            Upsample(c3, c2, s),
+            Upsample(c2, c1, s),
             ConvNormAct(c1, 3, 9, act=False),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
+    def style_weights(self, style: int | torch.Tensor | None, device: torch.device) -> torch.Tensor:
+        """Any accepted `style` -> float weights [S] or [N, S]."""
+        if style is None:
+            style = 0
+        if isinstance(style, int):
+            if not 0 <= style < self.num_styles:
+                raise ValueError(f"style index {style} out of range for {self.num_styles} styles")
+            return F.one_hot(torch.tensor(style, device=device), self.num_styles).float()
+        if not style.is_floating_point():
+            return F.one_hot(style.to(device), self.num_styles).float()  # [N] indices -> [N, S]
+        if style.shape[-1] != self.num_styles:
+            raise ValueError(f"style weights have {style.shape[-1]} entries for {self.num_styles} styles")
+        return style.to(device=device, dtype=torch.float32)
+
+    def forward(self, x: torch.Tensor, style: int | torch.Tensor | None = None) -> torch.Tensor:
+        w = self.style_weights(style, x.device)
+        h, wd = x.shape[-2:]
         # Pad bottom/right up to a multiple of the stride (and at least MIN_SIZE): [N,3,H',W']
         ph = max(MIN_SIZE, (h + STRIDE - 1) // STRIDE * STRIDE) - h
-        pw = max(MIN_SIZE, (w + STRIDE - 1) // STRIDE * STRIDE) - w
+        pw = max(MIN_SIZE, (wd + STRIDE - 1) // STRIDE * STRIDE) - wd
         y = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        y = self.decoder(self.residuals(self.encoder(y)))
-        return torch.sigmoid(y[..., :h, :w])
+        y = self.decoder(self.residuals(self.encoder(y, w), w), w)
+        return torch.sigmoid(y[..., :h, :wd])
 
 
 def count_flops(net: TransformNet, height: int, width: int) -> int:

@@ -51,10 +51,20 @@ def setting(
     group: str = "training",
     flag: str | None = None,
     in_yaml: bool = True,
+    many: bool = False,
 ) -> Any:
-    """A dataclass field carrying everything the flag, the YAML key and --resume need."""
+    """A dataclass field carrying everything the flag, the YAML key and --resume need.
+    `many`: the flag takes one or more values, and the setting is a list."""
     meta = dict(
-        help=help, resume=resume, check=check, choices=choices, metavar=metavar, group=group, flag=flag, in_yaml=in_yaml
+        help=help,
+        resume=resume,
+        check=check,
+        choices=choices,
+        metavar=metavar,
+        group=group,
+        flag=flag,
+        in_yaml=in_yaml,
+        many=many,
     )
     return field(default=default, metadata=meta)
 
@@ -62,8 +72,13 @@ def setting(
 @dataclass
 class TrainConfig:
     # --- what to learn from
-    style: str | None = setting(
-        None, "style image (jpg/png); its file name names the model", resume=RUN, metavar="PATH", group="data"
+    style: list[str] | None = setting(
+        None,
+        "style image(s): files, folders or globs; one network learns them all, each named by its file name",
+        resume=RUN,
+        metavar="IMG",
+        group="data",
+        many=True,
     )
     data: str | None = setting(
         None, "folder of training photos (any nesting) or a Hugging Face Hub dataset id", resume=RUN, group="data"
@@ -75,6 +90,13 @@ class TrainConfig:
         "stream the data instead of downloading/indexing it first; auto: Hub datasets over 2 GB or of unknown size",
         resume=RUN,
         choices=("auto", "on", "off"),
+        group="data",
+    )
+    name: str | None = setting(
+        None,
+        "model name: names the checkpoint folder, the .pth and .onnx files [default: the style's file name; "
+        "'multistyle' for several; BASE_STYLE with --base]",
+        resume=RUN,
         group="data",
     )
     # --- the network and its objective
@@ -94,9 +116,8 @@ class TrainConfig:
     )
     style_weight: float = setting(
         DEFAULT_STYLE_WEIGHT,
-        "how much a relative style (Gram) error counts against "
-        "the same relative content error; independent of the style image and of VGG "
-        "scale; useful range 2-50, more = stronger style",
+        "how much a relative style (Gram) error counts against the same relative content error; independent of "
+        "the style image and of VGG scale; useful range 2-50, more = stronger style",
         resume=RUN,
         check=non_negative_float,
         group="model and loss",
@@ -122,8 +143,39 @@ class TrainConfig:
         choices=("gram", "meanstd"),
         group="model and loss",
     )
+    style_mixing: str = setting(
+        "image",
+        "with several styles: each image of a batch gets its own style, or the whole batch shares one",
+        resume=RUN,
+        choices=("image", "batch"),
+        group="model and loss",
+    )
+    base: str | None = setting(
+        None,
+        "a trained model (name or .pth/.ckpt) to add the --style image(s) to: its own styles come out "
+        "bit-identical and the result holds them all",
+        resume=RUN,
+        metavar="NAME_OR_PATH",
+        group="model and loss",
+    )
+    finetune: str = setting(
+        "styles",
+        "with --base: train only the new styles' instance-norm scales and shifts (styles), or every weight "
+        "(all; the result then holds only the new styles)",
+        resume=RUN,
+        choices=("styles", "all"),
+        group="model and loss",
+    )
     # --- the schedule
     max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=positive_int)
+    max_minutes: float | None = setting(
+        None,
+        "also stop after this many minutes of training, saving and exporting as at --max-steps "
+        "(the lr schedule still spans --max-steps)",
+        resume=EXTEND,
+        check=positive_float,
+        metavar="M",
+    )
     image_size: int = setting(
         256, "side of the square random crops the net trains on (px)", resume=RUN, check=at_least(16)
     )
@@ -141,7 +193,10 @@ class TrainConfig:
     )
     strategy: str = setting("auto", "Lightning strategy: auto, ddp, ddp_spawn, ...", group="hardware")
     precision: str = setting(
-        "32-true", "numeric precision", choices=("32-true", "bf16-mixed", "16-mixed"), group="hardware"
+        "auto",
+        "numeric precision; auto: bf16-mixed on CPUs with AMX or AVX512-BF16 and on GPUs with bf16, 32-true elsewhere",
+        choices=("auto", "32-true", "bf16-mixed", "16-mixed"),
+        group="hardware",
     )
     num_workers: int = setting(2, "data-loading worker processes", check=non_negative_int, group="hardware")
     # --- files
@@ -153,13 +208,13 @@ class TrainConfig:
         in_yaml=False,
     )
     checkpoint_dir: str | None = setting(
-        None, "where checkpoints go [default: checkpoints/STYLE_NAME]", metavar="DIR", group="files"
+        None, "where checkpoints go [default: checkpoints/NAME]", metavar="DIR", group="files"
     )
     checkpoint_every: int = setting(500, "write DIR/last.ckpt every N steps", check=positive_int, group="files")
     resume: bool = setting(
         False,
-        "continue the run in --checkpoint-dir exactly (step, optimizer, schedule, data "
-        "order); --max-steps may extend it",
+        "continue the run in --checkpoint-dir exactly (step, optimizer, schedule, data order); "
+        "--max-steps and --max-minutes may extend it",
         group="files",
         in_yaml=False,
     )
@@ -170,9 +225,12 @@ class TrainConfig:
         group="files",
     )
     preview_every: int = setting(
-        200, "log a grid of stylized held-out photos every N steps (0: never)", check=non_negative_int, group="files"
+        200,
+        "log a grid of stylized held-out photos every N steps (0: never)",
+        check=non_negative_int,
+        group="files",
     )
-    log_dir: str = setting("runs", "TensorBoard logs go to LOG_DIR/STYLE_NAME", group="files")
+    log_dir: str = setting("runs", "TensorBoard logs go to LOG_DIR/NAME", group="files")
     export: bool = setting(True, "skip ONNX export at the end", flag="--no-export", group="files")
     export_dir: str = setting("export", "where the ONNX model goes at the end of the run", group="files")
     print_config: bool = setting(
@@ -227,6 +285,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 metavar=m["metavar"],
                 default=None,
                 help=help_text,
+                nargs="+" if m["many"] else None,
             )
 
 
@@ -257,6 +316,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         if name not in by_name:
             raise UserError(f"--config {path}: unknown key '{key}' (known: {', '.join(sorted(by_name))})")
         m = by_name[name].metadata
+        if m["many"] and not isinstance(value, list):
+            value = [value]
         try:
             if m["check"] is not None and value is not None:
                 value = m["check"](value)
@@ -277,9 +338,12 @@ def apply_resume(config: TrainConfig, saved: dict[str, Any], explicit: set[str])
         if rule == LOCAL or f.name not in saved:
             continue
         mine, theirs = getattr(config, f.name), saved[f.name]
+        if f.metadata["many"] and isinstance(theirs, str):  # checkpoints from single-style days
+            theirs = [theirs]
         if rule == RUN and f.name in explicit and not same_setting(f.name, mine, theirs):
+            shown = [" ".join(map(str, v)) if isinstance(v, list) else v for v in (theirs, mine)]
             raise UserError(
-                f"--resume: this run was started with {flag_of(f)} {theirs}, not {mine}; drop "
+                f"--resume: this run was started with {flag_of(f)} {shown[0]}, not {shown[1]}; drop "
                 f"{flag_of(f)} to continue it, or start a new run with another --checkpoint-dir"
             )
         if rule == RUN or f.name not in explicit:
@@ -291,7 +355,9 @@ def same_setting(name: str, mine: Any, theirs: Any) -> bool:
     """Equal values; paths that name the same file count as equal."""
     if mine == theirs:
         return True
-    if isinstance(mine, str) and isinstance(theirs, str) and name in ("style", "data"):
+    if isinstance(mine, list) and isinstance(theirs, list):
+        return len(mine) == len(theirs) and all(same_setting(name, a, b) for a, b in zip(mine, theirs, strict=True))
+    if isinstance(mine, str) and isinstance(theirs, str) and name in ("style", "data", "base"):
         a, b = Path(mine).expanduser(), Path(theirs).expanduser()
         return a.exists() and b.exists() and a.resolve() == b.resolve()
     if isinstance(mine, (int, float)) and isinstance(theirs, (int, float)):

@@ -1,7 +1,8 @@
 """Training photos through Hugging Face `datasets`: a local folder or a Hub dataset id.
 
 Data order is a pure function of (seed, global step): sample p of the run is drawn from
-epoch p // n's seeded permutation, and its crop/flip come from a generator seeded by p.
+epoch p // n's seeded permutation, its crop/flip come from a generator seeded by p, and the
+style it is trained towards (when the net learns several) from `StyleOrder`.
 So `--resume` continues with exactly the batches an uninterrupted run would have seen,
 whatever the number of workers, and DDP ranks interleave one global stream.
 
@@ -21,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from faststyle.errors import ImageError, UserError
 from faststyle.pixels import eval_transform, train_transform
 from faststyle.training.config import TrainConfig
+from faststyle.training.order import StyleOrder
 from faststyle.training.records import decode, open_dataset, wants_streaming
 from faststyle.training.stream import StreamingPhotos
 
@@ -29,7 +31,7 @@ MAX_RETRIES = 16
 
 
 class PhotoDataset(Dataset):
-    """Map-style photos; __getitem__((index, draw)) -> (image [3, S, S], [(index, reason), ...])."""
+    """Map-style photos; __getitem__((index, draw, style)) -> (image [3, S, S], [(index, reason), ...], style)."""
 
     def __init__(self, records, image_size: int):
         self.records = records
@@ -38,8 +40,8 @@ class PhotoDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, key: tuple[int, int]):
-        index, draw = key
+    def __getitem__(self, key: tuple[int, int, int]):
+        index, draw, style = key
         bad: list[tuple[int, str]] = []
         for attempt in range(MAX_RETRIES):
             i = (index + attempt) % len(self.records)
@@ -51,16 +53,17 @@ class PhotoDataset(Dataset):
                 continue
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(draw)  # augmentation depends on the stream position only
-                return self.transform(pixels), bad
+                return self.transform(pixels), bad, style
         raise UserError(
             f"{MAX_RETRIES} images in a row could not be decoded near index {index}; is --data really photos?"
         )
 
 
 def collate(samples):
-    images = torch.stack([img for img, _ in samples])
-    bad = [b for _, reasons in samples for b in reasons]
-    return {"image": images, "bad": bad}
+    """[(image, bad, style), ...] -> {"image": [B, 3, S, S], "bad": [(index, reason), ...], "style": [B]}."""
+    images = torch.stack([img for img, _, _ in samples])
+    bad = [b for _, reasons, _ in samples for b in reasons]
+    return {"image": images, "bad": bad, "style": torch.tensor([s for _, _, s in samples])}
 
 
 class StreamSampler(Sampler):
@@ -71,8 +74,18 @@ class StreamSampler(Sampler):
     up at the step actually reached, not where the sampler was built.
     """
 
-    def __init__(self, n: int, seed: int, position: Callable[[], int], total: int, rank: int = 0, world: int = 1):
+    def __init__(
+        self,
+        n: int,
+        seed: int,
+        position: Callable[[], int],
+        total: int,
+        rank: int = 0,
+        world: int = 1,
+        styles: StyleOrder | None = None,
+    ):
         self.n, self.seed, self.position, self.total, self.rank, self.world = n, seed, position, total, rank, world
+        self.styles = styles or StyleOrder(1, seed)
 
     def _first(self) -> int:
         start = self.position()
@@ -89,15 +102,16 @@ class StreamSampler(Sampler):
             if epoch != perm_epoch:
                 g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
                 perm, perm_epoch = torch.randperm(self.n, generator=g).tolist(), epoch
-            yield perm[p % self.n], self.seed * 1_000_000_007 + p
+            yield perm[p % self.n], self.seed * 1_000_000_007 + p, self.styles(p)
             p += self.world
 
 
 class PhotoDataModule(L.LightningDataModule):
     """Random-resized crops of photos, in [0, 1], batch [B, 3, S, S]."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, num_styles: int = 1):
         super().__init__()
+        self.num_styles, self.style_mixing = num_styles, config.style_mixing
         assert config.data is not None
         self.data, self.image_size, self.batch_size = config.data, config.image_size, config.batch_size
         self.num_workers, self.data_split, self.image_column = (
@@ -132,6 +146,7 @@ class PhotoDataModule(L.LightningDataModule):
         rank = trainer.global_rank if trainer else 0
         per_step = self.batch_size * world
         position = lambda: (trainer.global_step if trainer else 0) * per_step
+        styles = StyleOrder(self.num_styles, self.seed, self.style_mixing, per_step)
         if self.stream:
             stream = StreamingPhotos(
                 self.train_records,
@@ -142,6 +157,7 @@ class PhotoDataModule(L.LightningDataModule):
                 self.max_steps * per_step,
                 rank,
                 world,
+                styles,
             )
             return DataLoader(
                 stream,
@@ -150,7 +166,9 @@ class PhotoDataModule(L.LightningDataModule):
                 collate_fn=collate,
                 pin_memory=torch.cuda.is_available(),
             )
-        sampler = StreamSampler(len(self.train_records), self.seed, position, self.max_steps * per_step, rank, world)
+        sampler = StreamSampler(
+            len(self.train_records), self.seed, position, self.max_steps * per_step, rank, world, styles
+        )
         return DataLoader(
             PhotoDataset(self.train_records, self.image_size),
             batch_size=self.batch_size,

@@ -6,20 +6,23 @@ import dataclasses
 import logging
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning.pytorch as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from faststyle.errors import UserError
-from faststyle.image_io import load_rgb
+from faststyle.hardware import choose_precision
 from faststyle.loss.vgg import resolve_weights
-from faststyle.model.checkpoint import save_model
+from faststyle.model.checkpoint import save_model, styles_of
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
-from faststyle.training.config import TrainConfig, apply_resume, style_name
+from faststyle.training.config import TrainConfig, apply_resume
 from faststyle.training.data import PhotoDataModule
+from faststyle.training.styles import StylePlan, expand_styles, load_base, plan_styles, run_name, style_entries
 from faststyle.training.system import StyleTransferSystem
 
 
@@ -56,45 +59,86 @@ def check_writable(folder: Path) -> None:
         ) from None
 
 
-def prepare(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, Path | None]:
-    """Validate everything that can fail before a long run starts; returns (config, ckpt to resume)."""
+@dataclass
+class Prepared:
+    """A run checked and ready: its settings, its styles, its name, and the checkpoint to resume."""
+
+    config: TrainConfig
+    plan: StylePlan
+    name: str
+    resume_from: Path | None
+
+
+def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
+    """Validate everything that can fail before a long run starts."""
     if config.checkpoint_dir is None and config.style is None:
-        raise UserError("pass --style PATH (the style image to learn), or --checkpoint-dir DIR --resume")
-    ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / style_name(config.style or ""))
-    last = ckpt_dir / "last.ckpt"
-    resume_from = None
+        raise UserError("pass --style IMG (the style image(s) to learn), or --checkpoint-dir DIR --resume")
     if config.resume:
-        if not last.is_file():
-            raise UserError(f"--resume: no {last} to continue from")
-        saved = torch.load(last, map_location="cpu", weights_only=False)
-        # Checkpoints written before the settings had one declaration kept the data ones apart.
-        hp = {**saved.get("datamodule_hyper_parameters", {}), **saved["hyper_parameters"]}
-        config = apply_resume(config, hp, explicit)
-        resume_from = last
-    elif last.exists():
+        return _prepare_resume(config, explicit)
+    if config.style is None:
+        raise UserError("pass --style IMG (the style image(s) to learn)")
+    if config.base is None and "finetune" in explicit:
+        raise UserError("--finetune needs --base (the model to start from)")
+    paths = expand_styles(config.style)
+    base = load_base(config.base) if config.base else None
+    if base is not None:
+        if "arch" in explicit and config.arch != base.net.arch:
+            raise UserError(f"--arch {config.arch}: the --base model is a '{base.net.arch}' net; drop --arch")
+        config = dataclasses.replace(config, arch=base.net.arch)
+    new_styles = style_entries(paths, config.style_size)
+    plan = plan_styles(new_styles, base, config.finetune)
+    name = run_name(config, new_styles, base)
+    ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
+    if (ckpt_dir / "last.ckpt").exists():
         raise UserError(
             f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, or a new --checkpoint-dir"
         )
-    if config.style is None:
-        raise UserError("pass --style PATH (the style image to learn)")
+    return Prepared(_check_common(config, ckpt_dir), plan, name, None)
+
+
+def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
+    ckpt_dir = Path(
+        config.checkpoint_dir
+        or Path("checkpoints")
+        / run_name(config, style_entries(expand_styles(config.style or []), config.style_size), None)
+    )
+    last = ckpt_dir / "last.ckpt"
+    if not last.is_file():
+        raise UserError(f"--resume: no {last} to continue from")
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    # Checkpoints written before the settings had one declaration kept the data ones apart.
+    hp = {**saved.get("datamodule_hyper_parameters", {}), **saved["hyper_parameters"]}
+    config = apply_resume(config, hp, explicit)
+    name = hp.get("name") or hp.get("style_name") or ckpt_dir.name
+    styles = styles_of(hp, name)
+    plan = StylePlan(styles, list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0)))
+    return Prepared(_check_common(config, ckpt_dir), plan, name, last)
+
+
+def _check_common(config: TrainConfig, ckpt_dir: Path) -> TrainConfig:
     if config.data is None:
         raise UserError("pass --data DIR (a folder of photos) or a Hugging Face Hub dataset id")
-    load_rgb(config.style)  # a missing or broken style image fails now, not after setup
     config = dataclasses.replace(config, checkpoint_dir=str(ckpt_dir), vgg_weights=resolve_weights(config.vgg_weights))
     check_writable(ckpt_dir)
-    return config, resume_from
+    return config
 
 
-def train(config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()) -> int:
-    """The whole run; returns the exit status. `explicit`: settings the user gave (for --resume)."""
-    config, resume_from = prepare(config, set(explicit))
-    assert config.style is not None and config.checkpoint_dir is not None
-    name = style_name(config.style)
+def train(
+    config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset(), callbacks: list[L.Callback] | None = None
+) -> int:
+    """The whole run; returns the exit status. `explicit`: settings the user gave (for --resume);
+    `callbacks`: extra Lightning callbacks (benchmarks use them to snapshot a run)."""
+    run = prepare(config, set(explicit))
+    config, name = run.config, run.name
+    assert config.checkpoint_dir is not None
     ckpt_dir = Path(config.checkpoint_dir)
     L.seed_everything(config.seed, workers=True, verbose=False)
     quiet_lightning()
     torch.set_float32_matmul_precision("high")
-    system, data = StyleTransferSystem(config), PhotoDataModule(config)
+    precision, why = choose_precision(config.precision, config.accelerator)
+    rank_zero_print(f"precision: {precision} ({why})")
+    system = StyleTransferSystem(config, run.plan, name)
+    data = PhotoDataModule(config, num_styles=len(run.plan.trained))
     every = min(config.checkpoint_every, config.max_steps)
     checkpointing = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every)
     devices = (
@@ -105,10 +149,11 @@ def train(config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()
         devices=devices,
         num_nodes=config.num_nodes,
         strategy=config.strategy,
-        precision=config.precision,
+        precision=precision,  # type: ignore[arg-type]
         max_steps=config.max_steps,
-        max_epochs=-1,  # type: ignore[arg-type]
-        callbacks=[checkpointing],
+        max_epochs=-1,
+        max_time={"seconds": round(60 * config.max_minutes)} if config.max_minutes else None,
+        callbacks=[checkpointing, *(callbacks or [])],
         use_distributed_sampler=False,  # our sampler shards by rank itself
         plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(config.log_dir, name=name, version=f"{ckpt_dir.name}-seed{config.seed}"),
@@ -117,13 +162,12 @@ def train(config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()
         num_sanity_val_steps=0,
         limit_val_batches=0,
     )
-    trainer.fit(system, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
-    trainer.save_checkpoint(
-        ckpt_dir / "last.ckpt", weights_only=False
-    )  # the final step, whatever the cadence (all ranks call it)
+    trainer.fit(system, datamodule=data, ckpt_path=str(run.resume_from) if run.resume_from else None)
+    # the final step, whatever the cadence (all ranks call it)
+    trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)
     if trainer.global_rank != 0:
         return 0
-    final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams))
+    final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams), run.plan.styles)
     print(f"final model: {final}  ({trainer.global_step} steps, {len(system.bad_images)} images skipped)")
     if config.export:
         from faststyle.export.onnx_export import export_onnx
@@ -131,3 +175,8 @@ def train(config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()
         onnx_path = export_onnx(final, Path(config.export_dir) / f"{name}.onnx")
         print(f"ONNX model: {onnx_path}")
     return 0
+
+
+@rank_zero_only
+def rank_zero_print(message: str) -> None:
+    print(message, flush=True)

@@ -17,13 +17,14 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from faststyle.errors import ImageError, UserError
 from faststyle.pixels import train_transform
+from faststyle.training.order import StyleOrder
 from faststyle.training.records import decode
 
 SHUFFLE_BUFFER = 1000
 
 
 class StreamingPhotos(IterableDataset):
-    """Yields (image [3, S, S], [(position, reason), ...]) for this rank and worker."""
+    """Yields (image [3, S, S], [(position, reason), ...], style id) for this rank and worker."""
 
     def __init__(
         self,
@@ -35,8 +36,10 @@ class StreamingPhotos(IterableDataset):
         total: int,
         rank: int = 0,
         world: int = 1,
+        styles: StyleOrder | None = None,
     ):
         super().__init__()
+        self.styles = styles or StyleOrder(1, seed)  # sample position -> trained-style id
         self.records, self.batch_size, self.seed = records, batch_size, seed
         self.position, self.total, self.rank, self.world = position, total, rank, world
         self.transform = train_transform(image_size)
@@ -74,7 +77,7 @@ class StreamingPhotos(IterableDataset):
                         continue
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(self.seed * 1_000_000_007 + pos)
-                    yield self.transform(last_good), bad
+                    yield self.transform(last_good), bad, self.styles(pos)
             if seen == 0:
                 raise UserError("the streamed dataset yielded no rows")
             epoch += 1

@@ -1,7 +1,7 @@
 """The training system: transform net + frozen VGG loss network + Adam, as a LightningModule.
 
 Only the transform net is saved in checkpoints (the VGG is rebuilt from its weights file
-and the style targets from the style image, in `setup`), so a checkpoint stays ~2-7 MB and
+and the style targets from the style images, in `setup`), so a checkpoint stays ~2-7 MB and
 its hyperparameters alone rebuild the net (see `faststyle.model.checkpoint`).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import lightning.pytorch as L
 import torch
@@ -20,31 +21,65 @@ from faststyle.image_io import load_rgb
 from faststyle.loss.perceptual import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, style_tensor
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.transform_net import TransformNet
-from faststyle.training.config import TrainConfig, style_name
+from faststyle.training.config import TrainConfig
+from faststyle.training.styles import StylePlan, norm_row_keys, style_entries
 
 NAN_CHECK_EVERY = 50
 
 
 class StyleTransferSystem(L.LightningModule):
-    def __init__(self, config: TrainConfig, channels_last: bool = True):
+    """Transform net + frozen VGG loss network + Adam.
+
+    `plan` says which styles the net holds and which of them this run trains (see
+    faststyle.training.styles); by default the config's style images, all trained. With a
+    --base plan the base's rows are frozen, and so is every shared weight when only the new
+    styles' scales and shifts are fine-tuned.
+    """
+
+    def __init__(
+        self, config: TrainConfig, plan: StylePlan | None = None, name: str | None = None, channels_last: bool = True
+    ):
         super().__init__()
-        self.config = config
-        self.channels_last = channels_last
+        plan = plan or StylePlan(
+            style_entries([Path(p) for p in config.style or ["style"]], config.style_size),
+            list(range(len(config.style or ["style"]))),
+        )
+        self.config, self.plan, self.channels_last = config, plan, channels_last
+        name = name or config.name or plan.styles[0]["name"]
         # What a checkpoint must hold to rebuild the net and its objective without this code's
-        # defaults: every setting, the model's name, and the loss layers.
+        # defaults: every setting, the model's name, its styles, and the loss layers.
         self.save_hyperparameters(
             {
                 **config.hparams(),
-                "style_name": style_name(config.style or "style"),
+                "name": name,
+                "style_name": name,
+                "styles": plan.styles,
+                "trained_styles": plan.trained,
+                "frozen_rows": plan.frozen_rows,
                 "content_layer": CONTENT_LAYER,
                 "style_layers": list(STYLE_LAYERS),
             }
         )
-        self.net = TransformNet(config.arch)
+        self.net = TransformNet(config.arch, num_styles=len(plan.styles))
+        if plan.init_state is not None:
+            self.net.load_state_dict(plan.init_state)
+        self.register_buffer("trained_rows", torch.tensor(plan.trained), persistent=False)  # style t -> net row
+        if plan.frozen_rows:
+            self._freeze_all_but_new_rows(plan.frozen_rows)
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.bad_images: set[int] = set()
         self.strict_loading = False  # checkpoints hold the net only, not the VGG
         self._tick: float | None = None
+        self._frozen_copy: dict[str, torch.Tensor] = {}
+
+    def _freeze_all_but_new_rows(self, frozen: int) -> None:
+        """Only the new styles' norm rows learn; a gradient hook zeroes the base rows' gradients
+        (Adam then leaves them bit-identical), and every other weight is frozen outright."""
+        rows = norm_row_keys(self.net)
+        for key, param in self.net.named_parameters():
+            param.requires_grad_(key in rows)
+            if key in rows:
+                param.register_hook(lambda g, k=frozen: torch.cat([torch.zeros_like(g[:k]), g[k:]]))
 
     # --- construction that reads files --------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -60,8 +95,10 @@ class StyleTransferSystem(L.LightningModule):
             c.tv_weight,
             c.style_loss,
         ).to(self.device)
-        assert c.style is not None
-        self.loss_fn.set_style(style_tensor(load_rgb(c.style), c.style_size).to(self.device))
+        trained = [self.plan.styles[i] for i in self.plan.trained]
+        self.loss_fn.set_styles(
+            [style_tensor(load_rgb(s["image"]), s["style_size"] or c.style_size).to(self.device) for s in trained]
+        )
         if self.channels_last:
             self.net.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
@@ -77,15 +114,36 @@ class StyleTransferSystem(L.LightningModule):
             "continue with --resume and a lower --lr or --style-weight."
         )
 
+    def on_fit_start(self) -> None:
+        # After a resume has restored the weights: what the frozen base rows must still be at the end.
+        if self.plan.frozen_rows:
+            k = self.plan.frozen_rows
+            self._frozen_copy = {n: p[:k].detach().clone() for n, p in self.net.named_parameters() if p.requires_grad}
+
+    def on_train_end(self) -> None:
+        for name, before in self._frozen_copy.items():
+            if not torch.equal(dict(self.net.named_parameters())[name][: len(before)].detach(), before):
+                raise RuntimeError(f"the base model's style rows changed in {name}; this is a bug")
+
     # --- training ------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    def forward(self, x: torch.Tensor, style: int | torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x, style)
+
+    def net_style(self, ids: torch.Tensor) -> int | torch.Tensor:
+        """Trained-style ids [B] -> the net's style argument: one row index when the whole batch
+        shares a style (the fused instance norm), else the row of each image."""
+        if len(self.plan.trained) == 1 or self.config.style_mixing == "batch":
+            return int(self.plan.trained[int(ids[0])])
+        return self.trained_rows[ids]
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        content = batch["image"]  # [B, 3, S, S] in [0, 1]
+        content, ids = batch["image"], batch["style"]  # [B, 3, S, S] in [0, 1]; [B] trained-style ids
         if self.channels_last:
             content = content.contiguous(memory_format=torch.channels_last)
-        terms = self.loss_fn(self.net(content), content)
+        many = len(self.plan.trained) > 1
+        terms = self.loss_fn(self.net(content, self.net_style(ids)), content, ids, per_image=many)
+        if many:
+            self._log_per_style(terms.pop("style_each"), ids)
         self._count_bad(batch["bad"])
         loss = terms["loss"]
         # Checking costs a host sync: free on CPU, so every step there; on accelerators every
@@ -96,6 +154,11 @@ class StyleTransferSystem(L.LightningModule):
         self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
         self.log("loss/total", loss, prog_bar=False)
         return loss
+
+    def _log_per_style(self, each: torch.Tensor, ids: torch.Tensor) -> None:
+        for t in ids.unique().tolist():
+            name = self.plan.styles[self.plan.trained[t]]["name"]
+            self.log(f"style/{name}", each[ids == t].mean(), batch_size=int((ids == t).sum()))
 
     def _count_bad(self, bad: list[tuple[int, str]]) -> None:
         for index, reason in bad:
@@ -126,13 +189,16 @@ class StyleTransferSystem(L.LightningModule):
             return
         was_training = self.net.training
         self.net.eval()
-        grid = torchvision.utils.make_grid(torch.cat([photos, self.net(photos).float()]), nrow=len(photos))
+        # one trained style per photo, cycling through them
+        rows = self.trained_rows[torch.arange(len(photos), device=self.device) % len(self.plan.trained)]
+        styled = self.net(photos, rows if len(self.plan.trained) > 1 else int(rows[0])).float()
+        grid = torchvision.utils.make_grid(torch.cat([photos, styled]), nrow=len(photos))
         self.net.train(was_training)
         if hasattr(logger.experiment, "add_image"):
             logger.experiment.add_image("previews", grid.clamp(0, 1), self.global_step)
 
     def configure_optimizers(self):
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        opt = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=self.config.lr)
         if self.config.lr_schedule == "constant":
             return opt
         total = max(1, self.config.max_steps)

@@ -1,0 +1,101 @@
+"""Which styles a run learns, what they and the run are called, and what a --base model brings.
+
+A style is recorded in every checkpoint as {"name", "image", "style_size"}: the name the user
+picks it by (`stylize --style NAME`), the image its targets were computed from, and the size
+that image was shrunk to. The list's order is the order of the net's instance-norm rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from faststyle.errors import UserError
+from faststyle.image_io import IMAGE_SUFFIXES, load_rgb
+from faststyle.inference.inputs import expand_inputs
+from faststyle.inference.registry import resolve_model
+from faststyle.model.checkpoint import LoadedModel, load_model
+from faststyle.model.transform_net import CondInstanceNorm
+from faststyle.training.config import TrainConfig
+
+MULTI_STYLE_NAME = "multistyle"
+
+
+def expand_styles(specs: list[str]) -> list[Path]:
+    """--style arguments (files, folders of images, globs) -> image files, in the given order."""
+    files, errors = expand_inputs(specs, suffixes=IMAGE_SUFFIXES)
+    if errors:
+        raise UserError(f"--style {errors[0]}")
+    names = [p.stem for p in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(f"--style: two images are named {twice[0]!r}; styles are picked by file name, rename one")
+    for path in files:
+        load_rgb(path)  # a missing or broken style image fails now, not after setup
+    return files
+
+
+def style_entries(paths: list[Path], style_size: int) -> list[dict[str, Any]]:
+    return [{"name": p.stem, "image": str(p.resolve()), "style_size": style_size} for p in paths]
+
+
+def run_name(config: TrainConfig, new_styles: list[dict[str, Any]], base: LoadedModel | None) -> str:
+    """The model's name: --name, else the style's name, 'multistyle' for several, BASE_STYLE with --base."""
+    if config.name:
+        return config.name
+    if base is not None and config.finetune == "styles":
+        return f"{base.style}_{new_styles[0]['name']}" if len(new_styles) == 1 else f"{base.style}_plus"
+    return new_styles[0]["name"] if len(new_styles) == 1 else MULTI_STYLE_NAME
+
+
+def load_base(spec: str) -> LoadedModel:
+    """--base NAME_OR_PATH -> the model to start from (a bundled name means its checkpoint)."""
+    path = resolve_model(spec, prefer_checkpoint=True)
+    if path.suffix.lower() == ".onnx":
+        raise UserError(f"--base {spec}: needs the model's checkpoint (.pth or .ckpt), not an ONNX file")
+    return load_model(path)
+
+
+@dataclass
+class StylePlan:
+    """What the net holds and what this run trains.
+
+    styles: every style of the resulting net, in row order; trained: the rows this run
+    learns (the loss targets come from their images); frozen_rows: rows a --base run must
+    leave exactly as they were.
+    """
+
+    styles: list[dict[str, Any]]
+    trained: list[int]
+    frozen_rows: int = 0
+    init_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+
+
+def norm_row_keys(net: torch.nn.Module) -> set[str]:
+    """State-dict keys of the per-style rows: every CondInstanceNorm's weight and bias, [S, C]."""
+    return {
+        f"{name}.{p}" for name, m in net.named_modules() if isinstance(m, CondInstanceNorm) for p in ("weight", "bias")
+    }
+
+
+def plan_styles(new_styles: list[dict[str, Any]], base: LoadedModel | None, finetune: str) -> StylePlan:
+    """The net's style rows and starting weights for a new run (resumed runs read theirs from the checkpoint)."""
+    if base is None:
+        return StylePlan(new_styles, list(range(len(new_styles))))
+    taken = {s["name"] for s in base.styles} & {s["name"] for s in new_styles}
+    if taken and finetune == "styles":
+        raise UserError(f"--base already holds a style named {sorted(taken)[0]!r}; rename the new style image")
+    rows, state, extra = norm_row_keys(base.net), base.net.state_dict(), len(new_styles)
+    if finetune == "styles":
+        # the base's rows stay; each new style's rows start from the mean of the base's
+        grown = {
+            k: torch.cat([v, v.mean(0, keepdim=True).repeat(extra, 1)]) if k in rows else v for k, v in state.items()
+        }
+        kept = len(base.styles)
+        return StylePlan(base.styles + new_styles, list(range(kept, kept + extra)), kept, grown)
+    # every weight trains, starting from the base; the result holds only the new styles
+    fresh = {k: v.mean(0, keepdim=True).repeat(extra, 1) if k in rows else v for k, v in state.items()}
+    return StylePlan(new_styles, list(range(extra)), 0, fresh)
