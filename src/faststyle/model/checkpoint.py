@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -24,11 +25,11 @@ FORMAT = "faststyle-model"
 class LoadedModel:
     net: TransformNet
     style: str
-    hparams: dict = field(default_factory=dict)
+    hparams: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     try:
@@ -42,7 +43,7 @@ def _read(path: Path) -> dict:
     return obj
 
 
-def load_model(path: str | os.PathLike) -> LoadedModel:
+def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     """A .ckpt from training or a final .pth -> the net in eval mode, with its metadata."""
     path = Path(path)
     obj = _read(path)
@@ -63,7 +64,9 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     return LoadedModel(net.eval(), style, hp, str(path))
 
 
-def save_model(net: TransformNet, path: str | os.PathLike, style: str, hparams: dict | None = None) -> Path:
+def save_model(
+    net: TransformNet, path: str | os.PathLike[str], style: str, hparams: dict[str, Any] | None = None
+) -> Path:
     """Write the final model file atomically (temp file + rename)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}

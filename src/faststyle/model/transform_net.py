@@ -55,7 +55,8 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        y: torch.Tensor = self.body(x)
+        return x + y
 
 
 class Upsample(nn.Module):
@@ -66,7 +67,8 @@ class Upsample(nn.Module):
         self.conv = ConvNormAct(cin, cout, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        y: torch.Tensor = self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return y
 
 
 class TransformNet(nn.Module):
@@ -104,7 +106,7 @@ def count_flops(net: TransformNet, height: int, width: int) -> int:
     """Multiply-adds x2 of the convolutions for one image (what dominates the cost)."""
     flops = 0
 
-    def hook(mod: nn.Conv2d, _inp, out):
+    def hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         nonlocal flops
         k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
         flops += 2 * k * out.numel()
