@@ -15,6 +15,7 @@ original torch net within 1 uint8 level at 256x256, 257x383 and a batch of 2.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,10 @@ def example_input(layout: str, n: int, h: int, w: int, seed: int = 0) -> torch.T
 
 
 def export_onnx(
-    model: str | os.PathLike | LoadedModel, out: str | os.PathLike, layout: str = "pixels", verify: bool = True
+    model: str | os.PathLike[str] | LoadedModel,
+    out: str | os.PathLike[str],
+    layout: str = "pixels",
+    verify: bool = True,
 ) -> Path:
     """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically)."""
     if layout not in DESCRIPTIONS:
@@ -94,6 +98,7 @@ def export_onnx(
             optimize=True,
             verbose=False,
         )
+    assert program is not None  # dynamo=True always returns the ONNXProgram
     proto = program.model_proto
     # ONNX forbids one name for an input and an output; "image" in, "stylized" out.
     _rename_output(proto, "image_out", "stylized")
@@ -127,7 +132,9 @@ def _rename_output(proto: onnx.ModelProto, old: str, new: str) -> None:
             o.name = new
 
 
-def verify_onnx(path: str | os.PathLike, wrapper: nn.Module, layout: str, shapes=CHECK_SHAPES) -> float:
+def verify_onnx(
+    path: str | os.PathLike[str], wrapper: nn.Module, layout: str, shapes: Sequence[tuple[int, int, int]] = CHECK_SHAPES
+) -> float:
     """onnx.checker full check + ORT vs torch on several shapes; returns the worst max-abs error."""
     import onnxruntime as ort
 

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.errors import ModelError, UserError
 
@@ -52,7 +53,7 @@ class OrtStylizer:
 
     backend = "ort"
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None, providers: list | None = None):
+    def __init__(self, path: str | os.PathLike[str], threads: int | None = None, providers: list[str] | None = None):
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -87,7 +88,7 @@ class OrtStylizer:
     def __repr__(self) -> str:
         return f"OrtStylizer({str(self.path)!r}, style={self.style!r}, layout={self.layout!r})"
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
         image = np.asarray(image)
         if image.dtype != np.uint8:
@@ -95,16 +96,17 @@ class OrtStylizer:
         if image.ndim not in (3, 4) or image.shape[-1] != 3:
             raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
         batch = image[None] if image.ndim == 3 else image  # [N, H, W, 3]
+        out: NDArray[np.uint8]
         if self.layout == "pixels":
             out = self.session.run([self._output], {self._input: np.ascontiguousarray(batch)})[0]
         else:
             # Zoo layout: float32 [N, 3, H, W] in 0-255 both ways; round and clamp back to pixels.
             nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
-            out = self.session.run([self._output], {self._input: nchw})[0]
-            out = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+            zoo: NDArray[np.float32] = self.session.run([self._output], {self._input: nchw})[0]
+            out = np.clip(np.rint(zoo), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
         return out[0] if image.ndim == 3 else out
 
-    def stylize_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
+    def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
         from faststyle.image_io import load_rgb, save_rgb
 
