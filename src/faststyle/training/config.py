@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -140,7 +140,7 @@ class TrainConfig:
         1, "machines in a multi-node run (launch with torchrun or SLURM)", check=positive_int, group="hardware"
     )
     strategy: str = setting("auto", "Lightning strategy: auto, ddp, ddp_spawn, ...", group="hardware")
-    precision: str = setting(
+    precision: Literal["32-true", "bf16-mixed", "16-mixed"] = setting(
         "32-true", "numeric precision", choices=("32-true", "bf16-mixed", "16-mixed"), group="hardware"
     )
     num_workers: int = setting(2, "data-loading worker processes", check=non_negative_int, group="hardware")
@@ -188,7 +188,8 @@ class TrainConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["in_yaml"]}
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.hparams(), sort_keys=False)
+        text: str = yaml.safe_dump(self.hparams(), sort_keys=False)
+        return text
 
     @classmethod
     def from_hparams(cls, hp: dict[str, Any]) -> TrainConfig:
@@ -299,6 +300,6 @@ def same_setting(name: str, mine: Any, theirs: Any) -> bool:
     return False
 
 
-def style_name(path: str | os.PathLike) -> str:
+def style_name(path: str | os.PathLike[str]) -> str:
     """starry_night.jpg -> starry_night (names checkpoints, exports and output files)."""
     return Path(path).stem

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import lightning.pytorch as L
 import torch
 import torchvision
 from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities.types import STEP_OUTPUT, OptimizerLRScheduler
 
 from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
@@ -66,7 +68,7 @@ class StyleTransferSystem(L.LightningModule):
             self.net.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
         if not all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values()):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
@@ -79,13 +81,15 @@ class StyleTransferSystem(L.LightningModule):
 
     # --- training ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        y: torch.Tensor = self.net(x)
+        return y
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         content = batch["image"]  # [B, 3, S, S] in [0, 1]
         if self.channels_last:
             content = content.contiguous(memory_format=torch.channels_last)
-        terms = self.loss_fn(self.net(content), content)
+        assert self.loss_fn is not None  # built in setup()
+        terms: dict[str, torch.Tensor] = self.loss_fn(self.net(content), content)
         self._count_bad(batch["bad"])
         loss = terms["loss"]
         # Checking costs a host sync: free on CPU, so every step there; on accelerators every
@@ -104,7 +108,7 @@ class StyleTransferSystem(L.LightningModule):
                 rank_zero_warn(f"skipped unreadable image {reason}")
         self.log("data/skipped_images", float(len(self.bad_images)), reduce_fx="max")
 
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+    def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: dict[str, Any], batch_idx: int) -> None:
         now = time.perf_counter()
         if self._tick is not None:
             rate = batch["image"].shape[0] * self.trainer.world_size / (now - self._tick)
@@ -131,7 +135,7 @@ class StyleTransferSystem(L.LightningModule):
         if hasattr(logger.experiment, "add_image"):
             logger.experiment.add_image("previews", grid.clamp(0, 1), self.global_step)
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> OptimizerLRScheduler:
         opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
         if self.config.lr_schedule == "constant":
             return opt
