@@ -198,11 +198,11 @@ class TrainConfig:
         return cls(**{k: v for k, v in hp.items() if k in known})
 
 
-def declared() -> tuple[dataclasses.Field, ...]:  # type: ignore[type-arg]
+def declared() -> tuple[dataclasses.Field[Any], ...]:
     return fields(TrainConfig)
 
 
-def flag_of(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+def flag_of(f: dataclasses.Field[Any]) -> str:
     return f.metadata["flag"] or "--" + f.name.replace("_", "-")
 
 
