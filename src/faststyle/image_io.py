@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faststyle.errors import ImageError
@@ -24,7 +25,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".g
 MAX_PIXELS = 4 * 89_478_485
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
+def _to_rgb(img: Image.Image) -> NDArray[np.uint8]:
     """Any Pillow mode -> uint8 [H, W, 3] RGB."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit greyscale: scale to 8 bits instead of clipping at 255 as convert() does.
@@ -42,7 +43,7 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.array(img.convert("RGB"), dtype=np.uint8)
 
 
-def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def load_rgb(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDArray[np.uint8]:
     """Read an image file as uint8 [H, W, 3] RGB, upright as its EXIF says.
 
     Raises ImageError with a one-line message for every way a file can be unusable.
@@ -57,14 +58,14 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
     return _decode(path, str(path), max_pixels)
 
 
-def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS, label: str = "image bytes") -> np.ndarray:
+def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS, label: str = "image bytes") -> NDArray[np.uint8]:
     """Like load_rgb, for image bytes held in memory (datasets hand us these)."""
     if not data:
         raise ImageError(f"{label}: empty (0 bytes)")
     return _decode(io.BytesIO(data), label, max_pixels)
 
 
-def _decode(source, label: str, max_pixels: int) -> np.ndarray:
+def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[np.uint8]:
     """Open, size-check, decode, rotate upright, convert to RGB; every failure -> one ImageError line."""
     try:
         with warnings.catch_warnings():
@@ -92,7 +93,7 @@ def _decode(source, label: str, max_pixels: int) -> np.ndarray:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temp path beside `path`; on success it is renamed onto `path`, else deleted.
 
     A crash or error mid-write never leaves a half-written file under the final name.
@@ -111,7 +112,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         Path(tmp).unlink(missing_ok=True)
 
 
-def save_rgb(image: np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:
+def save_rgb(image: NDArray[np.uint8], path: str | os.PathLike[str], quality: int = 95) -> Path:
     """Write uint8 [H, W, 3] atomically; the format follows the file suffix."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
@@ -133,12 +134,13 @@ def fit_size(h: int, w: int, max_size: int | None = None, scale: float | None = 
     return h, w
 
 
-def fit_rgb(image: np.ndarray, max_size: int | None = None, scale: float | None = None) -> np.ndarray:
+def fit_rgb(image: NDArray[np.uint8], max_size: int | None = None, scale: float | None = None) -> NDArray[np.uint8]:
     """uint8 [H, W, 3] resized by `scale`, then shrunk so its longer side is at most `max_size`."""
-    return resize_rgb(image, fit_size(*image.shape[:2], max_size, scale))
+    h, w = image.shape[:2]
+    return resize_rgb(image, fit_size(h, w, max_size, scale))
 
 
-def resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resize_rgb(image: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
     """uint8 [H, W, 3] -> uint8 [h, w, 3] with a high-quality filter (no-op if unchanged)."""
     h, w = size
     if image.shape[:2] == (h, w):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torchvision.transforms import v2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -29,12 +30,12 @@ def net_to_pixels(x: torch.Tensor) -> torch.Tensor:
     return (x.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1)
 
 
-def array_to_net(image: np.ndarray) -> torch.Tensor:
+def array_to_net(image: NDArray[np.uint8]) -> torch.Tensor:
     """One uint8 [H, W, 3] array -> [1, 3, H, W] in [0, 1]."""
     return pixels_to_net(torch.from_numpy(np.array(image, dtype=np.uint8))[None]).contiguous()
 
 
-def net_to_array(x: torch.Tensor) -> np.ndarray:
+def net_to_array(x: torch.Tensor) -> NDArray[np.uint8]:
     """[1, 3, H, W] in [0, 1] -> one uint8 [H, W, 3] array."""
     return net_to_pixels(x.detach().cpu())[0].numpy()
 

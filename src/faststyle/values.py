@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 
 
-def _number(kind: type, text: str | float) -> float:
+def _number(kind: type[int] | type[float], text: str | float) -> float:
     try:
         value = kind(text)
     except (TypeError, ValueError):
@@ -18,7 +18,7 @@ def _number(kind: type, text: str | float) -> float:
     return value
 
 
-def at_least(low: float, kind: type = int) -> Callable[[str | float], float]:
+def at_least(low: float, kind: type[int] | type[float] = int) -> Callable[[str | float], float]:
     """A checker for numbers >= low (int or float)."""
 
     def check(text: str | float) -> float:

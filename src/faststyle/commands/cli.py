@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     ns = parser.parse_args(argv[:1])
     module = importlib.import_module(f"faststyle.commands.{COMMANDS[ns.command][0]}")
-    return module.main(argv[1:], prog=f"faststyle {ns.command}")
+    code: int = module.main(argv[1:], prog=f"faststyle {ns.command}")  # every command's main returns an exit code
+    return code
 
 
 if __name__ == "__main__":

@@ -10,10 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faststyle.commands.common import Parser, add_device
 from faststyle.errors import UserError, run_cli
 from faststyle.values import non_negative_int, positive_float, positive_int, unit_float
+
+if TYPE_CHECKING:
+    from faststyle.inference.pipeline import Options
+    from faststyle.inference.stylizer import Stylizer
 
 
 def _tile(text: str) -> int:
@@ -115,7 +120,7 @@ def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, P
     plan: list[tuple[Path, Path | str]] = []
     taken: set[Path] = set()
     for src in files:
-        dest = out if out_is_file else (out or src.parent) / output_name(src, style)
+        dest = out if out is not None and out_is_file else (out or src.parent) / output_name(src, style)
         if dest.resolve() in inputs:
             plan.append((src, f"{src}: output {dest} would overwrite an input file; choose another -o"))
         elif dest.resolve() in taken:
@@ -169,7 +174,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if failed else 0
 
 
-def _stylize_one(stylizer, src: Path, dest: Path, opts) -> str | None:
+def _stylize_one(stylizer: Stylizer, src: Path, dest: Path, opts: Options) -> str | None:
     """Run the pipeline on one file; a one-line problem for the user, or None on success."""
     from faststyle.inference.pipeline import stylize_path
 

@@ -6,10 +6,11 @@ Both work on uint8 RGB arrays of one shape [H, W, 3] and need only numpy and pil
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 
-def preserve_color(stylized: np.ndarray, original: np.ndarray) -> np.ndarray:
+def preserve_color(stylized: NDArray[np.uint8], original: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Luminance from the stylized image, chroma from the photo -> uint8 [H, W, 3] RGB.
 
     The style's brush strokes and texture live mostly in luminance; taking Cb/Cr from the
@@ -23,7 +24,7 @@ def preserve_color(stylized: np.ndarray, original: np.ndarray) -> np.ndarray:
     return np.asarray(Image.merge("YCbCr", (y, cb, cr)).convert("RGB"))
 
 
-def blend(stylized: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
+def blend(stylized: NDArray[np.uint8], original: NDArray[np.uint8], strength: float) -> NDArray[np.uint8]:
     """Linear mix: strength 1 is the stylized image, 0 the photo, 0.5 halfway -> uint8 [H, W, 3]."""
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
@@ -32,6 +33,7 @@ def blend(stylized: np.ndarray, original: np.ndarray, strength: float) -> np.nda
     if strength == 1.0:
         return stylized
     if strength == 0.0:
-        return original.copy()
+        copy: NDArray[np.uint8] = original.copy()  # numpy's hints give copy() as Any
+        return copy
     mixed = original.astype(np.float32) + strength * (stylized.astype(np.float32) - original)
     return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)

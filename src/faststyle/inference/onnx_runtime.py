@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.stylizer import StyleSpec, style_weights
@@ -108,7 +109,7 @@ class OrtStylizer:
     def __repr__(self) -> str:
         return f"OrtStylizer({str(self.path)!r}, style={self.style!r}, layout={self.layout!r})"
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
         image = np.asarray(image)
         if image.dtype != np.uint8:
@@ -116,6 +117,7 @@ class OrtStylizer:
         if image.ndim not in (3, 4) or image.shape[-1] != 3:
             raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
         batch = image[None] if image.ndim == 3 else image  # [N, H, W, 3]
+        out: NDArray[np.uint8]
         if self.layout == "pixels":
             out = self.session.run([self._output], {self._input: np.ascontiguousarray(batch), **self._extra})[0]
         else:
@@ -125,7 +127,7 @@ class OrtStylizer:
             out = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
         return out[0] if image.ndim == 3 else out
 
-    def stylize_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
+    def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
         from faststyle.image_io import load_rgb, save_rgb
 

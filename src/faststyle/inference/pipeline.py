@@ -16,12 +16,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.image_io import fit_rgb, load_rgb, save_rgb
 from faststyle.inference.color import blend, preserve_color
 from faststyle.inference.tiling import count_tiles, stylize_tiled
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Untiled, the Johnson net in ONNX Runtime peaks near 1.3 kB per pixel (5.4 GB at 2048^2),
 # so images above AUTO_TILE_PIXELS are tiled with AUTO_TILE unless the user says otherwise.
@@ -41,20 +46,24 @@ class Options:
     progress: bool | None = None  # tqdm bars: True, False, or None for "on a terminal"
 
 
-def _bar(total: int, desc: str, progress: bool | None):
+def _bar(total: int, desc: str, progress: bool | None) -> tqdm:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, leave=False, disable=None if progress is None else not progress)
 
 
 def stylize_array(
-    stylizer: Callable[[np.ndarray], np.ndarray], image: np.ndarray, opts: Options | None = None, desc: str = "tiles"
-) -> np.ndarray:
+    stylizer: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
+    image: NDArray[np.uint8],
+    opts: Options | None = None,
+    desc: str = "tiles",
+) -> NDArray[np.uint8]:
     """uint8 [H, W, 3] photo -> uint8 [h, w, 3] result, (h, w) after --max-size/--scale."""
     opts = opts or Options()
     photo = fit_rgb(image, opts.max_size, opts.scale)
     if opts.strength == 0:
-        return photo.copy()  # nothing of the style would survive the blend
+        copy: NDArray[np.uint8] = photo.copy()  # nothing of the style would survive the blend
+        return copy
     h, w = photo.shape[:2]
     tile = opts.tile
     if tile is None:
@@ -71,7 +80,7 @@ def stylize_array(
 
 
 def stylize_path(
-    stylizer: Callable[[np.ndarray], np.ndarray],
+    stylizer: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
     in_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     opts: Options | None = None,

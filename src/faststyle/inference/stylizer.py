@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.registry import resolve_model
@@ -37,7 +38,7 @@ class Stylizer(Protocol):
     backend: str
     hparams: dict[str, Any]
 
-    def __call__(self, image: np.ndarray) -> np.ndarray: ...
+    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]: ...
 
 
 def ort_providers(device: str) -> list[str]:

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 MIN_TILE = 32  # smaller tiles leave the net's 1/4-resolution stage only a few pixels
 
@@ -32,12 +33,12 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return [round(i * (length - tile) / (n - 1)) for i in range(n)]
 
 
-def _ramp(n: int) -> np.ndarray:
+def _ramp(n: int) -> NDArray[np.float32]:
     """Raised-cosine rise over n pixels, strictly inside (0, 1); ramp + ramp[::-1] == 1."""
     return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
 
 
-def axis_weights(starts: list[int], size: int, length: int) -> list[np.ndarray]:
+def axis_weights(starts: list[int], size: int, length: int) -> list[NDArray[np.float32]]:
     """One weight vector per tile along an axis: rise over the overlap with the previous
     tile, fall over the overlap with the next, 1 elsewhere (image borders are not faded)."""
     out = []
@@ -60,12 +61,12 @@ def count_tiles(height: int, width: int, tile: int, overlap: int | None = None) 
 
 
 def stylize_tiled(
-    image: np.ndarray,
-    fn: Callable[[np.ndarray], np.ndarray],
+    image: NDArray[np.uint8],
+    fn: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
     tile: int,
     overlap: int | None = None,
     on_tile: Callable[[], object] | None = None,
-) -> np.ndarray:
+) -> NDArray[np.uint8]:
     """Apply `fn` (uint8 [h, w, 3] -> uint8 [h, w, 3]) to `image` (uint8 [H, W, 3]) tile by tile.
 
     Returns uint8 [H, W, 3]. `on_tile` is called after every tile (for a progress bar).

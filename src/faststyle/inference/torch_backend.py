@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from faststyle.export.onnx_export import PixelStylizer
 from faststyle.hardware import pick_device
@@ -40,9 +41,9 @@ class TorchStylizer:
     def __repr__(self) -> str:
         return f"TorchStylizer({str(self.path)!r}, style={self.style!r}, device={str(self.device)!r})"
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         batch = image[None] if image.ndim == 3 else image
         with torch.inference_mode():
             pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
-            out = self.module(pixels, self.weights).cpu().numpy()
+            out: NDArray[np.uint8] = self.module(pixels, self.weights).cpu().numpy()
         return out[0] if image.ndim == 3 else out

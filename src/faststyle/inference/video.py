@@ -17,15 +17,29 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.image_io import atomic_path
 
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer, OutputContainer
+    from av.packet import Packet
+    from av.stream import Stream
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
+    from tqdm import tqdm
+
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm"}
+VideoEncoder = Literal["libx264", "libvpx-vp9"]
+AudioEncoder = Literal["aac", "libopus"]
 # suffix -> (FFmpeg muxer, video encoder, audio encoder, audio codecs the muxer takes as they are)
-CONTAINERS = {
+CONTAINERS: dict[str, tuple[str, VideoEncoder, AudioEncoder, set[str] | None]] = {
     ".mp4": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}),
     ".m4v": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}),
     ".mov": ("mov", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "pcm_s16le", "pcm_s24le"}),
@@ -35,23 +49,23 @@ CONTAINERS = {
 OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
 
 
-def is_video(path: str | os.PathLike) -> bool:
+def is_video(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def _upright(frame) -> np.ndarray:
+def _upright(frame: VideoFrame) -> NDArray[np.uint8]:
     """Decoded frame -> uint8 [H, W, 3] RGB as a player shows it (display rotation applied)."""
-    rgb = frame.to_ndarray(format="rgb24")
+    rgb = cast("NDArray[np.uint8]", frame.to_ndarray(format="rgb24"))  # rgb24: uint8 [H, W, 3]
     k = round(frame.rotation / 90) % 4  # counter-clockwise quarter turns, as np.rot90 counts them
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
-def _copies_audio(in_audio, copyable: set | None) -> bool:
+def _copies_audio(in_audio: AudioStream, copyable: set[str] | None) -> bool:
     """Whether the output container accepts the input's audio codec as it is."""
     return copyable is None or in_audio.codec_context.name in copyable
 
 
-def _add_audio(out, in_audio, audio_encoder: str, copy: bool):
+def _add_audio(out: OutputContainer, in_audio: AudioStream, audio_encoder: AudioEncoder, copy: bool) -> AudioStream:
     """Output audio stream: a copy of the input's, or an encoder for the container's codec."""
     if copy:
         return out.add_stream_from_template(in_audio)
@@ -64,19 +78,22 @@ def _add_audio(out, in_audio, audio_encoder: str, copy: bool):
     return stream
 
 
-def _add_video(out, in_video, encoder: str, width: int, height: int):
+def _add_video(
+    out: OutputContainer, in_video: VideoStream, encoder: VideoEncoder, width: int, height: int
+) -> VideoStream:
     stream = out.add_stream(encoder, rate=in_video.average_rate or 30)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     # Keep the input's clock so frame timestamps carry over exactly.
+    assert in_video.time_base is not None  # a demuxed stream always has one
     stream.time_base = stream.codec_context.time_base = in_video.time_base
     stream.options = {"crf": "18"} if encoder == "libx264" else {"crf": "30", "b:v": "0"}
     return stream
 
 
 def stylize_video(
-    in_path: str | os.PathLike,
-    out_path: str | os.PathLike,
-    transform: Callable[[np.ndarray], np.ndarray],
+    in_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
     progress: bool | None = None,
 ) -> Path:
     """Apply `transform` (uint8 [H, W, 3] -> uint8 [h, w, 3]) to every frame; keep the audio.
@@ -132,7 +149,17 @@ def stylize_video(
     return out_path
 
 
-def _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copyable, transform, bar) -> None:
+def _transcode(
+    inp: InputContainer,
+    in_video: VideoStream,
+    in_audio: AudioStream | None,
+    out: OutputContainer,
+    video_encoder: VideoEncoder,
+    audio_encoder: AudioEncoder,
+    copyable: set[str] | None,
+    transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
+    bar: tqdm,
+) -> None:
     """Demux the input once; frames go through `transform` and the encoder, audio is copied or re-encoded.
 
     Output streams are created at the first decoded frame, once its stylized size is known;
@@ -142,12 +169,15 @@ def _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copya
 
     streams = [in_video] + ([in_audio] if in_audio is not None else [])
     copy_audio = in_audio is not None and _copies_audio(in_audio, copyable)
-    out_video = out_audio = None
-    early: list = []  # audio packets (copy) or frames (re-encode) demuxed before the first video frame
+    out_video: VideoStream | None = None
+    out_audio: AudioStream | None = None
+    # audio packets (copy) or frames (re-encode) demuxed before the first video frame
+    early: list[Packet[Stream] | AudioFrame] = []
     last_pts = None
 
-    def put_audio(item) -> None:
-        if copy_audio:
+    def put_audio(item: Packet[Stream] | AudioFrame) -> None:
+        assert out_audio is not None  # added with the video stream, before any audio is put
+        if isinstance(item, av.Packet):  # copy_audio: the packets as demuxed
             item.stream = out_audio
             out.mux(item)
         else:
@@ -158,16 +188,16 @@ def _transcode(inp, in_video, in_audio, out, video_encoder, audio_encoder, copya
         for packet in inp.demux(*streams):
             if packet.stream is in_audio:
                 if copy_audio:  # the demuxer's final flush packet (no dts) has no data to copy
-                    items = [packet] if packet.dts is not None else []
+                    items: list[Packet[Stream]] | list[AudioFrame] = [packet] if packet.dts is not None else []
                 else:
-                    items = packet.decode()
+                    items = cast("list[AudioFrame]", packet.decode())  # an audio packet's frames
                 if out_video is None:
                     early.extend(items)
                 else:
                     for item in items:
                         put_audio(item)
                 continue
-            for frame in packet.decode():
+            for frame in cast("list[VideoFrame]", packet.decode()):  # a video packet's frames
                 image = transform(_upright(frame))
                 h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2  # yuv420p: even sizes only
                 if out_video is None:

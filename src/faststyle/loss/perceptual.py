@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 from torch import nn
 
 from faststyle.image_io import fit_rgb
@@ -158,14 +159,14 @@ class PerceptualLoss(nn.Module):
         return terms
 
 
-def style_tensor(style: np.ndarray, style_size: int | None = DEFAULT_STYLE_SIZE) -> torch.Tensor:
+def style_tensor(style: NDArray[np.uint8], style_size: int | None = DEFAULT_STYLE_SIZE) -> torch.Tensor:
     """uint8 [H, W, 3] -> [1, 3, h, w] in [0, 1], longer side capped at `style_size` as in training."""
     return array_to_net(fit_rgb(style, max_size=style_size))
 
 
 def style_loss_for(
     features: nn.Sequential,
-    style: np.ndarray,
+    style: NDArray[np.uint8],
     style_size: int | None = DEFAULT_STYLE_SIZE,
     content_weight: float = DEFAULT_CONTENT_WEIGHT,
     style_weight: float = DEFAULT_STYLE_WEIGHT,

@@ -37,7 +37,7 @@ LAYERS: dict[str, int] = {
 ENV_VAR = "FASTSTYLE_VGG_WEIGHTS"
 
 
-def resolve_weights(path: str | os.PathLike | None = None) -> str | None:
+def resolve_weights(path: str | os.PathLike[str] | None = None) -> str | None:
     """The weights file to use, or None for torchvision's own download."""
     path = path or os.environ.get(ENV_VAR) or None
     if path is None:
@@ -47,12 +47,12 @@ def resolve_weights(path: str | os.PathLike | None = None) -> str | None:
     return str(Path(path).resolve())  # absolute: subprocesses (DDP ranks) and resumes may run elsewhere
 
 
-def load_vgg16_features(path: str | os.PathLike | None = None) -> nn.Sequential:
+def load_vgg16_features(path: str | os.PathLike[str] | None = None) -> nn.Sequential:
     """torchvision's vgg16().features with ImageNet weights, frozen and in eval mode."""
     path = resolve_weights(path)
     if path is None:
         try:  # torchvision downloads once into its cache (~/.cache/torch/hub/checkpoints)
-            features = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
+            features: nn.Sequential = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
         except Exception as e:
             raise UserError(
                 f"cannot get torchvision's VGG-16 weights ({type(e).__name__}: {e}); "

@@ -46,7 +46,7 @@ def styles_of(hp: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [{"name": name, "image": image, "style_size": hp.get("style_size")}]
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     try:
@@ -60,7 +60,7 @@ def _read(path: Path) -> dict:
     return obj
 
 
-def load_model(path: str | os.PathLike) -> LoadedModel:
+def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     """A .ckpt from training or a final .pth -> the net in eval mode, with its metadata."""
     path = Path(path)
     obj = _read(path)

@@ -17,6 +17,7 @@ cost more than the smaller pad saved.
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,7 @@ class PhaseConv(nn.Module):
 
     def __init__(self, layer: ConvNormAct):
         super().__init__()
-        pad, conv = layer[0], layer[1]
+        pad, conv = cast(nn.ReflectionPad2d, layer[0]), cast(nn.Conv2d, layer[1])
         w = conv.weight.detach()  # [C', C, k, k]
         cout, cin, k, _ = w.shape
         # phase (a, b) of output channel o is channel o*4 + a*2 + b, as pixel_shuffle reads it
@@ -43,6 +44,7 @@ class PhaseConv(nn.Module):
                 phased[:, a, b, :, a : a + k, b : b + k] = w
         self.pad = pad.padding
         self.conv = nn.Conv2d(cin, 4 * cout, k + 1, stride=2)
+        assert conv.bias is not None and self.conv.bias is not None  # both convs are built with a bias
         with torch.no_grad():
             self.conv.weight.copy_(phased.reshape(4 * cout, cin, k + 1, k + 1))
             self.conv.bias.copy_(conv.bias.detach().repeat_interleave(4))
@@ -50,11 +52,12 @@ class PhaseConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, self.pad, mode="reflect")  # [N, C, H+k-1, W+k-1] -> conv -> [N, 4C', H/2, W/2]
-        return self.post(F.pixel_shuffle(self.conv(x), 2))
+        y: torch.Tensor = self.post(F.pixel_shuffle(self.conv(x), 2))
+        return y
 
 
 def inference_net(net: TransformNet) -> TransformNet:
     """A copy of `net` with the final conv in phase form; same outputs, faster on CPU."""
     fast = copy.deepcopy(net).eval()
-    fast.decoder[-1] = PhaseConv(fast.decoder[-1])
+    fast.decoder[-1] = PhaseConv(cast(ConvNormAct, fast.decoder[-1]))
     return fast

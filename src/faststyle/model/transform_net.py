@@ -100,7 +100,8 @@ class ResidualBlock(Styled):
         )
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x, style)
+        y: torch.Tensor = self.body(x, style)
+        return x + y
 
 
 class Upsample(Styled):
@@ -111,7 +112,8 @@ class Upsample(Styled):
         self.conv = ConvNormAct(cin, cout, 3, num_styles=num_styles)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"), style)
+        y: torch.Tensor = self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"), style)
+        return y
 
 
 class TransformNet(nn.Module):
@@ -172,7 +174,7 @@ def count_flops(net: TransformNet, height: int, width: int) -> int:
     """Multiply-adds x2 of the convolutions for one image (what dominates the cost)."""
     flops = 0
 
-    def hook(mod: nn.Conv2d, _inp, out):
+    def hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         nonlocal flops
         k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
         flops += 2 * k * out.numel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
 BACKGROUND = (255, 255, 255)
@@ -10,7 +11,9 @@ INK = (0, 0, 0)
 LABEL_HEIGHT = 16  # Pillow's built-in bitmap font is about 11 px tall
 
 
-def contact_sheet(rows: list[list[np.ndarray]], labels: list[str] | None = None, gap: int = 4) -> np.ndarray:
+def contact_sheet(
+    rows: list[list[NDArray[np.uint8]]], labels: list[str] | None = None, gap: int = 4
+) -> NDArray[np.uint8]:
     """rows of uint8 [H, W, 3] images -> one uint8 [H', W', 3] sheet.
 
     Images may differ in size; each sits top-left in a cell as wide as the widest image (or

@@ -19,9 +19,11 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.hardware import pick_device
@@ -65,7 +67,7 @@ def run_model(stylizer: Stylizer, photo: torch.Tensor) -> torch.Tensor:
     return pixels_to_net(torch.from_numpy(pixels)).to(photo.device)
 
 
-def objective_from(hparams: dict) -> tuple[dict, list[str]]:
+def objective_from(hparams: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The training objective's settings: the checkpoint's where it has them, else defaults."""
     taken = [k for k in DEFAULT_OBJECTIVE if hparams.get(k) is not None]
     return {**DEFAULT_OBJECTIVE, **{k: hparams[k] for k in taken}}, taken
@@ -95,7 +97,7 @@ def parse_steps(text: str) -> list[int]:
 class Scorer:
     """Scores images [1, 3, H, W] against their photo and one style image."""
 
-    def __init__(self, features: torch.nn.Module, style: np.ndarray, objective: dict):
+    def __init__(self, features: torch.nn.Sequential, style: NDArray[np.uint8], objective: dict[str, Any]):
         settings = {**objective, "style_layers": tuple(objective["style_layers"])}
         self.loss_fn = style_loss_for(features, style, **settings)
         self.taps = VGGFeatures(features, SIMILARITY_LAYERS)
@@ -129,17 +131,17 @@ def run_gatys(scorer: Scorer, photo: torch.Tensor, steps: Sequence[int]) -> dict
 
 
 def evaluate(
-    model: str | os.PathLike,
-    content: str | os.PathLike,
-    style: str | os.PathLike,
+    model: str | os.PathLike[str],
+    content: str | os.PathLike[str],
+    style: str | os.PathLike[str],
     size: int = 256,
     gatys_steps: Iterable[int] = (50, 100),
-    out_dir: str | os.PathLike = "report",
+    out_dir: str | os.PathLike[str] = "report",
     timing_runs: int = 5,
     device: str = "auto",
     vgg_weights: str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`."""
     say = progress or (lambda msg: None)
     if size < 16:
@@ -158,7 +160,7 @@ def evaluate(
         photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
         say(f"[{i}/{len(photos)}] {path.name}: model")
         output = run_model(stylizer, photo)
-        entry = {
+        entry: dict[str, Any] = {
             "name": path.name,
             "path": str(path),
             "height": photo.shape[2],
@@ -199,19 +201,19 @@ def evaluate(
     return report
 
 
-def mean_scores(images: list[dict]) -> dict:
+def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-metric means over images, for the photo, the model and each Gatys step count."""
 
-    def mean(entries: list[dict]) -> dict:
+    def mean(entries: list[dict[str, float]]) -> dict[str, float]:
         return {k: sum(e[k] for e in entries) / len(entries) for k in METRICS if k in entries[0]}
 
-    means = {"photo": mean([e["photo"] for e in images]), "model": mean([e["model"] for e in images])}
+    means: dict[str, Any] = {"photo": mean([e["photo"] for e in images]), "model": mean([e["model"] for e in images])}
     if "gatys" in images[0]:
         means["gatys"] = {s: mean([e["gatys"][s] for e in images]) for s in images[0]["gatys"]}
     return means
 
 
-def format_table(report: dict) -> str:
+def format_table(report: dict[str, Any]) -> str:
     """The report as a plain-text table: one line per image and method, then the means."""
     head = (
         f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} {'ms':>9}"
@@ -225,7 +227,7 @@ def format_table(report: dict) -> str:
         "-" * len(head),
     ]
 
-    def add(name: str, method: str, s: dict) -> None:
+    def add(name: str, method: str, s: dict[str, float]) -> None:
         ms = f"{s['ms']:9.1f}" if "ms" in s else f"{'':>9}"
         lines.append(
             f"{name[:24]:<24} {method:<16} {s['content']:9.4f} {s['style']:9.4f} {s['tv']:8.4f} "

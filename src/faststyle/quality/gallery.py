@@ -15,7 +15,10 @@ from faststyle.quality.contact_sheet import contact_sheet
 
 
 def gallery(
-    content: Sequence[str], models: Sequence[str] | None = None, size: int = 320, out: str | os.PathLike = "gallery.jpg"
+    content: Sequence[str],
+    models: Sequence[str] | None = None,
+    size: int = 320,
+    out: str | os.PathLike[str] = "gallery.jpg",
 ) -> Path:
     """Stylize every photo in `content` (files, folders, globs) with every model (default: all
     bundled ones), each photo's longer side at most `size`; write the grid to `out`."""

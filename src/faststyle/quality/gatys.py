@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.image_io import fit_size, load_rgb, resize_rgb
@@ -19,7 +20,7 @@ from faststyle.loss.perceptual import PerceptualLoss
 from faststyle.pixels import array_to_net
 
 
-def resize_longer_side(image: np.ndarray, size: int | None) -> np.ndarray:
+def resize_longer_side(image: NDArray[np.uint8], size: int | None) -> NDArray[np.uint8]:
     """uint8 [H, W, 3] -> uint8 [h, w, 3] whose longer side is exactly `size` (None: unchanged).
 
     Unlike a cap, small images are enlarged too, so a step count or a score at "256 px"
@@ -33,7 +34,7 @@ def resize_longer_side(image: np.ndarray, size: int | None) -> np.ndarray:
     return resize_rgb(image, fit_size(h, w, scale=size / max(h, w)))
 
 
-def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor:
+def load_image(path: str | os.PathLike[str], size: int | None = None) -> torch.Tensor:
     """An image file -> [1, 3, H, W] in [0, 1], its longer side resized to `size` if given."""
     return array_to_net(resize_longer_side(load_rgb(path), size))
 
@@ -59,14 +60,16 @@ def gatys(
         raise ValueError(f"method must be 'lbfgs' or 'adam', not {method!r}")
     image = content.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     if method == "lbfgs":
-        opt = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe")
+        opt: torch.optim.LBFGS | torch.optim.Adam = torch.optim.LBFGS(
+            [image], lr=lr or 1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe"
+        )
     else:
         opt = torch.optim.Adam([image], lr=lr or 0.02)
     last: dict[str, torch.Tensor] = {}
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        terms = loss_fn(image, content)
+        terms: dict[str, torch.Tensor] = loss_fn(image, content)
         terms["loss"].backward()
         last.update({k: v.detach() for k, v in terms.items()})
         return terms["loss"]

@@ -246,7 +246,8 @@ class TrainConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["in_yaml"]}
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.hparams(), sort_keys=False)
+        text: str = yaml.safe_dump(self.hparams(), sort_keys=False)
+        return text
 
     @classmethod
     def from_hparams(cls, hp: dict[str, Any]) -> TrainConfig:
@@ -255,11 +256,11 @@ class TrainConfig:
         return cls(**{k: v for k, v in hp.items() if k in known})
 
 
-def declared() -> tuple[dataclasses.Field, ...]:  # type: ignore[type-arg]
+def declared() -> tuple[dataclasses.Field[Any], ...]:
     return fields(TrainConfig)
 
 
-def flag_of(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+def flag_of(f: dataclasses.Field[Any]) -> str:
     return f.metadata["flag"] or "--" + f.name.replace("_", "-")
 
 
@@ -365,6 +366,6 @@ def same_setting(name: str, mine: Any, theirs: Any) -> bool:
     return False
 
 
-def style_name(path: str | os.PathLike) -> str:
+def style_name(path: str | os.PathLike[str]) -> str:
     """starry_night.jpg -> starry_night (names checkpoints, exports and output files)."""
     return Path(path).stem

@@ -13,7 +13,8 @@ reported to the training system, which counts it in the log; it never stops a ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as L
 import torch
@@ -24,23 +25,26 @@ from faststyle.pixels import eval_transform, train_transform
 from faststyle.training.config import TrainConfig
 from faststyle.training.order import StyleOrder
 from faststyle.training.records import decode, open_dataset, wants_streaming
-from faststyle.training.stream import StreamingPhotos
+from faststyle.training.stream import Sample, StreamingPhotos
+
+if TYPE_CHECKING:
+    import datasets
 
 PREVIEW_IMAGES = 4
 MAX_RETRIES = 16
 
 
-class PhotoDataset(Dataset):
+class PhotoDataset(Dataset[Sample]):
     """Map-style photos; __getitem__((index, draw, style)) -> (image [3, S, S], [(index, reason), ...], style)."""
 
-    def __init__(self, records, image_size: int):
+    def __init__(self, records: datasets.Dataset, image_size: int):
         self.records = records
         self.transform = train_transform(image_size)
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, key: tuple[int, int, int]):
+    def __getitem__(self, key: tuple[int, int, int]) -> Sample:
         index, draw, style = key
         bad: list[tuple[int, str]] = []
         for attempt in range(MAX_RETRIES):
@@ -59,14 +63,14 @@ class PhotoDataset(Dataset):
         )
 
 
-def collate(samples):
+def collate(samples: list[Sample]) -> dict[str, Any]:
     """[(image, bad, style), ...] -> {"image": [B, 3, S, S], "bad": [(index, reason), ...], "style": [B]}."""
     images = torch.stack([img for img, _, _ in samples])
     bad = [b for _, reasons, _ in samples for b in reasons]
     return {"image": images, "bad": bad, "style": torch.tensor([s for _, _, s in samples])}
 
 
-class StreamSampler(Sampler):
+class StreamSampler(Sampler[tuple[int, int, int]]):
     """This rank's share of the run's global sample stream, from the current step up to `total`.
 
     `position()` gives the global sample index to start from each time iteration begins: Lightning
@@ -94,8 +98,9 @@ class StreamSampler(Sampler):
     def __len__(self) -> int:
         return max(0, (self.total - self._first() + self.world - 1) // self.world)
 
-    def __iter__(self):
-        perm_epoch, perm = -1, None
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        perm_epoch = -1
+        perm: list[int] = []  # drawn at the first sample: no epoch is -1
         p = self._first()
         while p < self.total:
             epoch = p // self.n
@@ -120,8 +125,8 @@ class PhotoDataModule(L.LightningDataModule):
             config.image_column,
         )
         self.seed, self.max_steps, self.streaming = config.seed, config.max_steps, config.streaming
-        self.train_records = None
-        self.preview_records = None
+        self.train_records: datasets.Dataset | datasets.IterableDataset | None = None
+        self.preview_records: datasets.Dataset | list[dict[str, Any]] | None = None
         self.stream = False
 
     def setup(self, stage: str | None = None) -> None:
@@ -140,7 +145,8 @@ class PhotoDataModule(L.LightningDataModule):
             ds.select(range(len(ds) - k, len(ds))) if k else ds.select(range(min(len(ds), PREVIEW_IMAGES)))
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader[Sample]:
+        assert self.train_records is not None  # setup() ran first
         trainer = self.trainer
         world = trainer.world_size if trainer else 1
         rank = trainer.global_rank if trainer else 0
@@ -184,6 +190,7 @@ class PhotoDataModule(L.LightningDataModule):
         """The held-out photos, centre-cropped: [K, 3, S, S]."""
         tf = eval_transform(self.image_size)
         images = []
+        assert self.preview_records is not None  # setup() ran first
         for rec in self.preview_records:
             try:
                 images.append(tf(decode(rec["image"])))

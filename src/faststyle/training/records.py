@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.errors import ImageError, UserError
 from faststyle.image_io import decode_rgb_bytes, load_rgb
+
+if TYPE_CHECKING:
+    import datasets
 
 STREAM_ABOVE_BYTES = 2 * 1024**3  # Hub datasets larger than this (or of unknown size) are streamed
 
@@ -29,7 +33,9 @@ def wants_streaming(data: str, streaming: str) -> bool:
     return size is None or size > STREAM_ABOVE_BYTES
 
 
-def open_dataset(data: str, split: str = "train", image_column: str = "image", streaming: bool = False):
+def open_dataset(
+    data: str, split: str = "train", image_column: str = "image", streaming: bool = False
+) -> datasets.Dataset | datasets.IterableDataset:
     """A `datasets` dataset whose `image_column` holds undecoded images ({"bytes", "path"})."""
     import datasets
 
@@ -57,7 +63,7 @@ def open_dataset(data: str, split: str = "train", image_column: str = "image", s
     return ds.rename_column(image_column, "image") if image_column != "image" else ds
 
 
-def decode(item: dict[str, Any]) -> np.ndarray:
+def decode(item: dict[str, Any]) -> NDArray[np.uint8]:
     """An undecoded `datasets` image -> uint8 [H, W, 3]; ImageError if unusable."""
     if item.get("bytes"):
         return decode_rgb_bytes(item["bytes"], label=item.get("path") or "image bytes")

@@ -10,7 +10,8 @@ exactly where the last checkpoint stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
@@ -20,15 +21,20 @@ from faststyle.pixels import train_transform
 from faststyle.training.order import StyleOrder
 from faststyle.training.records import decode
 
+if TYPE_CHECKING:
+    import datasets
+
 SHUFFLE_BUFFER = 1000
+# One training photo [3, S, S] and the (position, reason) of the unreadable ones met on the way
+Sample = tuple[torch.Tensor, list[tuple[int, str]], int]  # (image [3, S, S], [(position, reason)], style id)
 
 
-class StreamingPhotos(IterableDataset):
+class StreamingPhotos(IterableDataset[Sample]):
     """Yields (image [3, S, S], [(position, reason), ...], style id) for this rank and worker."""
 
     def __init__(
         self,
-        records,
+        records: datasets.IterableDataset,
         image_size: int,
         batch_size: int,
         seed: int,
@@ -44,7 +50,7 @@ class StreamingPhotos(IterableDataset):
         self.position, self.total, self.rank, self.world = position, total, rank, world
         self.transform = train_transform(image_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Sample]:
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         start = self.position()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as L
 import torch
 import torchvision
 from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities.types import STEP_OUTPUT, OptimizerLRScheduler
 
 from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
@@ -28,6 +30,8 @@ NAN_CHECK_EVERY = 50
 
 
 class StyleTransferSystem(L.LightningModule):
+    trained_rows: torch.Tensor  # [T] buffer: trained-style id -> the net's style row
+
     """Transform net + frozen VGG loss network + Adam.
 
     `plan` says which styles the net holds and which of them this run trains (see
@@ -103,7 +107,7 @@ class StyleTransferSystem(L.LightningModule):
             self.net.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
         if not all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values()):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
@@ -127,7 +131,8 @@ class StyleTransferSystem(L.LightningModule):
 
     # --- training ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, style: int | torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(x, style)
+        y: torch.Tensor = self.net(x, style)
+        return y
 
     def net_style(self, ids: torch.Tensor) -> int | torch.Tensor:
         """Trained-style ids [B] -> the net's style argument: one row index when the whole batch
@@ -136,7 +141,8 @@ class StyleTransferSystem(L.LightningModule):
             return int(self.plan.trained[int(ids[0])])
         return self.trained_rows[ids]
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        assert self.loss_fn is not None  # built in setup()
         content, ids = batch["image"], batch["style"]  # [B, 3, S, S] in [0, 1]; [B] trained-style ids
         if self.channels_last:
             content = content.contiguous(memory_format=torch.channels_last)
@@ -145,7 +151,7 @@ class StyleTransferSystem(L.LightningModule):
         if many:
             self._log_per_style(terms.pop("style_each"), ids)
         self._count_bad(batch["bad"])
-        loss = terms["loss"]
+        loss: torch.Tensor = terms["loss"]
         # Checking costs a host sync: free on CPU, so every step there; on accelerators every
         # NAN_CHECK_EVERY steps, and on_save_checkpoint guards what reaches the disk anyway.
         check_now = self.device.type == "cpu" or self.global_step % NAN_CHECK_EVERY == 0
@@ -167,7 +173,7 @@ class StyleTransferSystem(L.LightningModule):
                 rank_zero_warn(f"skipped unreadable image {reason}")
         self.log("data/skipped_images", float(len(self.bad_images)), reduce_fx="max")
 
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+    def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: dict[str, Any], batch_idx: int) -> None:
         now = time.perf_counter()
         if self._tick is not None:
             rate = batch["image"].shape[0] * self.trainer.world_size / (now - self._tick)
@@ -197,7 +203,7 @@ class StyleTransferSystem(L.LightningModule):
         if hasattr(logger.experiment, "add_image"):
             logger.experiment.add_image("previews", grid.clamp(0, 1), self.global_step)
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> OptimizerLRScheduler:
         opt = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=self.config.lr)
         if self.config.lr_schedule == "constant":
             return opt

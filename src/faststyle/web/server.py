@@ -22,7 +22,7 @@ import tempfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, TextIO
 
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.registry import collect
@@ -36,7 +36,7 @@ PAGE_FILES = ("index.html", "app.js", "style.css")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 
 
-def model_info(path: Path) -> dict:
+def model_info(path: Path) -> dict[str, Any]:
     """What the page shows for one model, from its ONNX metadata; ModelError if it cannot be used."""
     import onnx
 
@@ -80,7 +80,7 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict]:
+def build_site(site: Path, models: dict[str, Path], log: TextIO = sys.stderr) -> list[dict[str, Any]]:
     """Fill `site` with the page, onnxruntime-web and the usable models; returns models.json's list."""
     check_web_files()
     (site / "ort").mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict
         _link(PAGE_DIR / name, site / name)
     for name in ORT_FILES:
         _link(ORT_DIST / name, site / "ort" / name)
-    listed = []
+    listed: list[dict[str, Any]] = []
     for path in models.values():
         try:
             info = model_info(path)
@@ -110,7 +110,7 @@ def build_site(site: Path, models: dict[str, Path], log=sys.stderr) -> list[dict
 class StaticHandler(SimpleHTTPRequestHandler):
     """Files only, with the MIME types and headers onnxruntime-web needs."""
 
-    extensions_map: ClassVar[dict[str, str]] = {
+    extensions_map: ClassVar[dict[str, str]] = {  # type: ignore[misc]  # typeshed wrongly declares it per instance
         **SimpleHTTPRequestHandler.extensions_map,
         ".wasm": "application/wasm",  # WebAssembly.instantiateStreaming refuses anything else
         ".mjs": "text/javascript",
@@ -127,10 +127,10 @@ class StaticHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per file fetched is noise; errors reach the page itself
 
-    def log_error(self, format: str, *args) -> None:
+    def log_error(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
@@ -142,7 +142,7 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> Thread
         raise UserError(f"cannot serve on {host}:{port}: {e.strerror or e} (pick another with --port/--host)") from None
 
 
-def serve(models: list[str | os.PathLike] | None = None, host: str = "127.0.0.1", port: int = 8000) -> int:
+def serve(models: list[str | os.PathLike[str]] | None = None, host: str = "127.0.0.1", port: int = 8000) -> int:
     """Build the site, print its URL, serve until Ctrl-C; the temporary site is removed on the way out."""
     found = collect(models)
     with tempfile.TemporaryDirectory(prefix="faststyle-site-") as tmp:
