@@ -54,6 +54,11 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         metavar="N",
         help="timed model runs per image; the median is reported (default %(default)s)",
     )
+    a(
+        "--model-style",
+        metavar="NAME",
+        help="for a model holding several styles: the one to score [default: the one named like --style's file]",
+    )
     add_device(p)
     add_vgg_weights(p)
     return p
@@ -72,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         timing_runs=args.timing_runs,
         device=args.device,
         vgg_weights=args.vgg_weights,
+        model_style=args.model_style,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     print(format_table(report))

@@ -6,6 +6,8 @@ For each content photo, resized so its longer side is `size`:
                               (its checkpoint's hparams; defaults for what they lack, and for ONNX)
     style_similarity          cosine between output and style-image Gram matrices, mean over
                               relu1_2, relu2_2, relu3_3, relu4_3 (1 = the style's statistics exactly)
+    structure                 LPIPS-like distance of the output's VGG features from the photo's
+                              (faststyle.loss.structure; lower keeps more of the photo's detail)
     ms                        model: median forward time per image after a warm-up;
                               Gatys: time its optimisation took to reach that step count
 The untouched photo is scored too, as the floor any stylization should beat. Every output is
@@ -42,6 +44,7 @@ from faststyle.loss.perceptual import (
     style_tensor,
 )
 from faststyle.loss.statistics import gram_matrix, style_similarity
+from faststyle.loss.structure import StructureDistance
 from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 from faststyle.pixels import array_to_net, net_to_array, net_to_pixels, pixels_to_net
 from faststyle.quality.contact_sheet import contact_sheet
@@ -58,7 +61,7 @@ DEFAULT_OBJECTIVE = dict(
     content_layer=CONTENT_LAYER,
     style_layers=list(STYLE_LAYERS),
 )
-METRICS = ("content", "style", "tv", "loss", "style_similarity", "ms")
+METRICS = ("content", "style", "tv", "loss", "style_similarity", "structure", "ms")
 
 
 def run_model(stylizer: Stylizer, photo: torch.Tensor) -> torch.Tensor:
@@ -105,6 +108,7 @@ class Scorer:
         with torch.no_grad():
             feats = self.taps(style_tensor(style, objective["style_size"]).to(device))
         self.style_grams = {name: gram_matrix(f) for name, f in feats.items()}  # [1, C, C] each
+        self.structure = StructureDistance(features)
 
     @torch.no_grad()
     def __call__(self, image: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
@@ -113,6 +117,7 @@ class Scorer:
         feats = self.taps(image)
         sims = [float(style_similarity(gram_matrix(feats[n]), self.style_grams[n])[0]) for n in SIMILARITY_LAYERS]
         scores["style_similarity"] = sum(sims) / len(sims)
+        scores["structure"] = float(self.structure(image, photo)[0])
         return scores
 
 
@@ -141,8 +146,13 @@ def evaluate(
     device: str = "auto",
     vgg_weights: str | None = None,
     progress: Callable[[str], None] | None = None,
+    model_style: str | None = None,
 ) -> dict[str, Any]:
-    """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`."""
+    """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`.
+
+    A model holding several styles is scored on `model_style`, by default the one named like
+    the style image's file.
+    """
     say = progress or (lambda msg: None)
     if size < 16:
         raise UserError(f"--size {size}: too small; use at least 16 px")
@@ -152,6 +162,14 @@ def evaluate(
     photos = content_images(content)
     style_image = load_rgb(style)
     stylizer = load_stylizer(model, backend=None, device=device)
+    if len(stylizer.styles) > 1 or model_style:
+        pick = model_style or Path(style).stem
+        if pick not in stylizer.styles:
+            raise UserError(
+                f"{model} holds the styles {', '.join(stylizer.styles)}; none is named {pick!r} "
+                "(name the style image like one of them, or pass --model-style NAME)"
+            )
+        stylizer = load_stylizer(model, backend=None, device=device, style=pick)
     objective, taken = objective_from(stylizer.hparams)
     scorer = Scorer(load_vgg16_features(vgg_weights).to(dev), style_image, objective)
 
@@ -216,7 +234,8 @@ def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:
 def format_table(report: dict[str, Any]) -> str:
     """The report as a plain-text table: one line per image and method, then the means."""
     head = (
-        f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} {'ms':>9}"
+        f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} "
+        f"{'structure':>9} {'ms':>9}"
     )
     obj = report["objective"]
     lines = [
@@ -231,7 +250,7 @@ def format_table(report: dict[str, Any]) -> str:
         ms = f"{s['ms']:9.1f}" if "ms" in s else f"{'':>9}"
         lines.append(
             f"{name[:24]:<24} {method:<16} {s['content']:9.4f} {s['style']:9.4f} {s['tv']:8.4f} "
-            f"{s['loss']:9.4f} {s['style_similarity']:10.4f} {ms}"
+            f"{s['loss']:9.4f} {s['style_similarity']:10.4f} {s['structure']:9.4f} {ms}"
         )
 
     for entry in [*report["images"], {"name": "MEAN", **report["mean"]}]:

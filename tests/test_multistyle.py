@@ -1,0 +1,192 @@
+"""Many styles in one network: conditional instance norm, blending, --base fine-tuning,
+--max-minutes, exact resume, the ONNX style input, and stylize --style."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST, ckpt_step, net_params
+from torch import nn
+
+from faststyle.commands.stylize import main as stylize_main
+from faststyle.commands.train import main as train_main
+from faststyle.export.onnx_export import PixelStylizer, export_onnx
+from faststyle.model.checkpoint import load_model
+from faststyle.model.transform_net import CondInstanceNorm, TransformNet
+from faststyle.runtime import Stylizer
+
+STYLES = ("mosaic", "wave", "candy")
+
+
+def randomise(net: nn.Module, seed: int = 0) -> nn.Module:
+    """Every weight (norm rows too) away from its initial value, so styles really differ."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.2 * torch.randn(p.shape, generator=g))
+    return net
+
+
+def with_plain_norms(net: TransformNet, weights: torch.Tensor) -> TransformNet:
+    """A copy of `net` whose conditional norms are nn.InstanceNorm2d(affine=True) layers holding
+    the rows mixed by `weights` [S]: the network as it was before styles could be conditioned."""
+    plain = copy.deepcopy(net)
+    for name, mod in list(plain.named_modules()):
+        if isinstance(mod, CondInstanceNorm):
+            parent, _, index = name.rpartition(".")
+            norm = nn.InstanceNorm2d(mod.weight.shape[1], affine=True)
+            with torch.no_grad():
+                norm.weight.copy_(weights @ mod.weight)
+                norm.bias.copy_(weights @ mod.bias)
+            plain.get_submodule(parent)[int(index)] = norm
+    return plain.eval()
+
+
+def test_one_style_cin_is_exactly_the_plain_instance_norm_net():
+    net = randomise(TransformNet("tiny")).eval()
+    x = torch.rand(2, 3, 37, 53)
+    with torch.no_grad():
+        assert torch.equal(net(x), with_plain_norms(net, torch.ones(1))(x))
+
+
+def test_blending_weights_equals_the_blended_scales_and_shifts():
+    net = randomise(TransformNet("tiny", num_styles=3)).eval()
+    x = torch.rand(1, 3, 40, 40)
+    w = torch.tensor([0.2, 0.5, 0.3])
+    with torch.no_grad():
+        blended, reference = net(x, w), with_plain_norms(net, w)(x)
+        assert (blended - reference).abs().max() < 1e-5
+        one_hot = net(x, torch.tensor([0.0, 1.0, 0.0]))
+        assert torch.equal(one_hot, net(x, 1))  # a one-hot weight vector picks that style
+        assert (net(x, torch.tensor([1, 2])) - torch.cat([net(x, 1), net(x, 2)])).abs().max() < 1e-5
+
+
+def multi_args(shared: Path, photos: Path, ck: Path, *extra: str) -> list[str]:
+    styles = [str(shared / "styles" / f"{s}.jpg") for s in STYLES]
+    return [
+        "--style",
+        *styles,
+        "--data",
+        str(photos),
+        "--checkpoint-dir",
+        str(ck),
+        "--log-dir",
+        str(ck.parent / "runs"),
+        *FAST,
+        *extra,
+    ]
+
+
+@pytest.fixture()
+def base_model(tmp_path, shared, photos) -> Path:
+    assert train_main(multi_args(shared, photos, tmp_path / "base", "--max-steps", "3")) == 0
+    return tmp_path / "base" / "multistyle.pth"
+
+
+def test_multi_style_training_writes_a_model_listing_its_styles(base_model):
+    loaded = load_model(base_model)
+    assert loaded.style_names == list(STYLES) and loaded.net.num_styles == 3
+    assert all(Path(s["image"]).name == f"{s['name']}.jpg" and s["style_size"] == 64 for s in loaded.styles)
+
+
+def test_adding_a_style_leaves_the_base_styles_bit_identical(base_model, tmp_path, shared, photos):
+    rc = train_main(
+        [
+            "--style",
+            str(shared / "styles" / "udnie.jpg"),
+            "--base",
+            str(base_model),
+            "--data",
+            str(photos),
+            "--checkpoint-dir",
+            str(tmp_path / "plus"),
+            "--log-dir",
+            str(tmp_path / "runs"),
+            *FAST,
+            "--max-steps",
+            "3",
+        ]
+    )
+    assert rc == 0
+    base, grown = load_model(base_model), load_model(tmp_path / "plus" / "multistyle_udnie.pth")
+    assert grown.style_names == [*STYLES, "udnie"]
+    x = torch.rand(1, 3, 48, 56)
+    with torch.no_grad():
+        for i in range(3):
+            assert torch.equal(base.net(x, i), grown.net(x, i)), STYLES[i]
+        assert not torch.equal(grown.net(x, 3), base.net(x, torch.full((3,), 1 / 3)))  # the new one learned
+
+
+def test_finetune_all_gives_a_one_style_model(base_model, tmp_path, shared, photos):
+    rc = train_main(
+        [
+            "--style",
+            str(shared / "styles" / "udnie.jpg"),
+            "--base",
+            str(base_model),
+            "--finetune",
+            "all",
+            "--data",
+            str(photos),
+            "--checkpoint-dir",
+            str(tmp_path / "all"),
+            "--log-dir",
+            str(tmp_path / "runs"),
+            *FAST,
+            "--max-steps",
+            "2",
+        ]
+    )
+    assert rc == 0
+    assert load_model(tmp_path / "all" / "udnie.pth").style_names == ["udnie"]
+
+
+def test_max_minutes_stops_saves_and_exports(tmp_path, shared, photos, capsys):
+    ck = tmp_path / "timed"
+    rc = train_main(multi_args(shared, photos, ck, "--max-steps", "100000", "--max-minutes", "0.05"))
+    assert rc == 0
+    assert 0 < ckpt_step(ck / "last.ckpt") < 100000
+    assert (ck / "multistyle.pth").is_file()
+    assert "final model" in capsys.readouterr().out
+
+
+def test_multi_style_resume_is_exact(tmp_path, shared, photos):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_main(multi_args(shared, photos, straight, "--max-steps", "6")) == 0
+    assert train_main(multi_args(shared, photos, split, "--max-steps", "3")) == 0
+    assert train_main(multi_args(shared, photos, split, "--max-steps", "6", "--resume")) == 0
+    assert torch.equal(net_params(straight / "last.ckpt"), net_params(split / "last.ckpt"))
+
+
+def test_onnx_style_input_matches_torch_with_and_without_it(base_model, tmp_path):
+    path = export_onnx(base_model, tmp_path / "multi.onnx")
+    net = load_model(base_model).net
+    image = np.random.default_rng(1).integers(0, 256, (1, 50, 70, 3), dtype=np.uint8)
+    for spec, weights in [(None, [1, 0, 0]), ("wave", [0, 1, 0]), ("mosaic=0.25,candy=0.75", [0.25, 0, 0.75])]:
+        with torch.no_grad():
+            ref = PixelStylizer(net)(torch.from_numpy(image), torch.tensor(weights, dtype=torch.float32)).numpy()
+        got = Stylizer(path, style=spec)(image)
+        assert np.abs(got.astype(int) - ref).max() <= 1, spec
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path))
+    plain = session.run(None, {"image": image})[0]  # an app that feeds only the image gets the first style
+    assert np.abs(plain.astype(int) - Stylizer(path, style="mosaic")(image)).max() == 0
+
+
+def test_stylize_style_flag_picks_blends_and_names_valid_styles(base_model, tmp_path, capsys):
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (90, 160, 30)).save(tmp_path / "p.png")
+    args = [str(tmp_path / "p.png"), "-m", str(base_model), "-o", str(tmp_path / "out")]
+    assert stylize_main([*args, "--style", "candy"]) == 0
+    assert (tmp_path / "out" / "p_candy.jpg").is_file()
+    assert stylize_main([*args, "--style", "wave=0.5,candy=0.5"]) == 0
+    capsys.readouterr()
+    assert stylize_main([*args, "--style", "monet"]) == 2
+    err = capsys.readouterr().err
+    assert "monet" in err and "mosaic, wave, candy" in err and err.count("\n") == 1
