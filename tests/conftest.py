@@ -103,3 +103,23 @@ def model_onnx(model_pth, tmp_path_factory) -> Path:
 # Nothing may reach the network during tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def multi_onnx(tmp_path_factory) -> Path:
+    """A randomised 3-style 'tiny' net (styles a, b, c), saved and exported with its style input."""
+    import torch
+
+    from faststyle.export.onnx_export import export_onnx
+    from faststyle.model.checkpoint import save_model
+    from faststyle.model.transform_net import TransformNet
+
+    torch.manual_seed(0)
+    net = TransformNet("tiny", num_styles=3)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.2 * torch.randn_like(p))  # every style row different
+    folder = tmp_path_factory.mktemp("multi")
+    styles = [{"name": n, "image": None, "style_size": 256} for n in "abc"]
+    pth = save_model(net, folder / "multi.pth", "multi", {"arch": "tiny"}, styles)
+    return export_onnx(pth, folder / "multi.onnx")

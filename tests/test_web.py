@@ -96,6 +96,18 @@ def served(model_onnx, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def served_multi(multi_onnx, tmp_path_factory):
+    """The page with a 3-style model as its only model; yields the URL."""
+    need_web_files()
+    models = tmp_path_factory.mktemp("multi_models")
+    shutil.copy(multi_onnx, models / "multi.onnx")
+    proc, url = start_server(models)
+    yield url
+    if proc.poll() is None:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     need_browser()
     from selenium import webdriver
@@ -259,3 +271,27 @@ def test_serve_skips_unusable_models_and_refuses_to_serve_none(tmp_path):
     assert "junk.onnx: not a readable ONNX model" in log.getvalue()
     with pytest.raises(UserError, match=r"not a folder of \.onnx models"):
         collect([tmp_path / "missing"])
+
+
+def test_page_offers_the_styles_of_a_multi_style_model_and_blends_two(served_multi, browser, multi_onnx, tmp_path):
+    photo = Image.new("RGB", (96, 64))
+    photo.putdata([(x * 2, y * 3, (x * y) % 256) for y in range(64) for x in range(96)])
+    path = tmp_path / "gradient.png"
+    photo.save(path)
+    open_page(browser, served_multi, 256)
+    names = browser.execute_script("return [...document.getElementById('style').options].map((o) => o.value)")
+    assert names == ["a", "b", "c"]
+    assert browser.execute_script("return document.getElementById('style-pick').hidden") is False
+    browser.execute_script(
+        "document.getElementById('style').value = 'b';"
+        "document.getElementById('blend-with').value = 'c';"
+        "document.getElementById('blend').value = '30';"
+    )
+    state = choose_file(browser, path)
+    assert state == "done", browser.execute_script("return document.getElementById('error').textContent")
+    expected = Stylizer(multi_onnx, style="b=0.7,c=0.3")(np.asarray(photo))
+    got = canvas_pixels(browser, "result")
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert not np.array_equal(expected, Stylizer(multi_onnx, style="b")(np.asarray(photo)))  # the blend mattered
+    assert "gradient_b0.70_c0.30" in browser.execute_script("return document.getElementById('download').download")

@@ -1,14 +1,15 @@
-"""Serve the web page (web/) and the models on localhost: a plain static file server.
+"""Serve the web page (faststyle/web/static/) and the models on localhost: a plain static file server.
 
 The page runs the model itself, in the browser, with onnxruntime-web's WebAssembly backend;
 the server only hands out files. It assembles a site folder in a temporary directory:
 
-    index.html app.js style.css    the page, from web/
+    index.html app.js style.css    the page, from faststyle/web/static/
     ort/                           onnxruntime-web's wasm build, from faststyle/web/node_modules
-    models/NAME.onnx               the models to offer
-    models.json                    [{name, file, style, description, bytes}, ...] for the select box
+    models/NAME.onnx               the models to offer, as checked at start-up (see read_model)
+    models.json                    [{name, file, style, styles, description, bytes}, ...] for the select boxes
 
-Files are linked rather than copied where the OS allows (the wasm binary alone is 14 MB).
+The page and runtime files are linked rather than copied where the OS allows (the wasm binary
+alone is 14 MB); models are written into the site folder.
 Reading model metadata needs only `onnx`; torch is never imported.
 """
 
@@ -36,12 +37,19 @@ PAGE_FILES = ("index.html", "app.js", "style.css")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 
 
-def model_info(path: Path) -> dict[str, Any]:
-    """What the page shows for one model, from its ONNX metadata; ModelError if it cannot be used."""
+def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
+    """One model for the page: (its models.json entry, the bytes to serve); ModelError if unusable.
+
+    The bytes are read once, here, and served from the site folder: a file changed or swapped
+    for a link after start-up is never what the page gets. onnxruntime-web accepts only required
+    inputs in a run, so a multi-style model is served with its "style" default removed (the
+    page always sends the style weights).
+    """
     import onnx
 
     try:
-        proto = onnx.load(str(path), load_external_data=False)
+        data = path.read_bytes()
+        proto = onnx.load_from_string(data)
     except Exception as e:
         raise ModelError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -52,13 +60,20 @@ def model_info(path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path}: layout '{meta['layout']}'; the page needs the default (faststyle export --layout pixels)"
         )
-    return {
+    styles = [s["name"] for s in json.loads(meta["styles"])] if "styles" in meta else [meta["style"]]
+    defaults = [init for init in proto.graph.initializer if init.name == "style"]
+    if defaults:
+        proto.graph.initializer.remove(defaults[0])
+        data = proto.SerializeToString()
+    info = {
         "name": path.stem,
         "file": f"models/{path.name}",
         "style": meta["style"],
+        "styles": styles,
         "description": meta.get("description", ""),
-        "bytes": path.stat().st_size,
+        "bytes": len(data),
     }
+    return info, data
 
 
 def check_web_files() -> None:
@@ -92,11 +107,11 @@ def build_site(site: Path, models: dict[str, Path], log: TextIO = sys.stderr) ->
     listed: list[dict[str, Any]] = []
     for path in models.values():
         try:
-            info = model_info(path)
+            info, data = read_model(path)
         except ModelError as e:
             print(f"skipping {e}", file=log)  # one bad file in a folder should not stop the others
             continue
-        _link(path, site / info["file"])
+        (site / info["file"]).write_bytes(data)
         listed.append(info)
     if not listed:
         raise UserError(

@@ -4,17 +4,21 @@
 // Flow: models.json -> select box -> fetch the chosen .onnx (with progress) -> InferenceSession;
 // a picked or dropped photo -> ImageBitmap -> canvas, scaled to the max size -> RGBA pixels ->
 // RGB tensor [1, H, W, 3] -> session.run -> RGBA -> result canvas -> PNG download.
+// A model holding several styles takes a second input, "style": float32 weights over its styles
+// (one-hot picks a style; the blend slider mixes two).
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   model: $("model"), maxSize: $("max-size"), file: $("file"), drop: $("drop"),
+  style: $("style"), stylePick: $("style-pick"), blendPick: $("blend-pick"),
+  blendWith: $("blend-with"), blend: $("blend"), blendValue: $("blend-value"),
   bar: $("bar"), status: $("status"), error: $("error"), about: $("about"),
   original: $("original"), originalSize: $("original-size"),
   result: $("result"), time: $("time"), download: $("download"),
 };
 
 let ort = null;               // the onnxruntime-web module, once imported
-let models = [];              // [{name, file, style, description, bytes}] from models.json
+let models = [];              // [{name, file, style, styles, description, bytes}] from models.json
 const sessions = new Map();   // model name -> Promise<InferenceSession>, so each loads once
 let photo = null;             // {bitmap, stem} of the current photo
 let busy = false, pending = false;
@@ -111,7 +115,32 @@ function drawOriginal(bitmap, max) {
   return ctx.getImageData(0, 0, width, height);
 }
 
-async function stylize(session, rgba) {
+// The selected model's style choice: {weights: Float32Array [S] or null for one-style models, label}.
+function styleChoice(model) {
+  const names = model.styles || [model.style];
+  if (names.length < 2) return { weights: null, label: model.name };
+  const weights = new Float32Array(names.length);
+  const first = names.indexOf(ui.style.value);
+  const second = names.indexOf(ui.blendWith.value);
+  const share = second >= 0 && second !== first ? Number(ui.blend.value) / 100 : 0;
+  weights[first] += 1 - share;
+  if (share > 0) weights[second] += share;
+  const label = share > 0 ? `${names[first]}${(1 - share).toFixed(2)}_${names[second]}${share.toFixed(2)}` : names[first];
+  return { weights, label };
+}
+
+// Fill the style and blend pickers for `model` (hidden for a model with one style).
+function showStyles(model) {
+  const names = model.styles || [model.style];
+  const many = names.length > 1;
+  ui.stylePick.hidden = ui.blendPick.hidden = !many;
+  if (!many || ui.style.dataset.model === model.name) return;
+  ui.style.dataset.model = model.name;
+  ui.style.replaceChildren(...names.map((n) => new Option(n, n)));
+  ui.blendWith.replaceChildren(new Option("(none)", ""), ...names.map((n) => new Option(n, n)));
+}
+
+async function stylize(session, rgba, weights) {
   const { width, height, data } = rgba;
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
@@ -120,7 +149,9 @@ async function stylize(session, rgba) {
     rgb[j + 2] = data[i + 2];
   }
   const input = new ort.Tensor("uint8", rgb, [1, height, width, 3]);
-  const results = await session.run({ [session.inputNames[0]]: input });
+  const feeds = { [session.inputNames[0]]: input };
+  if (weights) feeds.style = new ort.Tensor("float32", weights, [weights.length]);
+  const results = await session.run(feeds);
   const output = results[session.outputNames[0]];
   const [, outHeight, outWidth] = output.dims;
   const out = new ImageData(outWidth, outHeight);
@@ -158,6 +189,8 @@ async function run() {
   if (!model) return;
   clearError();
   ui.about.textContent = model.description;
+  showStyles(model);
+  const choice = styleChoice(model);
   let session;
   try {
     session = await loadSession(model);
@@ -171,15 +204,15 @@ async function run() {
   }
   try {
     const rgba = drawOriginal(photo.bitmap, maxSize());
-    setState("stylizing", `Stylizing ${rgba.width}×${rgba.height} with ${model.name}…`);
+    setState("stylizing", `Stylizing ${rgba.width}×${rgba.height} with ${choice.label}…`);
     ui.download.hidden = true;
     await nextPaint();
     const start = performance.now();
-    const image = await stylize(session, rgba);
+    const image = await stylize(session, rgba, choice.weights);
     const ms = Math.round(performance.now() - start);
-    showResult(image, `${photo.stem}_${model.name}.png`);
+    showResult(image, `${photo.stem}_${choice.label}.png`);
     ui.time.textContent = `(${image.width}×${image.height}, ${ms} ms)`;
-    setState("done", `Stylized ${image.width}×${image.height} with ${model.name} in ${ms} ms.`);
+    setState("done", `Stylized ${image.width}×${image.height} with ${choice.label} in ${ms} ms.`);
   } catch (e) {
     showError(`Stylizing failed: ${e.message || e}`);
   }
@@ -217,6 +250,9 @@ async function openPhoto(file) {
 
 function listen() {
   ui.model.addEventListener("change", update);
+  for (const control of [ui.style, ui.blendWith]) control.addEventListener("change", () => photo && update());
+  ui.blend.addEventListener("input", () => (ui.blendValue.textContent = `${ui.blend.value}%`));
+  ui.blend.addEventListener("change", () => photo && ui.blendWith.value && update());
   ui.maxSize.addEventListener("change", () => photo && update());
   ui.file.addEventListener("change", () => ui.file.files[0] && openPhoto(ui.file.files[0]));
   ui.drop.addEventListener("click", () => ui.file.click());
@@ -253,7 +289,8 @@ async function init() {
     return;
   }
   for (const m of models) {
-    const option = new Option(m.name === m.style ? m.name : `${m.name} (${m.style})`, m.name);
+    const count = (m.styles || []).length;
+    const option = new Option(count > 1 ? `${m.name} (${count} styles)` : m.name, m.name);
     option.title = m.description;
     ui.model.add(option);
   }
