@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from faststyle.export.onnx_export import export_onnx
-    from faststyle.inference.onnx_runtime import Stylizer
+    from faststyle.runtime import Stylizer
     from faststyle.model.checkpoint import load_model
     from faststyle.model.transform_net import count_flops
     from faststyle.quality.evaluate import evaluate

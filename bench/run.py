@@ -54,7 +54,7 @@ def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
     also count the benchmark's memory, which a forked child inherits as its starting maximum.
     """
     code = (
-        f"import numpy as np; from faststyle.inference.onnx_runtime import Stylizer; "
+        f"import numpy as np; from faststyle.runtime import Stylizer; "
         f"s = Stylizer({str(onnx_path)!r}, threads={threads}); "
         f"s(np.zeros(({size}, {size}, 3), np.uint8)); "
         f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "starry_night" / "starry_night.pth"
     model = args.model or (str(shipped) if shipped.is_file() else None)
 
-    from faststyle.inference.onnx_runtime import Stylizer
+    from faststyle.runtime import Stylizer
     from faststyle.model.checkpoint import load_model
     from faststyle.model.phase_conv import inference_net
     from faststyle.model.transform_net import count_flops
