@@ -35,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from faststyle.export.onnx_export import export_onnx
-    from faststyle.runtime import Stylizer
     from faststyle.model.checkpoint import load_model
     from faststyle.model.transform_net import count_flops
     from faststyle.quality.evaluate import evaluate
     from faststyle.quality.timing import median_ms
+    from faststyle.runtime import Stylizer
 
     print("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "starry_night" / "starry_night.pth"
     model = args.model or (str(shipped) if shipped.is_file() else None)
 
-    from faststyle.runtime import Stylizer
     from faststyle.model.checkpoint import load_model
     from faststyle.model.phase_conv import inference_net
     from faststyle.model.transform_net import count_flops
+    from faststyle.runtime import Stylizer
 
     peak = matmul_peak_gflops()
     print(
