@@ -1,15 +1,17 @@
 # Two jobs, each setting everything up first (a virtual environment in .venv):
 #   make demo   stylize the shipped photo with the shipped model -> out/chicago_starry_night.jpg
-#   make test   run the test suite (offline; uses ../shared for VGG weights and photos)
+#   make test   lint, type-check and run the test suite (offline; VGG weights and photos from ../shared)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
+WEB := src/faststyle/web
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test test-quick lint bench web-setup
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "setup: creating $(VENV) and installing faststyle with its test tools (pip: torch, lightning, onnxruntime, ...)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
@@ -18,28 +20,34 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/stylize assets/chicago.jpg -o out/ --overwrite
 
-test: setup web-setup
+lint: setup
+	$(BIN)/ruff check src tests bench train.py
+	$(BIN)/ruff format --check src tests bench train.py
+	$(BIN)/mypy
+
+test: setup web-setup lint
 	FASTSTYLE_VGG_WEIGHTS=$${FASTSTYLE_VGG_WEIGHTS:-$(abspath $(SHARED))/weights/vgg16_imagenet_features.pth} \
 		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # While developing: everything but the tests marked slow.
-.PHONY: test-quick
 test-quick:
 	$(MAKE) test PYTEST_ARGS="-m 'not slow' $(PYTEST_ARGS)"
 
-# The browser test (tests/test_web.py) needs onnxruntime-web from npm and Debian's Chromium;
-# both steps are skipped when already done.
-.PHONY: web-setup
-web-setup: src/faststyle/web/node_modules/.installed
+# The browser tests need onnxruntime-web from npm and Debian's Chromium; both steps are
+# skipped when already done, and each says what it installs first.
+web-setup: $(WEB)/node_modules/.installed
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "web-setup: installing Debian's chromium and chromium-driver for the browser tests (apt-get)"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-		else echo "note: no /usr/bin/chromium + chromedriver and not root to install them: the browser test skips (fails under CI)"; fi; \
+		else echo "note: no /usr/bin/chromium + chromedriver and not root to install them: the browser tests skip (they fail under CI)"; fi; \
 	fi
 
-src/faststyle/web/node_modules/.installed: src/faststyle/web/package.json src/faststyle/web/package-lock.json
-	npm ci --prefix src/faststyle/web --no-audit --no-fund --loglevel=error
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	@echo "web-setup: installing onnxruntime-web for the page (npm ci in $(WEB))"
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
 	touch $@
 
 bench: setup
+	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/run.py

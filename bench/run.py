@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-train", action="store_true", help="leave out the training-step rows")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "starry_night" / "starry_night.pth"
+    shipped = Path(__file__).resolve().parents[1] / "src" / "faststyle" / "models" / "starry_night.pth"
     model = args.model or (str(shipped) if shipped.is_file() else None)
 
     from faststyle.model.checkpoint import load_model
