@@ -15,7 +15,8 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from faststyle.loss.perceptual import STYLE_LAYERS, PerceptualLoss
+from faststyle.loss.defaults import STYLE_LAYERS
+from faststyle.loss.perceptual import PerceptualLoss
 from faststyle.loss.statistics import gram_matrix
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.transform_net import TransformNet

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from types import FrameType
 
 
 class UserError(ValueError):
@@ -18,8 +21,19 @@ class ImageError(UserError):
     """A file that cannot be used as an image (training skips such a photo and goes on)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` and context manager cleans up."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def run_cli(fn: Callable[[], object]) -> int:
-    """Run an entry point; turn UserErrors and Ctrl-C into one line on stderr and an exit code."""
+    """Run an entry point; turn UserErrors, Ctrl-C and SIGTERM into one line on stderr and an exit code."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         result = fn()
     except UserError as e:
@@ -27,7 +41,13 @@ def run_cli(fn: Callable[[], object]) -> int:
         return 2
     except SystemExit as e:  # argparse: --help (0) or a bad argument (2, its one line already printed)
         return e.code if isinstance(e.code, int) else 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return result if isinstance(result, int) else 0

@@ -5,6 +5,7 @@ Needs only numpy and pillow, so the ONNX runtime path can use it without torch.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from faststyle.errors import ImageError
+from faststyle.errors import ImageError, UserError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"}
 # Pillow's default bomb limit is ~89 Mpx; tiled stylization is meant for 48 Mpx photos and
@@ -67,7 +68,10 @@ def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS, label: str = "im
 
 def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[np.uint8]:
     """Open, size-check, decode, rotate upright, convert to RGB; every failure -> one ImageError line."""
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
+        # Pillow's own guard (about 89 Mpx) would refuse photos we mean to take; ours is `max_pixels`.
+        Image.MAX_IMAGE_PIXELS = max_pixels
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as img:
@@ -90,17 +94,24 @@ def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[n
         raise ImageError(f"{label}: corrupt or truncated image ({e})") from None
     except Exception as e:  # a fuzzed file can hit any decoder bug; the user still gets one line
         raise ImageError(f"{label}: cannot decode image ({type(e).__name__}: {e})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temp path beside `path`; on success it is renamed onto `path`, else deleted.
 
-    A crash or error mid-write never leaves a half-written file under the final name.
+    A crash or error mid-write never leaves a half-written file under the final name. A
+    folder the user cannot write to, a full or read-only disk, become one UserError line that
+    names `path` (not the temp file).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise UserError(f"{path}: cannot write there ({_reason(e)}); choose another output location") from None
     os.close(fd)
     try:
         yield tmp
@@ -108,8 +119,35 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        raise UserError(f"{path}: could not be written ({_reason(e)})") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+# Failures of writing itself: reported as one line; any other OSError is the caller's to explain.
+WRITE_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.ENAMETOOLONG,
+    errno.EEXIST,
+}
+
+
+def _reason(e: OSError) -> str:
+    if isinstance(e, (FileExistsError, NotADirectoryError)) and e.filename:
+        blocker = next((p for p in [Path(e.filename), *Path(e.filename).parents] if p.is_file()), None)
+        if blocker is not None:
+            return f"{blocker} is a file, not a folder"
+    return (e.strerror or type(e).__name__).lower()
 
 
 def save_rgb(image: NDArray[np.uint8], path: str | os.PathLike[str], quality: int = 95) -> Path:

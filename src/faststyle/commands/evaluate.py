@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(format_table(report))
     print(f"wrote {report['report']} and {report['contact_sheet']}")
-    return 0
+    return 1 if report["skipped"] else 0  # photos that could not be read each had their error line
 
 
 def main(argv: list[str] | None = None, prog: str = "faststyle evaluate") -> int:

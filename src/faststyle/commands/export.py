@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from faststyle.commands.common import Parser
-from faststyle.errors import run_cli
+from faststyle.errors import UserError, run_cli
 
 
 def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
         help="pixels: uint8 [N,H,W,3] in and out (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model Zoo)",
     )
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the ORT-vs-torch check")
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     return p
 
 
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load_model(args.checkpoint)
     out = Path(args.output or Path("export") / f"{loaded.style}.onnx")
+    if out.exists() and not args.overwrite:
+        raise UserError(f"{out} exists; pass --overwrite to replace it, or -o another file")
     path = export_onnx(loaded, out, layout=args.layout, verify=args.verify)
     print(f"wrote {path}")
     return 0

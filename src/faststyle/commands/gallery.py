@@ -6,13 +6,16 @@ import argparse
 
 from faststyle.commands.common import Parser
 from faststyle.errors import run_cli
+from faststyle.values import at_least
 
 
 def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
     p = Parser(prog=prog, description="One picture: a row per photo, a column per model.")
     p.add_argument("--content", nargs="+", required=True, help="photos: files, folders or globs")
     p.add_argument("-m", "--model", nargs="+", help="models (bundled names or .onnx/.ckpt/.pth) [default: all bundled]")
-    p.add_argument("--size", type=int, default=320, help="longer side of each picture in the grid (px)")
+    p.add_argument(
+        "--size", type=at_least(16), default=320, help="longer side of each picture in the grid (px, at least 16)"
+    )
     p.add_argument("-o", "--output", default="gallery.jpg", help="where to write the grid (.jpg or .png)")
     return p
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
-from faststyle.loss.perceptual import (
+from faststyle.loss.defaults import (
     DEFAULT_CONTENT_WEIGHT,
     DEFAULT_STYLE_LOSS,
     DEFAULT_STYLE_SIZE,

@@ -8,7 +8,9 @@ Exit status: 0 when every input was written, 1 when any input failed (each failu
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,12 +125,24 @@ def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, P
         dest = out if out is not None and out_is_file else (out or src.parent) / output_name(src, style)
         if dest.resolve() in inputs:
             plan.append((src, f"{src}: output {dest} would overwrite an input file; choose another -o"))
-        elif dest.resolve() in taken:
-            plan.append((src, f"{src}: output {dest} is already the output of another input; use -o to separate them"))
+        elif dest.resolve() in taken and not out_is_file:
+            # good.jpg and good.png in one folder: the later one's name keeps its extension
+            # (good_png_starry_night.jpg), or, failing that, a number
+            base = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower())
+            dest = next(c for c in _numbered(base) if c.resolve() not in taken and c.resolve() not in inputs)
+            plan.append((src, dest))
+            taken.add(dest.resolve())
         else:
             plan.append((src, dest))
             taken.add(dest.resolve())
     return plan
+
+
+def _numbered(path: Path) -> Iterator[Path]:
+    """path, then path_2, path_3, ... (before the suffix)."""
+    yield path
+    for n in itertools.count(2):
+        yield path.with_name(f"{path.stem}_{n}{path.suffix}")
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -159,7 +173,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     failed = len(errors)
     plan = _plan(files, args.output, stylizer.style)
-    with tqdm(plan, unit="file", disable=True if len(plan) < 2 else progress) as bar:
+    # the file bar: never with -q or for one file; else on a terminal only (tqdm: disable=None)
+    with tqdm(plan, unit="file", disable=True if args.quiet or len(plan) < 2 else None) as bar:
         for src, dest in bar:
             problem = dest if isinstance(dest, str) else None
             if problem is None and dest.exists() and not args.overwrite:

@@ -68,10 +68,11 @@ def expand_inputs(
     return unique, errors
 
 
-def output_name(src: Path, style: str) -> str:
-    """photo.png -> photo_<style>.jpg; a video keeps its container (clip.mov -> clip_<style>.mov)."""
+def output_name(src: Path, style: str, tag: str = "") -> str:
+    """photo.png -> photo_<style>.jpg (photo_<tag>_<style>.jpg with a tag); a video keeps its
+    container (clip.mov -> clip_<style>.mov)."""
     suffix = src.suffix.lower() if src.suffix.lower() in CONTAINERS else ".jpg"
-    return f"{src.stem}_{safe_name(style)}{suffix}"
+    return f"{src.stem}{'_' + tag if tag else ''}_{safe_name(style)}{suffix}"
 
 
 def safe_name(style: str) -> str:

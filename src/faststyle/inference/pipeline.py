@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from faststyle.image_io import fit_rgb, load_rgb, save_rgb
+from faststyle.errors import UserError
+from faststyle.image_io import MAX_PIXELS, fit_rgb, fit_size, load_rgb, save_rgb
 from faststyle.inference.color import blend, preserve_color
 from faststyle.inference.tiling import count_tiles, stylize_tiled
 
@@ -60,6 +61,12 @@ def stylize_array(
 ) -> NDArray[np.uint8]:
     """uint8 [H, W, 3] photo -> uint8 [h, w, 3] result, (h, w) after --max-size/--scale."""
     opts = opts or Options()
+    h, w = fit_size(image.shape[0], image.shape[1], opts.max_size, opts.scale)
+    if h * w > MAX_PIXELS:  # refuse before the resize, which alone would take gigabytes
+        raise UserError(
+            f"the result would be {w}x{h} ({h * w / 1e6:.0f} Mpx), more than {MAX_PIXELS / 1e6:.0f} Mpx; "
+            "use a smaller --scale or a --max-size"
+        )
     photo = fit_rgb(image, opts.max_size, opts.scale)
     if opts.strength == 0:
         copy: NDArray[np.uint8] = photo.copy()  # nothing of the style would survive the blend

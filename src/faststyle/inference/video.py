@@ -173,7 +173,7 @@ def _transcode(
     out_audio: AudioStream | None = None
     # audio packets (copy) or frames (re-encode) demuxed before the first video frame
     early: list[Packet[Stream] | AudioFrame] = []
-    last_pts = None
+    first_pts = last_pts = None
 
     def put_audio(item: Packet[Stream] | AudioFrame) -> None:
         assert out_audio is not None  # added with the video stream, before any audio is put
@@ -208,17 +208,37 @@ def _transcode(
                 # Keep the source timestamps, nudged forward if a broken file repeats one.
                 pts = frame.pts if frame.pts is not None else (last_pts or 0) + 1
                 last_pts = pts = pts if last_pts is None or pts > last_pts else last_pts + 1
+                first_pts = pts if first_pts is None else first_pts
                 new.pts, new.time_base = pts, in_video.time_base
                 out.mux(out_video.encode(new))
                 for item in early:
                     put_audio(item)
                 early.clear()
                 bar.update(1)
-        if out_video is None:
+        if out_video is None or first_pts is None or last_pts is None:
             raise UserError(f"{inp.name}: no video frames could be decoded")
+        assert in_video.time_base is not None  # every demuxed stream has one
+        _check_complete(inp, in_video, float((last_pts - first_pts) * in_video.time_base))
         out.mux(out_video.encode(None))
         if out_audio is not None and not copy_audio:
             out.mux(out_audio.encode(None))
+
+
+def _check_complete(inp: InputContainer, video: VideoStream, decoded_s: float) -> None:
+    """A file cut short still opens, and FFmpeg decodes what is there without complaint: compare
+    how far decoding got with the duration the container declares, and refuse a clip that stops
+    well short of it (nothing is written)."""
+    import av
+
+    declared_s = inp.duration / av.time_base if inp.duration else 0.0
+    if not declared_s and video.duration is not None and video.time_base is not None:
+        declared_s = float(video.duration * video.time_base)
+    frame_s = 1.0 / float(video.average_rate) if video.average_rate else 0.04
+    if declared_s and decoded_s + frame_s < 0.9 * declared_s - 0.5:
+        raise UserError(
+            f"{inp.name}: decoding stopped at {decoded_s + frame_s:.1f} s of the {declared_s:.1f} s the file "
+            "declares; it looks truncated or damaged (nothing written)"
+        )
 
 
 def _brief(e: Exception) -> str:

@@ -23,24 +23,19 @@ from numpy.typing import NDArray
 from torch import nn
 
 from faststyle.image_io import fit_rgb
+from faststyle.loss.defaults import (
+    CONTENT_LAYER,
+    DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LOSS,
+    DEFAULT_STYLE_SIZE,
+    DEFAULT_STYLE_WEIGHT,
+    DEFAULT_TV_WEIGHT,
+    STYLE_LAYERS,
+)
 from faststyle.loss.statistics import gram_matrix, mean_std
 from faststyle.loss.vgg import VGGFeatures
 from faststyle.pixels import array_to_net
 
-STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-CONTENT_LAYER = "relu2_2"
-# The one home of the default weights: training, `faststyle optimize` and `faststyle evaluate`
-# all read them from here, so a preview and a trained model optimise the same objective.
-DEFAULT_CONTENT_WEIGHT = 1.0
-# Chosen by training Starry Night on the CPU recipe: at 10 the city dissolved into strokes
-# (relative content error stayed > 1); at 5 it stays readable. TV 1.0 removes the fine
-# high-frequency hatching the net otherwise produces early in training.
-DEFAULT_STYLE_WEIGHT = 5.0
-DEFAULT_TV_WEIGHT = 1.0
-DEFAULT_STYLE_SIZE = 256  # longer side of the style image when its statistics are taken
-DEFAULT_STYLE_LOSS = "gram"
-# mean+std: the variance floor is this fraction of the layer's mean square, not an absolute
-# number, so it scales with the activations and the loss stays invariant to VGG's scale.
 RELATIVE_VARIANCE_EPS = 1e-5
 
 

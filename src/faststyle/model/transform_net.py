@@ -19,13 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Channel widths of the three stages. "slim" halves Johnson's widths (his instance-norm
-# release reported no quality loss at half width); "tiny" halves them again for phones.
-ARCHS: dict[str, tuple[int, int, int]] = {
-    "johnson": (32, 64, 128),
-    "slim": (16, 32, 64),
-    "tiny": (8, 16, 32),
-}
+from faststyle.model.archs import ARCHS
+
 STRIDE = 4
 MIN_SIZE = 16  # at 1/4 size that is 4 px, enough for the 3x3 reflection pads
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -27,12 +28,12 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from faststyle.errors import UserError
+from faststyle.errors import ImageError, UserError
 from faststyle.hardware import pick_device
 from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.stylizer import Stylizer, load_stylizer
-from faststyle.loss.perceptual import (
+from faststyle.loss.defaults import (
     CONTENT_LAYER,
     DEFAULT_CONTENT_WEIGHT,
     DEFAULT_STYLE_LOSS,
@@ -40,9 +41,8 @@ from faststyle.loss.perceptual import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
     STYLE_LAYERS,
-    style_loss_for,
-    style_tensor,
 )
+from faststyle.loss.perceptual import style_loss_for, style_tensor
 from faststyle.loss.statistics import gram_matrix, style_similarity
 from faststyle.loss.structure import StructureDistance
 from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
@@ -64,9 +64,14 @@ DEFAULT_OBJECTIVE = dict(
 METRICS = ("content", "style", "tv", "loss", "style_similarity", "structure", "ms")
 
 
-def run_model(stylizer: Stylizer, photo: torch.Tensor) -> torch.Tensor:
+def run_model(stylizer: Stylizer, photo: torch.Tensor, name: str = "the model") -> torch.Tensor:
     """[1, 3, H, W] in [0, 1] -> the stylizer's uint8 output as [1, 3, H, W] in [0, 1]: scored as saved."""
     pixels = stylizer(net_to_pixels(photo.detach().cpu()).numpy())
+    if pixels.shape[1:3] != photo.shape[2:]:
+        raise UserError(
+            f"{name} returns {pixels.shape[2]}x{pixels.shape[1]} pixels for a {photo.shape[3]}x{photo.shape[2]} "
+            "photo; evaluate scores an output against its photo and needs both the same size"
+        )
     return pixels_to_net(torch.from_numpy(pixels)).to(photo.device)
 
 
@@ -173,11 +178,16 @@ def evaluate(
     objective, taken = objective_from(stylizer.hparams)
     scorer = Scorer(load_vgg16_features(vgg_weights).to(dev), style_image, objective)
 
-    images, rows = [], []
+    images, rows, skipped = [], [], []
     for i, path in enumerate(photos, 1):
-        photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
+        try:
+            photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
+        except ImageError as e:  # one bad photo is skipped, with its line; the others are scored
+            print(f"error: {e}", file=sys.stderr)
+            skipped.append(str(path))
+            continue
         say(f"[{i}/{len(photos)}] {path.name}: model")
-        output = run_model(stylizer, photo)
+        output = run_model(stylizer, photo, str(model))
         entry: dict[str, Any] = {
             "name": path.name,
             "path": str(path),
@@ -196,6 +206,8 @@ def evaluate(
         images.append(entry)
         rows.append(row)
 
+    if not images:
+        raise UserError(f"--content {content}: none of its {len(photos)} photos could be read")
     report = {
         "model": str(model),
         "backend": stylizer.backend,
@@ -208,6 +220,7 @@ def evaluate(
         "objective": objective,
         "objective_from_checkpoint": taken,
         "images": images,
+        "skipped": skipped,
         "mean": mean_scores(images),
     }
     out = Path(out_dir)

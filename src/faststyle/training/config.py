@@ -27,14 +27,14 @@ from typing import Any
 import yaml
 
 from faststyle.errors import UserError
-from faststyle.loss.perceptual import (
+from faststyle.loss.defaults import (
     DEFAULT_CONTENT_WEIGHT,
     DEFAULT_STYLE_LOSS,
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
 )
-from faststyle.model.transform_net import ARCHS
+from faststyle.model.archs import ARCHS
 from faststyle.values import at_least, non_negative_float, non_negative_int, positive_float, positive_int
 
 RUN, EXTEND, LOCAL = "run", "extend", "local"
@@ -232,6 +232,12 @@ class TrainConfig:
     )
     log_dir: str = setting("runs", "TensorBoard logs go to LOG_DIR/NAME", group="files")
     export: bool = setting(True, "skip ONNX export at the end", flag="--no-export", group="files")
+    overwrite: bool = setting(
+        False,
+        "let the run's final .pth and .onnx replace files of the same name (a --resume may always replace its own)",
+        group="files",
+        in_yaml=False,
+    )
     export_dir: str = setting("export", "where the ONNX model goes at the end of the run", group="files")
     print_config: bool = setting(
         False,

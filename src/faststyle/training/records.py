@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.errors import ImageError, UserError
-from faststyle.image_io import decode_rgb_bytes, load_rgb
+from faststyle.image_io import IMAGE_SUFFIXES, decode_rgb_bytes, load_rgb
 
 if TYPE_CHECKING:
     import datasets
@@ -40,10 +40,16 @@ def open_dataset(
     import datasets
 
     if os.path.isdir(data):
+        # a local folder is indexed in moments: no "Downloading data" bars for it
+        bars = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()
         try:
             ds = datasets.load_dataset("imagefolder", data_dir=data, split="train", streaming=streaming)
         except datasets.data_files.EmptyDatasetError:
             raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)") from None
+        finally:
+            if bars:
+                datasets.enable_progress_bars()
         image_column = "image"
     elif os.path.exists(data) or data.startswith((".", "/")):
         raise UserError(f"--data '{data}' is not a folder of images (pass a folder or a Hub dataset id)")
@@ -70,3 +76,15 @@ def decode(item: dict[str, Any]) -> NDArray[np.uint8]:
     if item.get("path"):
         return load_rgb(item["path"])
     raise ImageError("image record holds neither bytes nor a path")
+
+
+def check_local_data(data: str) -> None:
+    """A local --data folder must hold at least one image, found before any training starts."""
+    if not os.path.isdir(data):
+        if os.path.exists(data) or data.startswith((".", "/")):
+            raise UserError(f"--data '{data}' is not a folder of images (pass a folder or a Hub dataset id)")
+        return  # a Hub dataset id: checked when it is opened
+    for _, _, names in os.walk(data):
+        if any(os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES for n in names):
+            return
+    raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)")

@@ -22,13 +22,14 @@ from faststyle.model.checkpoint import save_model, styles_of
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
 from faststyle.training.config import TrainConfig, apply_resume
 from faststyle.training.data import PhotoDataModule
+from faststyle.training.records import check_local_data
 from faststyle.training.styles import StylePlan, expand_styles, load_base, plan_styles, run_name, style_entries
 from faststyle.training.system import StyleTransferSystem
 
 
 def quiet_lightning() -> None:
-    """Drop Lightning messages that say nothing true about the user's run: an advert for its
-    cloud logger, a deprecation inside Lightning itself, the eval-mode warning our frozen VGG
+    """Drop Lightning messages that say nothing true about the user's run: adverts and its
+    accelerator inventory (NOISE), a deprecation inside Lightning itself, the eval-mode warning our frozen VGG
     (eval on purpose) always triggers, and two resume warnings: our data order is a function
     of the step (StreamSampler), so a mid-epoch resume is exact although Lightning cannot see
     it, and our checkpoint callback has no state worth restoring (save_top_k=0)."""
@@ -37,15 +38,23 @@ def quiet_lightning() -> None:
         r".*isinstance\(treespec, LeafSpec\)",
         r".*your dataloader is not resumable",
         r".*callbacks used to create the checkpoint need to be provided",
+        r".*is smaller than the logging interval",
     ):
         warnings.filterwarnings("ignore", message=message)
-    for handler in logging.getLogger("lightning.pytorch").handlers:
-        if _no_advert not in handler.filters:  # train() may run many times in one process
-            handler.addFilter(_no_advert)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        for handler in logging.getLogger(name).handlers:
+            if _no_advert not in handler.filters:  # train() may run many times in one process
+                handler.addFilter(_no_advert)
+
+
+# Lightning's INFO lines that are noise for a user: adverts, and the accelerator inventory
+# ("GPU available: False, used: False") that train.py's own "precision:" line replaces.
+NOISE = ("litlogger", "GPU available:", "TPU available:", "HPU available:", "💡 Tip")
 
 
 def _no_advert(record: logging.LogRecord) -> bool:
-    return "litlogger" not in record.getMessage()
+    message = record.getMessage()
+    return not any(n in message for n in NOISE)
 
 
 def check_writable(folder: Path) -> None:
@@ -93,6 +102,10 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         raise UserError(
             f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, or a new --checkpoint-dir"
         )
+    outputs = [ckpt_dir / f"{name}.pth"] + ([Path(config.export_dir) / f"{name}.onnx"] if config.export else [])
+    taken = [p for p in outputs if p.exists()]
+    if taken and not config.overwrite:
+        raise UserError(f"{taken[0]} exists and this run would replace it; pass --overwrite, --name or --export-dir")
     return Prepared(_check_common(config, ckpt_dir), plan, name, None)
 
 
@@ -109,6 +122,11 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
     # Checkpoints written before the settings had one declaration kept the data ones apart.
     hp = {**saved.get("datamodule_hyper_parameters", {}), **saved["hyper_parameters"]}
     config = apply_resume(config, hp, explicit)
+    if saved.get("global_step", 0) >= config.max_steps:
+        raise UserError(
+            f"{last}: this run already reached step {saved['global_step']} (--max-steps {config.max_steps}); "
+            "pass a larger --max-steps to train it further"
+        )
     name = hp.get("name") or hp.get("style_name") or ckpt_dir.name
     styles = styles_of(hp, name)
     plan = StylePlan(styles, list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0)))
@@ -118,6 +136,7 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
 def _check_common(config: TrainConfig, ckpt_dir: Path) -> TrainConfig:
     if config.data is None:
         raise UserError("pass --data DIR (a folder of photos) or a Hugging Face Hub dataset id")
+    check_local_data(config.data)
     config = dataclasses.replace(config, checkpoint_dir=str(ckpt_dir), vgg_weights=resolve_weights(config.vgg_weights))
     check_writable(ckpt_dir)
     return config
@@ -140,7 +159,10 @@ def train(
     system = StyleTransferSystem(config, run.plan, name)
     data = PhotoDataModule(config, num_styles=len(run.plan.trained))
     every = min(config.checkpoint_every, config.max_steps)
-    checkpointing = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every)
+    # no version counter: a resumed run writes last.ckpt again, not a new last-vN.ckpt beside it
+    checkpointing = ModelCheckpoint(
+        dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every, enable_version_counter=False
+    )
     devices = (
         config.devices if str(config.devices) in ("auto", "-1") or "," in str(config.devices) else int(config.devices)
     )

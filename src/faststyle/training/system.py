@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 import lightning.pytorch as L
 import torch
 import torchvision
-from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.types import STEP_OUTPUT, OptimizerLRScheduler
+from tqdm import tqdm
 
 from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
-from faststyle.loss.perceptual import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, style_tensor
+from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
+from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.config import TrainConfig
@@ -177,7 +179,8 @@ class StyleTransferSystem(L.LightningModule):
         for index, reason in bad:
             if index not in self.bad_images:
                 self.bad_images.add(index)
-                rank_zero_warn(f"skipped unreadable image {reason}")
+                if self.global_rank == 0:  # a line of its own above the progress bar, not a Python warning
+                    tqdm.write(f"warning: skipped unreadable image {reason}", file=sys.stderr)
         self.log("data/skipped_images", float(len(self.bad_images)), reduce_fx="max")
 
     def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: dict[str, Any], batch_idx: int) -> None:

@@ -33,6 +33,7 @@ PAGE_DIR = WEB_DIR / "static"
 # `npm ci --prefix src/faststyle/web` puts onnxruntime-web here; a wheel built afterwards carries these files.
 ORT_DIST = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist"
 PAGE_FILES = ("index.html", "app.js", "style.css")
+IDLE_TIMEOUT_S = 20
 # The wasm-only ES module build and the runtime it loads; WebGL/WebGPU builds are not needed.
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 
@@ -133,6 +134,16 @@ class StaticHandler(SimpleHTTPRequestHandler):
         ".json": "application/json",
         ".onnx": "application/octet-stream",
     }
+
+    # An idle or stalled connection is closed after this many seconds, freeing its thread.
+    timeout = IDLE_TIMEOUT_S
+
+    def send_head(self) -> Any:
+        try:
+            return super().send_head()
+        except ValueError:  # e.g. an encoded NUL byte in the path: not a file name at all
+            self.send_error(400, "Bad request path")
+            return None
 
     def end_headers(self) -> None:
         # Cross-origin isolation lets the wasm backend use threads (SharedArrayBuffer).

@@ -1,0 +1,17 @@
+"""The objective's layers and default weights, in a module without torch so that reading
+them (train.py --help, config files) is instant."""
+
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+CONTENT_LAYER = "relu2_2"
+# The one home of the default weights: training, `faststyle optimize` and `faststyle evaluate`
+# all read them from here, so a preview and a trained model optimise the same objective.
+DEFAULT_CONTENT_WEIGHT = 1.0
+# Chosen by training Starry Night on the CPU recipe: at 10 the city dissolved into strokes
+# (relative content error stayed > 1); at 5 it stays readable. TV 1.0 removes the fine
+# high-frequency hatching the net otherwise produces early in training.
+DEFAULT_STYLE_WEIGHT = 5.0
+DEFAULT_TV_WEIGHT = 1.0
+DEFAULT_STYLE_SIZE = 256  # longer side of the style image when its statistics are taken
+DEFAULT_STYLE_LOSS = "gram"
+# mean+std: the variance floor is this fraction of the layer's mean square, not an absolute
+# number, so it scales with the activations and the loss stays invariant to VGG's scale.
