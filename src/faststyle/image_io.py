@@ -127,6 +127,18 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         Path(tmp).unlink(missing_ok=True)
 
 
+def ensure_writable(folder: str | os.PathLike[str], advice: str = "choose another output location") -> None:
+    """Make `folder` (and its parents) and prove a file can be written in it, before long work
+    whose results would go there; else one UserError line ending in `advice`."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test"):
+            pass
+    except OSError as e:
+        raise UserError(f"{folder}: cannot write there ({_reason(e)}); {advice}") from None
+
+
 # Failures of writing itself: reported as one line; any other OSError is the caller's to explain.
 WRITE_ERRNOS = {
     errno.EACCES,

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 
 def _number(kind: type[int] | type[float], text: str | float) -> float:
@@ -62,3 +64,23 @@ non_negative_int = at_least(0)
 non_negative_float = at_least(0.0, float)
 positive_float = above(0.0)
 unit_float = between(0.0, 1.0)
+
+
+def user_path(text: str | os.PathLike[str]) -> Path:
+    """A path as the user typed it, with ~ expanded where that names a home folder ("~0", a user
+    that does not exist, stays as it is instead of raising)."""
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
+
+
+def thread_count(text: str | float) -> int:
+    """A --threads value: from 1 to this machine's core count (more only makes the runtimes slower,
+    and a huge count makes them try to start that many threads)."""
+    cores = os.cpu_count() or 1
+    value = int(at_least(1)(text))
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"{text}: this machine has {cores} cores; use at most {cores}")
+    return value

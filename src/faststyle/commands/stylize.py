@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from faststyle.commands.common import Parser, add_device
 from faststyle.errors import UserError, run_cli
-from faststyle.values import non_negative_int, positive_float, positive_int, unit_float
+from faststyle.values import non_negative_int, positive_float, positive_int, thread_count, unit_float
 
 if TYPE_CHECKING:
     from faststyle.inference.pipeline import Options
@@ -87,7 +87,12 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         help="ort: ONNX Runtime (default); torch: PyTorch, needs a .ckpt/.pth model",
     )
     add_device(p)
-    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads to use [default: all cores]")
+    p.add_argument(
+        "--threads",
+        type=thread_count,
+        metavar="N",
+        help="CPU threads to use, at most the core count [default: all cores]",
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="replace existing output files (inputs are never overwritten)"
     )
@@ -208,3 +213,7 @@ def _stylize_one(stylizer: Stylizer, src: Path, dest: Path, opts: Options) -> st
 def main(argv: list[str] | None = None, prog: str = "stylize") -> int:
     parser = build_parser(prog)
     return run_cli(lambda: run(parser.parse_intermixed_args(argv), parser))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

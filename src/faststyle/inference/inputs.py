@@ -9,6 +9,7 @@ from pathlib import Path
 
 from faststyle.image_io import IMAGE_SUFFIXES
 from faststyle.inference.video import CONTAINERS, VIDEO_SUFFIXES
+from faststyle.values import user_path
 
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
@@ -27,7 +28,7 @@ def expand_inputs(
     files: list[Path] = []
     errors: list[str] = []
     for arg in args:
-        path = Path(arg).expanduser()
+        path = user_path(arg)
         try:
             is_dir, exists = path.is_dir(), path.exists()
         except OSError as e:  # e.g. a file inside a folder the user may not enter

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from faststyle.errors import ModelError, UserError
+from faststyle.values import user_path
 
 DEFAULT_MODEL = "starry_night"
 MODEL_SUFFIXES = (".onnx", ".ckpt", ".pth")
@@ -21,7 +22,7 @@ BUNDLED_DIR = Path(__file__).resolve().parents[1] / "models"
 
 def model_dirs() -> list[Path]:
     """Folders searched for models by name, highest priority first."""
-    extra = [Path(p).expanduser() for p in os.environ.get("FASTSTYLE_MODELS", "").split(os.pathsep) if p]
+    extra = [user_path(p) for p in os.environ.get("FASTSTYLE_MODELS", "").split(os.pathsep) if p]
     return [*extra, BUNDLED_DIR]
 
 
@@ -48,7 +49,7 @@ def resolve_model(spec: str | os.PathLike[str] | None = None, prefer_checkpoint:
     backend and fine-tuning need), else to its ONNX file.
     """
     spec = DEFAULT_MODEL if spec is None else spec
-    path = Path(spec).expanduser()
+    path = user_path(spec)
     if path.suffix.lower() in MODEL_SUFFIXES or path.is_file() or os.sep in str(spec):
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
@@ -68,7 +69,7 @@ def collect(paths: list[str | os.PathLike[str]] | None = None) -> dict[str, Path
         return list_models()
     found: dict[str, Path] = {}
     for p in map(Path, paths):
-        p = p.expanduser()
+        p = user_path(p)
         if p.is_dir():
             files = sorted(p.glob("*.onnx"))
         elif p.is_file() and p.suffix.lower() == ".onnx":

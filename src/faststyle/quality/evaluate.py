@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from faststyle.errors import ImageError, UserError
 from faststyle.hardware import pick_device
-from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb, save_rgb
+from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, ensure_writable, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.stylizer import Stylizer, load_stylizer
 from faststyle.loss.defaults import (
@@ -164,6 +164,7 @@ def evaluate(
     steps = sorted({s for s in gatys_steps if s > 0})
     dev = pick_device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
+    ensure_writable(out_dir, "pass a writable -o folder")  # before minutes of scoring, not after
     photos = content_images(content)
     style_image = load_rgb(style)
     stylizer = load_stylizer(model, backend=None, device=device)

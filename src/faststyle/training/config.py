@@ -35,7 +35,7 @@ from faststyle.loss.defaults import (
     DEFAULT_TV_WEIGHT,
 )
 from faststyle.model.archs import ARCHS
-from faststyle.values import at_least, non_negative_float, non_negative_int, positive_float, positive_int
+from faststyle.values import at_least, non_negative_float, non_negative_int, positive_float, positive_int, user_path
 
 RUN, EXTEND, LOCAL = "run", "extend", "local"
 
@@ -365,7 +365,7 @@ def same_setting(name: str, mine: Any, theirs: Any) -> bool:
     if isinstance(mine, list) and isinstance(theirs, list):
         return len(mine) == len(theirs) and all(same_setting(name, a, b) for a, b in zip(mine, theirs, strict=True))
     if isinstance(mine, str) and isinstance(theirs, str) and name in ("style", "data", "base"):
-        a, b = Path(mine).expanduser(), Path(theirs).expanduser()
+        a, b = user_path(mine), user_path(theirs)
         return a.exists() and b.exists() and a.resolve() == b.resolve()
     if isinstance(mine, (int, float)) and isinstance(theirs, (int, float)):
         return float(mine) == float(theirs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from faststyle.errors import UserError
 from faststyle.hardware import choose_precision
+from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.checkpoint import save_model, styles_of
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
@@ -41,10 +41,11 @@ def quiet_lightning() -> None:
         r".*is smaller than the logging interval",
     ):
         warnings.filterwarnings("ignore", message=message)
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        for handler in logging.getLogger(name).handlers:
-            if _no_advert not in handler.filters:  # train() may run many times in one process
-                handler.addFilter(_no_advert)
+    # On every Lightning logger (not only on its handler), so no handler ever sees them.
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("lightning")]
+    for logger in map(logging.getLogger, names):
+        if _no_advert not in logger.filters:  # train() may run many times in one process
+            logger.addFilter(_no_advert)
 
 
 # Lightning's INFO lines that are noise for a user: adverts, and the accelerator inventory
@@ -58,14 +59,7 @@ def _no_advert(record: logging.LogRecord) -> bool:
 
 
 def check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test"):
-            pass
-    except OSError as e:
-        raise UserError(
-            f"cannot write checkpoints to '{folder}' ({e.strerror}); pass a writable --checkpoint-dir"
-        ) from None
+    ensure_writable(folder, "pass a writable --checkpoint-dir")
 
 
 @dataclass

@@ -166,6 +166,8 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> Thread
         return ThreadingHTTPServer((host, port), partial(StaticHandler, directory=str(site)))
     except OSError as e:
         raise UserError(f"cannot serve on {host}:{port}: {e.strerror or e} (pick another with --port/--host)") from None
+    except (TypeError, ValueError, UnicodeError):  # a host name the socket layer cannot even encode
+        raise UserError(f"--host {host!r}: not a host name or address") from None
 
 
 def serve(models: list[str | os.PathLike[str]] | None = None, host: str = "127.0.0.1", port: int = 8000) -> int:
