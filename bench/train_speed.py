@@ -1,11 +1,13 @@
-"""Training-step throughput (images/s) at 128 and 256 px, batch 4, on this machine.
+"""Training-step throughput (images/s) at 128 and 256 px, batch 4, fp32 and bf16, on this machine.
 
 Compares faststyle's step (content features only up to relu2_2 and without autograd,
 channels-last, no per-step host syncs beyond the NaN guard) with a plain PyTorch loop of the
 same recipe written the straightforward way (pytorch/examples' fast_neural_style pattern:
 full relu4_3 pass over both output and input, contiguous NCHW). Median of timed steps after warm-up.
 
-    python bench/train_speed.py [--arch johnson] [--sizes 128,256] [--steps 5]
+    python bench/train_speed.py [--arch slim] [--sizes 128,256] [--steps 5] [--precisions fp32,bf16,bf16-all]
+
+Ratios in parentheses are to the plain loop in fp32, measured in the same run.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ from faststyle.pixels import vgg_normalize
 from faststyle.quality.timing import median_ms
 
 
-def faststyle_step(net, loss_fn, opt, x):
-    terms = loss_fn(net(x), x)
+def faststyle_step(net, loss_fn, opt, x, precision: str = "fp32"):
+    """What StyleTransferSystem.training_step does; precision "bf16": bf16-mixed as train.py runs
+    it on a CPU (the transform net float32, the frozen VGG in bf16); "bf16-all": autocast over both."""
+    with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16-all"):
+        y = net(x)
+    with torch.autocast("cpu", torch.bfloat16, enabled=precision != "fp32"):
+        terms = loss_fn(y, x)
     opt.zero_grad(set_to_none=True)
     terms["loss"].backward()
     opt.step()
@@ -60,27 +67,27 @@ def plain_step(net, vgg, targets, opt, x):
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arch", default="johnson")
+    p.add_argument("--arch", default="slim")
     p.add_argument("--sizes", default="128,256")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--precisions", default="fp32,bf16,bf16-all")
     p.add_argument("--vgg-weights", default=None)
     args = p.parse_args(argv)
+    from faststyle.cpu import cpu_summary
+
     features = load_vgg16_features(args.vgg_weights)
-    print(f"arch={args.arch} batch={args.batch} threads={torch.get_num_threads()}")
-    print(f"{'size':>6} {'faststyle img/s':>16} {'plain loop img/s':>17} {'speed-up':>9}")
+    precisions = args.precisions.split(",")
+    print(
+        f"{cpu_summary()}; torch {torch.__version__}, {torch.get_num_threads()} threads; arch={args.arch} "
+        f"batch={args.batch}; images/s (median of {args.steps} steps after a warm-up)"
+    )
+    print("| size | plain loop fp32 | " + " | ".join(f"faststyle {p}" for p in precisions) + " |")
+    print("|---" * (2 + len(precisions)) + "|")
     for size in [int(s) for s in args.sizes.split(",")]:
         torch.manual_seed(0)
         x = torch.rand(args.batch, 3, size, size)
         style = torch.rand(1, 3, 256, 256)
-
-        net = TransformNet(args.arch).to(memory_format=torch.channels_last)
-        loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
-        loss_fn.set_style(style)
-        opt = torch.optim.Adam(net.parameters(), 1e-3)
-        xc = x.contiguous(memory_format=torch.channels_last)
-        ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc), args.steps) / 1000
-
         net2 = TransformNet(args.arch)
         vgg = load_vgg16_features(args.vgg_weights)
         with torch.no_grad():
@@ -88,7 +95,16 @@ def main(argv: list[str] | None = None) -> None:
             targets = {k: gram_matrix(v, "chw") for k, v in targets.items()}
         opt2 = torch.optim.Adam(net2.parameters(), 1e-3)
         plain = median_ms(lambda: plain_step(net2, vgg, targets, opt2, x), args.steps) / 1000
-        print(f"{size:>6} {args.batch / ours:>16.2f} {args.batch / plain:>17.2f} {plain / ours:>8.2f}x")
+        cells = []
+        for precision in precisions:
+            net = TransformNet(args.arch).to(memory_format=torch.channels_last)
+            loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
+            loss_fn.set_style(style)
+            opt = torch.optim.Adam(net.parameters(), 1e-3)
+            xc = x.contiguous(memory_format=torch.channels_last)
+            ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps) / 1000
+            cells.append(f"{args.batch / ours:.2f} ({plain / ours:.2f}x)")
+        print(f"| {size} | {args.batch / plain:.2f} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

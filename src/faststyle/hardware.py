@@ -1,12 +1,11 @@
-"""What this machine can run: the torch device to use.
-
-Torch is imported by the callers that need a device; nothing here runs at import time.
-"""
+"""What this machine can run, for torch: the device to use and the training precision.
+(The CPU's own features, which the torch-free runtime needs too, are in faststyle.cpu.)"""
 
 from __future__ import annotations
 
 import torch
 
+from faststyle.cpu import BF16_CPU_FLAGS, cpu_flags
 from faststyle.errors import UserError
 
 
@@ -22,37 +21,6 @@ def pick_device(name: str = "auto") -> torch.device:
             f"--device {name}: not usable here ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         ) from None
     return device
-
-
-# CPU instructions that run bf16 matrix products natively: AMX tiles (Sapphire Rapids and
-# later) and AVX512-BF16 (Cooper Lake, Zen 4). Without them torch emulates bf16 and it is slower.
-BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags as /proc/cpuinfo names them (empty where there is no /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_model() -> str:
-    """The CPU's model name, for the reports that say which machine a figure was measured on."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def choose_precision(requested: str, accelerator: str = "auto") -> tuple[str, str]:

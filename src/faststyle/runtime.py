@@ -1,11 +1,69 @@
 """The public, torch-free way to run an exported model in Python:
 
     from faststyle.runtime import Stylizer
+    stylizer = Stylizer("starry_night.onnx")      # uint8 [H, W, 3] or [N, H, W, 3] in, same out
+    stylizer = Stylizer("multistyle.onnx", style="wave=0.7,candy=0.3")
 
-It needs only onnxruntime, numpy and pillow; the implementation is in
-`faststyle.inference.onnx_runtime`.
+It needs onnxruntime, numpy and pillow (and uses OpenVINO when it is installed). By default it
+runs the model on the fastest engine that stays correct on this machine (see
+faststyle.inference.choose: measured once per model and machine, then remembered);
+`backend="ort"`, `precision="fp32"` ask for one engine in particular.
 """
 
-from faststyle.inference.onnx_runtime import OrtStylizer as Stylizer
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faststyle.inference.choose import choose, open_engine
+from faststyle.inference.stylizer import StyleSpec
 
 __all__ = ["Stylizer"]
+
+
+class Stylizer:
+    """One exported faststyle model on its fastest correct engine; call it on uint8 RGB images.
+
+    Attributes of the engine (style, styles, backend, precision, metadata, layout) read through.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        style: StyleSpec = None,
+        threads: int | None = None,
+        backend: str = "auto",
+        precision: str = "auto",
+        providers: list[str] | None = None,
+        quiet: bool = True,
+    ):
+        self.path = Path(path)
+        self.hparams: dict[str, Any] = {}  # the training recipe, when the model came from a checkpoint
+        # the reference engine first: a bad file or style fails here, in one line
+        self.engine = open_engine(self.path, "ort", "fp32", threads, style, providers)
+        if providers and providers[0] != "CPUExecutionProvider":
+            return  # a GPU: ONNX Runtime's own providers, nothing to choose between
+        chosen = choose(self.path, backend, precision, threads, quiet=quiet)
+        if chosen != ("ort", "fp32"):
+            self.engine = open_engine(self.path, *chosen, threads=threads, style=style)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["engine"], name)
+
+    def __repr__(self) -> str:
+        return f"Stylizer({self.engine!r})"
+
+    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
+        out: NDArray[np.uint8] = self.engine(image)
+        return out
+
+    def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
+        """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
+        from faststyle.image_io import load_rgb, save_rgb
+
+        return save_rgb(self(load_rgb(in_path)), out_path)

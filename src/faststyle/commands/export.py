@@ -25,6 +25,17 @@ def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
     )
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the ORT-vs-torch check")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write NAME.int8.onnx beside it: static int8 (QDQ) quantization, its ranges calibrated on "
+        "--calibration photos; faststyle.runtime uses it where it is faster and within 1 level mean / 24 max",
+    )
+    p.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="photos to calibrate --int8 on (up to 16, sorted by name) [default: faststyle's calibration photo]",
+    )
     return p
 
 
@@ -38,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{out} exists; pass --overwrite to replace it, or -o another file")
     path = export_onnx(loaded, out, layout=args.layout, verify=args.verify)
     print(f"wrote {path}")
+    if args.int8:
+        from faststyle.export.quantize import quantize_int8
+        from faststyle.inference.choose import CALIBRATION_PHOTO
+
+        print(f"wrote {quantize_int8(path, args.calibration or CALIBRATION_PHOTO)}")
     return 0
 
 

@@ -82,9 +82,18 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        choices=["ort", "torch"],
-        default="ort",
-        help="ort: ONNX Runtime (default); torch: PyTorch, needs a .ckpt/.pth model",
+        choices=["auto", "ort", "openvino", "torch"],
+        default="auto",
+        help="auto (default): the fastest engine that stays within 1 level mean / 24 max of ONNX Runtime fp32 on "
+        "this machine, measured once per model and remembered; ort: ONNX Runtime; openvino: OpenVINO (pip install "
+        "'faststyle[openvino]'); torch: PyTorch, needs a .ckpt/.pth model",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16", "int8"],
+        default="auto",
+        help="auto (default) follows --backend's choice; bf16 needs a CPU with AMX or AVX512-BF16 (OpenVINO, torch); "
+        "int8 needs NAME.int8.onnx beside the model (faststyle export --int8)",
     )
     add_device(p)
     p.add_argument(
@@ -162,7 +171,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from faststyle.inference.stylizer import load_stylizer
 
     stylizer = load_stylizer(
-        args.model, backend=args.backend, device=args.device, threads=args.threads, style=args.style
+        args.model,
+        backend=args.backend,
+        device=args.device,
+        threads=args.threads,
+        style=args.style,
+        precision=args.precision,
+        quiet=args.quiet,
     )
     files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")
     for line in errors:

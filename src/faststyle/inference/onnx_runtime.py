@@ -68,6 +68,7 @@ class OrtStylizer:
         import onnxruntime as ort
 
         self.path = Path(path)
+        self.precision = "int8" if self.path.name.endswith(".int8.onnx") else "fp32"
         if not self.path.is_file():
             raise ModelError(f"{self.path}: no such model file")
         options = ort.SessionOptions()

@@ -6,7 +6,8 @@ Every backend (ONNX Runtime, torch) is a callable with the same behaviour:
     stylizer.style    the name of what it paints: the model's style, the chosen style of a
                       multi-style model, or a label for a blend ("starry_night0.7_wave0.3")
     stylizer.styles   the names of every style the model holds, in row order
-    stylizer.backend  "ort" or "torch"
+    stylizer.backend  "ort", "openvino" or "torch"
+    stylizer.precision "fp32", "bf16" or "int8"
     stylizer.hparams  the training recipe when the model file has it ({} for ONNX files)
 
 `stylize`, `serve`'s model list, `gallery` and `evaluate` all take stylizers from `load_stylizer`.
@@ -26,7 +27,8 @@ from numpy.typing import NDArray
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.registry import resolve_model
 
-BACKENDS = ("ort", "torch")
+BACKENDS = ("auto", "ort", "openvino", "torch")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 StyleSpec = str | Mapping[str, float] | None  # a name, "a=0.7,b=0.3", or {name: weight}
@@ -62,43 +64,56 @@ def ort_providers(device: str) -> list[str]:
 
 def load_stylizer(
     spec: str | os.PathLike[str] | None = None,
-    backend: str | None = "ort",
+    backend: str | None = "auto",
     device: str = "auto",
     threads: int | None = None,
     style: StyleSpec = None,
+    precision: str = "auto",
+    quiet: bool = False,
 ) -> Stylizer:
     """A model name or file -> a Stylizer.
 
-    backend "ort" runs .onnx files, and .ckpt/.pth files after exporting them to a temporary
-    ONNX file (unverified, ~10 s); "torch" runs .ckpt/.pth files (and the checkpoint beside a
-    bundled name); None picks by file: torch for checkpoints, ort for .onnx.
+    backend "auto" runs the model on the fastest engine that stays correct on this machine
+    (faststyle.inference.choose, among ONNX Runtime fp32/int8 and OpenVINO fp32/bf16); "ort"
+    and "openvino" pick one, with `precision` auto or forced; .ckpt/.pth files are exported to
+    a temporary ONNX file first (unverified, ~10 s). "torch" runs .ckpt/.pth files (and the
+    checkpoint beside a bundled name), fp32 or bf16. None runs the model as it is, in float32
+    (torch for checkpoints, ONNX Runtime for .onnx): what `evaluate` scores.
     """
     if backend is not None and backend not in BACKENDS:
-        raise UserError(f"unknown backend {backend!r} (use {' or '.join(BACKENDS)})")
-    path = resolve_model(spec, prefer_checkpoint=backend != "ort")
+        raise UserError(f"unknown backend {backend!r} (use one of {', '.join(BACKENDS)})")
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown precision {precision!r} (use one of {', '.join(PRECISIONS)})")
+    path = resolve_model(spec, prefer_checkpoint=backend in ("torch", None))
     kind = path.suffix.lower()
     if kind not in (".onnx", ".ckpt", ".pth"):
         raise ModelError(f"{path}: unknown model type '{path.suffix}' (use .onnx, .ckpt or .pth)")
     if backend is None:
-        backend = "ort" if kind == ".onnx" else "torch"
+        backend, precision = ("ort" if kind == ".onnx" else "torch"), "fp32"
     if backend == "torch":
         if kind == ".onnx":
-            raise UserError(f"{path}: --backend torch needs a .ckpt or .pth model (run .onnx with --backend ort)")
+            raise UserError(f"{path}: --backend torch needs a .ckpt or .pth model (run .onnx with another backend)")
         from faststyle.inference.torch_backend import TorchStylizer
 
-        return TorchStylizer(path, device, threads, style)
-    from faststyle.inference.onnx_runtime import OrtStylizer
+        return TorchStylizer(path, device, threads, style, precision)
+    from faststyle.runtime import Stylizer as EngineStylizer
 
     providers = ort_providers(device)
+    if providers[0] != "CPUExecutionProvider" and (backend, precision) not in (
+        ("auto", "auto"),
+        ("ort", "auto"),
+        ("ort", "fp32"),
+    ):
+        raise UserError(f"--device {device} runs ONNX Runtime in fp32 (or --backend torch), not {backend} {precision}")
     if kind == ".onnx":
-        return OrtStylizer(path, threads=threads, providers=providers, style=style)
+        return EngineStylizer(path, style, threads, backend, precision, providers, quiet)
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import load_model
 
     loaded = load_model(path)  # a ModelError here names the user's file, not a temp file
     with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
         onnx_path = export_onnx(loaded, Path(tmp) / f"{path.stem}.onnx", verify=False)
-        stylizer = OrtStylizer(onnx_path, threads=threads, providers=providers, style=style)  # held in memory
+        stylizer = EngineStylizer(onnx_path, style, threads, backend, precision, providers, quiet)  # in memory now
     stylizer.hparams = dict(loaded.hparams)
     return stylizer
 

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from faststyle.cpu import cpu_has_bf16
+from faststyle.errors import UserError
 from faststyle.export.onnx_export import PixelStylizer
 from faststyle.hardware import pick_device
 from faststyle.inference.stylizer import StyleSpec, style_weights
@@ -23,9 +25,20 @@ class TorchStylizer:
     backend = "torch"
 
     def __init__(
-        self, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None, style: StyleSpec = None
+        self,
+        path: str | os.PathLike[str],
+        device: str = "auto",
+        threads: int | None = None,
+        style: StyleSpec = None,
+        precision: str = "auto",
     ):
         self.device = pick_device(device)
+        # auto: float32, the reference; bf16 (autocast, channels-last) where the hardware runs it natively
+        self.precision = "fp32" if precision == "auto" else precision
+        if self.precision not in ("fp32", "bf16"):
+            raise UserError(f"--backend torch runs fp32 or bf16, not {self.precision}")
+        if self.precision == "bf16" and self.device.type == "cpu" and not cpu_has_bf16():
+            raise UserError("--precision bf16: this CPU has no native bf16 (amx_bf16 or avx512_bf16)")
         if threads:
             torch.set_num_threads(threads)
         loaded = load_model(path)
@@ -43,7 +56,8 @@ class TorchStylizer:
 
     def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         batch = image[None] if image.ndim == 3 else image
-        with torch.inference_mode():
+        bf16 = torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bf16")
+        with torch.inference_mode(), bf16:
             pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
             out: NDArray[np.uint8] = self.module(pixels, self.weights).cpu().numpy()
         return out[0] if image.ndim == 3 else out

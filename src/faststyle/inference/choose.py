@@ -1,0 +1,195 @@
+"""Which engine runs a model fastest on this machine while staying correct, chosen by measuring.
+
+Engines (all torch-free): ONNX Runtime fp32 (the reference, always there), ONNX Runtime int8
+(when a quantized NAME.int8.onnx sits beside NAME.onnx: `faststyle export --int8`), and
+OpenVINO fp32 and bf16 (when the `openvino` package is installed; bf16 only on CPUs with AMX
+or AVX512-BF16). An engine counts as correct when its output on a photo differs from ONNX
+Runtime fp32's by at most 1 uint8 level on average and 24 at most.
+
+The first time a model is used on a machine, every candidate stylizes the calibration photo
+once for the check and three times more for the clock (a few seconds); the fastest correct one
+is remembered in $FASTSTYLE_CACHE (default ~/.cache/faststyle)/engines.json, keyed by the model
+file's contents, the CPU and the runtime versions, so later runs start at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faststyle.cpu import cpu_has_bf16, cpu_summary
+from faststyle.errors import UserError
+from faststyle.inference.stylizer import StyleSpec, Stylizer
+from faststyle.quality.timing import median_ms
+
+MAX_MEAN_LEVELS, MAX_LEVELS = 1.0, 24
+CALIBRATION_PHOTO = Path(__file__).resolve().parents[1] / "models" / "calibration.jpg"
+BACKENDS = ("auto", "ort", "openvino")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+@dataclass
+class Trial:
+    """One engine's result on the calibration photo."""
+
+    backend: str
+    precision: str
+    ms: float
+    mean_levels: float
+    max_levels: int
+    psnr_db: float
+
+    @property
+    def correct(self) -> bool:
+        return self.mean_levels <= MAX_MEAN_LEVELS and self.max_levels <= MAX_LEVELS
+
+
+def int8_path(path: Path) -> Path:
+    """Where the quantized twin of NAME.onnx lives: NAME.int8.onnx."""
+    return path.with_name(f"{path.stem}.int8.onnx")
+
+
+def openvino_installed() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def candidates(path: Path, backend: str = "auto", precision: str = "auto") -> list[tuple[str, str]]:
+    """(backend, precision) pairs this machine can run for this model, narrowed by the request."""
+    found = [("ort", "fp32")]
+    if int8_path(path).is_file():
+        found.append(("ort", "int8"))
+    if openvino_installed():
+        found.append(("openvino", "fp32"))
+        if cpu_has_bf16():
+            found.append(("openvino", "bf16"))
+    return [(b, p) for b, p in found if backend in ("auto", b) and precision in ("auto", p)]
+
+
+def open_engine(
+    path: Path,
+    backend: str,
+    precision: str,
+    threads: int | None = None,
+    style: StyleSpec = None,
+    providers: list[str] | None = None,
+) -> Stylizer:
+    """One engine, forced: a one-line UserError when this machine or model cannot run it."""
+    from faststyle.inference.onnx_runtime import OrtStylizer
+
+    if backend == "ort":
+        if precision == "fp32":
+            return OrtStylizer(path, threads=threads, providers=providers, style=style)
+        if precision == "int8":
+            if not int8_path(path).is_file():
+                raise UserError(
+                    f"--precision int8: no {int8_path(path).name} beside {path.name} "
+                    "(make one with `faststyle export --int8`)"
+                )
+            return OrtStylizer(int8_path(path), threads=threads, providers=providers, style=style)
+        raise UserError(f"ONNX Runtime runs this model in fp32 or int8, not {precision} (try --backend openvino)")
+    if backend == "openvino":
+        from faststyle.inference.openvino_runtime import OpenVinoStylizer
+
+        if precision == "int8":
+            raise UserError("OpenVINO runs this model in fp32 or bf16; for int8 use --backend ort")
+        return OpenVinoStylizer(path, precision, threads=threads, style=style)
+    raise UserError(f"unknown backend {backend!r} (use one of {', '.join(BACKENDS)})")
+
+
+def calibration_photo() -> NDArray[np.uint8]:
+    from faststyle.image_io import load_rgb
+
+    return load_rgb(CALIBRATION_PHOTO)
+
+
+def trial(engine: Stylizer, reference: NDArray[np.uint8], photo: NDArray[np.uint8], runs: int = 3) -> Trial:
+    out = engine(photo)
+    diff = np.abs(out.astype(np.int16) - reference.astype(np.int16))
+    mse = float((diff.astype(np.float64) ** 2).mean())
+    psnr = 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    ms = median_ms(lambda: engine(photo), runs)
+    return Trial(engine.backend, getattr(engine, "precision", "fp32"), ms, float(diff.mean()), int(diff.max()), psnr)
+
+
+def measure(path: Path, options: list[tuple[str, str]], threads: int | None = None) -> list[Trial]:
+    """Every option on the calibration photo, against ONNX Runtime fp32."""
+    photo = calibration_photo()
+    reference_engine = open_engine(path, "ort", "fp32", threads)
+    reference = reference_engine(photo)
+    trials = []
+    for backend, precision in options:
+        engine = (
+            reference_engine
+            if (backend, precision) == ("ort", "fp32")
+            else open_engine(path, backend, precision, threads)
+        )
+        trials.append(trial(engine, reference, photo))
+    return trials
+
+
+def cache_file() -> Path:
+    root = os.environ.get("FASTSTYLE_CACHE") or Path.home() / ".cache" / "faststyle"
+    return Path(root) / "engines.json"
+
+
+def cache_key(path: Path, options: list[tuple[str, str]], threads: int | None) -> str:
+    import onnxruntime
+
+    versions = f"ort {onnxruntime.__version__}"
+    if openvino_installed():
+        import openvino
+
+        versions += f", openvino {openvino.__version__}"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f"{digest} | {cpu_summary()} | {versions} | threads {threads} | {options}"
+
+
+def choose(
+    path: Path, backend: str = "auto", precision: str = "auto", threads: int | None = None, quiet: bool = False
+) -> tuple[str, str]:
+    """The fastest correct (backend, precision) for this model here, measured once and cached."""
+    options = candidates(path, backend, precision)
+    if not options:
+        raise UserError(
+            f"nothing here runs --backend {backend} --precision {precision} "
+            f"(available: {', '.join(f'{b} {p}' for b, p in candidates(path)) or 'none'})"
+        )
+    if len(options) == 1:
+        return options[0]
+    store = cache_file()
+    key = cache_key(path, options, threads)
+    cached: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        cached = json.loads(store.read_text())
+    if key in cached:
+        return cached[key]["backend"], cached[key]["precision"]
+    trials = measure(path, options, threads)
+    best = min((t for t in trials if t.correct), key=lambda t: t.ms)
+    if not quiet:
+        reference = next(t for t in trials if (t.backend, t.precision) == ("ort", "fp32"))
+        print(
+            f"faststyle: {path.name} runs fastest here with {best.backend} {best.precision} "
+            f"({reference.ms / best.ms:.1f}x ONNX Runtime fp32, within {best.max_levels} levels); "
+            f"remembered in {store}",
+            file=sys.stderr,
+        )
+    cached[key] = {"backend": best.backend, "precision": best.precision, "trials": [asdict(t) for t in trials]}
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text(json.dumps(cached, indent=1))
+    except OSError:
+        pass  # a read-only home folder only means measuring again next time
+    return best.backend, best.precision
