@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,8 @@ def model_onnx(model_pth, tmp_path_factory) -> Path:
     return export_onnx(model_pth, tmp_path_factory.mktemp("onnx") / "random.onnx")
 
 
+# The engine choices the runtime remembers go to a folder of the test session's own, not ~/.cache.
+os.environ.setdefault("FASTSTYLE_CACHE", tempfile.mkdtemp(prefix="faststyle-test-cache-"))
 # Nothing may reach the network during tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

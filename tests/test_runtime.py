@@ -32,7 +32,7 @@ def test_runtime_runs_a_model_without_importing_torch(model_onnx):
 
 
 def test_stylizer_on_one_image_and_a_batch(model_onnx):
-    s = Stylizer(model_onnx, threads=1)
+    s = Stylizer(model_onnx, threads=1, precision="fp32")
     assert s.style == "random" and s.layout == "pixels"
     one = pixels(33, 47, 3)
     out = s(one)

@@ -5,6 +5,7 @@ Needs only numpy and pillow, so the ONNX runtime path can use it without torch.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -131,12 +132,17 @@ def ensure_writable(folder: str | os.PathLike[str], advice: str = "choose anothe
     """Make `folder` (and its parents) and prove a file can be written in it, before long work
     whose results would go there; else one UserError line ending in `advice`."""
     folder = Path(folder)
+    made = [p for p in [folder, *folder.parents] if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test"):
             pass
     except OSError as e:
         raise UserError(f"{folder}: cannot write there ({_reason(e)}); {advice}") from None
+    finally:  # leave no empty folder behind: the results make it again when they are written
+        for p in made:
+            with contextlib.suppress(OSError):
+                p.rmdir()
 
 
 # Failures of writing itself: reported as one line; any other OSError is the caller's to explain.

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from faststyle.cpu import cpu_has_bf16, cpu_summary
 from faststyle.errors import UserError
+from faststyle.inference.metadata import metadata_of, read_proto
 from faststyle.inference.stylizer import StyleSpec, Stylizer
 from faststyle.quality.timing import median_ms
 
@@ -71,7 +72,8 @@ def candidates(path: Path, backend: str = "auto", precision: str = "auto") -> li
     found = [("ort", "fp32")]
     if int8_path(path).is_file():
         found.append(("ort", "int8"))
-    if openvino_installed():
+    pixels = metadata_of(read_proto(path)).get("layout", "pixels") == "pixels"  # zoo layout: ONNX Runtime only
+    if pixels and openvino_installed():
         found.append(("openvino", "fp32"))
         if cpu_has_bf16():
             found.append(("openvino", "bf16"))
@@ -161,7 +163,13 @@ def choose(
     path: Path, backend: str = "auto", precision: str = "auto", threads: int | None = None, quiet: bool = False
 ) -> tuple[str, str]:
     """The fastest correct (backend, precision) for this model here, measured once and cached."""
+    if backend == "openvino" and not openvino_installed():
+        raise UserError("OpenVINO is not installed (pip install 'faststyle[openvino]')")
+    if backend != "auto" and precision != "auto":
+        return backend, precision  # forced: open_engine says why, in one line, if this machine cannot run it
     options = candidates(path, backend, precision)
+    if not options and precision in ("int8", "bf16"):  # let the engine that would run it say why it cannot
+        open_engine(path, "ort" if precision == "int8" else "openvino", precision)
     if not options:
         raise UserError(
             f"nothing here runs --backend {backend} --precision {precision} "

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.stylizer import StyleSpec, style_weights
+from faststyle.inference.stylizer import StyleSpec, check_pixels, style_weights
 
 LAYOUTS = ("pixels", "zoo")
 
@@ -112,15 +112,11 @@ class OrtStylizer:
 
     def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
+        batch = check_pixels(image)  # [N, H, W, 3]
         image = np.asarray(image)
-        if image.dtype != np.uint8:
-            raise ValueError(f"Stylizer expects uint8 pixels, got {image.dtype}")
-        if image.ndim not in (3, 4) or image.shape[-1] != 3:
-            raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
-        batch = image[None] if image.ndim == 3 else image  # [N, H, W, 3]
         out: NDArray[np.uint8]
         if self.layout == "pixels":
-            out = self.session.run([self._output], {self._input: np.ascontiguousarray(batch), **self._extra})[0]
+            out = self.session.run([self._output], {self._input: batch, **self._extra})[0]
         else:
             # Zoo layout: float32 [N, 3, H, W] in 0-255 both ways; round and clamp back to pixels.
             nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)

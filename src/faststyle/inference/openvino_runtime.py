@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.metadata import metadata_of, read_proto, style_names, without_style_default
-from faststyle.inference.stylizer import StyleSpec, style_weights
+from faststyle.inference.stylizer import StyleSpec, check_pixels, style_weights
 
 PRECISIONS = {"fp32": "f32", "bf16": "bf16"}
 
@@ -28,6 +28,7 @@ class OpenVinoStylizer:
     """uint8 [H, W, 3] or [N, H, W, 3] -> stylized uint8 of the same shape, with OpenVINO."""
 
     backend = "openvino"
+    layout = "pixels"  # the page-and-app layout; zoo-layout files run on ONNX Runtime
 
     def __init__(
         self,
@@ -72,10 +73,7 @@ class OpenVinoStylizer:
         return f"OpenVinoStylizer({str(self.path)!r}, style={self.style!r}, precision={self.precision!r})"
 
     def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        image = np.asarray(image)
-        if image.dtype != np.uint8 or image.ndim not in (3, 4) or image.shape[-1] != 3:
-            raise ValueError(f"expects uint8 [H, W, 3] or [N, H, W, 3] RGB, got {image.dtype} {image.shape}")
-        batch = np.ascontiguousarray(image[None] if image.ndim == 3 else image)
+        batch = check_pixels(image)
         self._request.infer({"image": batch, **self._feeds})
         out: NDArray[np.uint8] = self._request.get_output_tensor(0).data.copy()
         return out[0] if image.ndim == 3 else out

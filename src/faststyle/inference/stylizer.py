@@ -147,3 +147,13 @@ def style_weights(spec: StyleSpec, names: list[str]) -> tuple[np.ndarray, str]:
     if len(mix) == 1:
         return weights, next(iter(mix))
     return weights, "_".join(f"{n}{w / total:.2g}" for n, w in mix.items())
+
+
+def check_pixels(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """An engine's input, checked: uint8 [H, W, 3] or [N, H, W, 3] RGB -> [N, H, W, 3], contiguous."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"Stylizer expects uint8 pixels, got {image.dtype}")
+    if image.ndim not in (3, 4) or image.shape[-1] != 3:
+        raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
+    return np.ascontiguousarray(image[None] if image.ndim == 3 else image)

@@ -1,0 +1,124 @@
+"""Using the hardware: precision chosen from what the CPU can do, bf16 training that matches
+fp32, every inference engine held to the parity gate, and forced choices the machine cannot
+run refused in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from faststyle import cpu
+from faststyle.commands.stylize import main as stylize_main
+from faststyle.inference import choose
+
+AMX_XEON = {"avx2", "avx512f", "amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni"}
+EPYC_AVX2 = {"avx2", "fma", "sse4_2"}
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [(AMX_XEON, "bf16-mixed"), ({"avx512_bf16"}, "bf16-mixed"), (EPYC_AVX2, "32-true"), (set(), "32-true")],
+)
+def test_precision_auto_follows_the_cpu(monkeypatch, flags, expected):
+    from faststyle import hardware
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    precision, why = hardware.choose_precision("auto", "auto")
+    assert precision == expected and why
+    assert hardware.choose_precision("32-true", "auto")[0] == "32-true"  # an explicit choice is kept
+
+
+def test_bf16_step_is_finite_and_close_to_fp32(vgg_features):
+    """One training step's loss on a fixed batch, bf16 as train.py runs it on a CPU vs fp32."""
+    from faststyle.loss.perceptual import PerceptualLoss
+    from faststyle.model.transform_net import TransformNet
+
+    torch.manual_seed(0)
+    net = TransformNet("tiny")
+    loss_fn = PerceptualLoss(vgg_features)
+    loss_fn.set_style(torch.rand(1, 3, 96, 96))
+    x = torch.rand(2, 3, 64, 64)
+    y = net(x)
+    full = loss_fn(y, x)["loss"]
+    with torch.autocast("cpu", torch.bfloat16):
+        half = loss_fn(y, x)["loss"]
+    assert half.dtype == torch.float32 and torch.isfinite(half)  # the loss itself stays float32
+    assert abs(float(half) - float(full)) < 0.02 * float(full)
+    half.backward()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_every_engine_passes_the_parity_gate_on_a_photo(model_onnx, shared):
+    from faststyle.image_io import fit_rgb, load_rgb
+
+    photo = fit_rgb(load_rgb(shared / "content" / "tubingen.jpg"), max_size=256)
+    reference = choose.open_engine(model_onnx, "ort", "fp32")(photo)
+    options = choose.candidates(model_onnx)
+    if not choose.openvino_installed():
+        pytest.skip("openvino is not installed")
+    assert ("openvino", "fp32") in options
+    for backend, precision in options:
+        result = choose.trial(choose.open_engine(model_onnx, backend, precision), reference, photo, runs=1)
+        assert result.correct, result
+        if precision == "fp32":
+            assert result.max_levels <= 1, result
+
+
+def test_chooser_takes_the_fastest_correct_engine_and_remembers(model_onnx, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTSTYLE_CACHE", str(tmp_path))
+    options = [("ort", "fp32"), ("ort", "int8"), ("openvino", "bf16")]
+    monkeypatch.setattr(choose, "candidates", lambda *a, **k: options)
+    trials = [
+        choose.Trial("ort", "fp32", 100.0, 0.0, 0, 99.0),
+        choose.Trial("ort", "int8", 20.0, 2.6, 60, 35.0),  # fastest, but outside the gate
+        choose.Trial("openvino", "bf16", 30.0, 0.3, 11, 52.0),
+    ]
+    calls = []
+    monkeypatch.setattr(choose, "measure", lambda *a, **k: calls.append(1) or trials)
+    assert choose.choose(model_onnx, quiet=True) == ("openvino", "bf16")
+    assert choose.choose(model_onnx, quiet=True) == ("openvino", "bf16")
+    assert calls == [1], "measured once, then read from the cache"
+
+
+def test_forced_paths_the_machine_cannot_run_are_one_line(model_onnx, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    Image.new("RGB", (32, 24), (10, 200, 90)).save(tmp_path / "p.png")
+    base = [str(tmp_path / "p.png"), "-m", str(model_onnx), "-o", str(tmp_path / "out")]
+    assert stylize_main([*base, "--precision", "int8"]) == 2  # no model.int8.onnx beside it
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "faststyle export --int8" in err
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: EPYC_AVX2)
+    if choose.openvino_installed():
+        assert stylize_main([*base, "--backend", "openvino", "--precision", "bf16"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no native bf16" in err
+    monkeypatch.setattr(choose, "openvino_installed", lambda: False)
+    import builtins
+
+    real_import = builtins.__import__
+    monkeypatch.setattr(
+        builtins,
+        "__import__",
+        lambda name, *a, **k: (
+            (_ for _ in ()).throw(ImportError(name)) if name == "openvino" else real_import(name, *a, **k)
+        ),
+    )
+    assert stylize_main([*base, "--backend", "openvino"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'faststyle[openvino]'" in err
+
+
+def test_int8_export_writes_a_checked_twin(model_pth, tmp_path, shared, capsys):
+    from faststyle.commands.cli import main
+
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(model_pth), "-o", str(out), "--int8", "--calibration", str(shared / "content")]) == 0
+    twin = choose.int8_path(out)
+    assert twin.is_file() and twin.stat().st_size < out.stat().st_size
+    engine = choose.open_engine(out, "ort", "int8")
+    assert engine.precision == "int8" and engine.style == "random"  # the metadata came along
+    image = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    assert engine(image).shape == image.shape
