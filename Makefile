@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 WEB := src/faststyle/web
 
-.PHONY: setup demo test test-quick lint bench web-setup
+.PHONY: setup demo test test-quick lint bench web-setup other-runtimes
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -25,7 +25,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench train.py
 	$(BIN)/mypy
 
-test: setup web-setup lint
+test: setup web-setup other-runtimes lint
 	FASTSTYLE_VGG_WEIGHTS=$${FASTSTYLE_VGG_WEIGHTS:-$(abspath $(SHARED))/weights/vgg16_imagenet_features.pth} \
 		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
@@ -46,6 +46,16 @@ web-setup: $(WEB)/node_modules/.installed
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	@echo "web-setup: installing onnxruntime-web for the page (npm ci in $(WEB))"
 	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# OpenCV 4.x and 5.x cannot share one environment: each goes into a folder of its own, which
+# tests/test_other_runtimes.py puts on PYTHONPATH in a subprocess (OpenVINO is in the test extra).
+OPENCV_VERSIONS := 4.14.0.94 5.0.0.93
+other-runtimes: $(foreach v,$(OPENCV_VERSIONS),$(VENV)/opencv/$(v)/.installed)
+
+$(VENV)/opencv/%/.installed: | setup
+	@echo "other-runtimes: installing opencv-python-headless==$* into $(VENV)/opencv/$* (pip)"
+	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/opencv/$* opencv-python-headless==$*
 	touch $@
 
 bench: setup

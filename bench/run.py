@@ -64,7 +64,7 @@ def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
 
 
 def torch_fn(net: torch.nn.Module, channels_last: bool):
-    from faststyle.export.onnx_export import PixelStylizer
+    from faststyle.export.layouts import PixelStylizer
 
     module = PixelStylizer(net).eval()
     if channels_last:

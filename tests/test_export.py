@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import faststyle
-from faststyle.export.onnx_export import PixelStylizer
+from faststyle.export.layouts import PixelStylizer
 from faststyle.model.checkpoint import load_model
 from faststyle.runtime import Stylizer
 

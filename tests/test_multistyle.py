@@ -14,7 +14,8 @@ from torch import nn
 
 from faststyle.commands.stylize import main as stylize_main
 from faststyle.commands.train import main as train_main
-from faststyle.export.onnx_export import PixelStylizer, export_onnx
+from faststyle.export.layouts import PixelStylizer
+from faststyle.export.onnx_export import export_onnx
 from faststyle.model.checkpoint import load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer

@@ -19,9 +19,17 @@ def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="ONNX file to write [default: export/STYLE.onnx]")
     p.add_argument(
         "--layout",
-        choices=["pixels", "zoo"],
+        choices=["pixels", "zoo", "net"],
         default="pixels",
-        help="pixels: uint8 [N,H,W,3] in and out (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model Zoo)",
+        help="pixels: uint8 [N,H,W,3] in and out, any size (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model "
+        "Zoo); net: the bare network, float32 [N,3,H,W] 0-1, H and W multiples of 4 and at least 16, the caller "
+        "pads (no Shape ops: OpenCV 4.x loads it)",
+    )
+    p.add_argument(
+        "--style",
+        metavar="NAME",
+        help="with --layout net and a multi-style model: the style (or blend, a=0.7,b=0.3) fixed in the graph "
+        "[default: the first]",
     )
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the ORT-vs-torch check")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -47,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output or Path("export") / f"{loaded.style}.onnx")
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it, or -o another file")
-    path = export_onnx(loaded, out, layout=args.layout, verify=args.verify)
+    if args.style and args.layout != "net":
+        raise UserError("--style fixes a style for --layout net; the pixels and zoo layouts take it as an input")
+    path = export_onnx(loaded, out, layout=args.layout, verify=args.verify, style=args.style)
     print(f"wrote {path}")
     if args.int8:
         from faststyle.export.quantize import quantize_int8

@@ -5,11 +5,13 @@ Default signature (an app just feeds pixels):
     output "stylized": uint8 [N, H, W, 3] RGB
 Cast, layout, value scaling, padding to the stride and cropping back, clamping and rounding
 all happen inside the graph, traced from `faststyle.pixels` and the net's own forward.
-`layout="zoo"` gives the ONNX Model Zoo convention instead: float32 [N, 3, H, W], 0-255.
-The graph holds the faster but equivalent form of the net from `faststyle.model.phase_conv`.
+Other layouts (faststyle.export.layouts): "zoo", float32 [N, 3, H, W] in 0-255 (the ONNX Model
+Zoo convention), and "net", the bare network for runtimes that cannot handle the Shape ops of
+in-graph padding (OpenCV 4.x). The graph holds the faster but equivalent form of the net from
+`faststyle.model.phase_conv`.
 
 Every export is verified: onnx.checker (full check), then ONNX Runtime against the
-original torch net within 1 uint8 level at 256x256, 257x383 and a batch of 2.
+original torch net within 1 uint8 level at three shapes, a batch of 2 among them.
 """
 
 from __future__ import annotations
@@ -25,48 +27,14 @@ from torch import nn
 
 import faststyle
 from faststyle.errors import UserError
+from faststyle.export.layouts import CHECK_SHAPES, DESCRIPTIONS, LAYOUTS, dynamic_dims, example_input, wrap
 from faststyle.image_io import atomic_path
+from faststyle.inference.stylizer import StyleSpec, style_weights
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.phase_conv import inference_net
 from faststyle.model.transform_net import TransformNet
-from faststyle.pixels import net_to_pixels, pixels_to_net
 
 OPSET = 18
-CHECK_SHAPES = ((1, 256, 256), (1, 257, 383), (2, 96, 80))
-DESCRIPTIONS = {
-    "pixels": ("uint8 RGB image batch [N, H, W, 3], any N, H, W", "uint8 RGB stylized batch [N, H, W, 3], same shape"),
-    "zoo": ("float32 RGB batch [N, 3, H, W], values 0-255", "float32 RGB stylized batch [N, 3, H, W], values 0-255"),
-}
-
-
-class PixelStylizer(nn.Module):
-    """uint8 [N, H, W, 3] (+ style weights [S]) -> uint8 [N, H, W, 3]: the whole pipeline, so
-    ORT users feed raw pixels."""
-
-    def __init__(self, net: TransformNet):
-        super().__init__()
-        self.net = net
-
-    def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        return net_to_pixels(self.net(pixels_to_net(image), style))
-
-
-class ZooStylizer(nn.Module):
-    """float32 [N, 3, H, W] in 0-255 (+ style weights [S]) -> the same, clamped (ONNX Model Zoo convention)."""
-
-    def __init__(self, net: TransformNet):
-        super().__init__()
-        self.net = net
-
-    def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        nhwc = image.permute(0, 2, 3, 1)
-        return net_to_pixels(self.net(pixels_to_net(nhwc), style)).permute(0, 3, 1, 2).to(torch.float32)
-
-
-def example_input(layout: str, n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    pixels = torch.randint(0, 256, (n, h, w, 3), dtype=torch.uint8, generator=g)
-    return pixels if layout == "pixels" else pixels.permute(0, 3, 1, 2).to(torch.float32)
 
 
 def first_style(num_styles: int) -> torch.Tensor:
@@ -79,70 +47,91 @@ def export_onnx(
     out: str | os.PathLike[str],
     layout: str = "pixels",
     verify: bool = True,
+    style: StyleSpec = None,
 ) -> Path:
     """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically).
 
-    A multi-style model gets a second input, "style" (float32 [S]: weights over its styles,
-    one-hot to pick one, a convex mix to blend), stored with the first style as its default
-    value, so apps that feed only "image" still work.
+    A multi-style model in the pixels or zoo layout gets a second input, "style" (float32 [S]:
+    weights over its styles, one-hot to pick one, a convex mix to blend), stored with the first
+    style as its default value, so apps that feed only "image" still work. The net layout fixes
+    the style at export: `style` (a name or a blend; default the first).
     """
-    if layout not in DESCRIPTIONS:
-        raise UserError(f"layout must be one of {list(DESCRIPTIONS)}, not {layout!r}")
+    if layout not in LAYOUTS:
+        raise UserError(f"layout must be one of {list(LAYOUTS)}, not {layout!r}")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     net = loaded.net.eval().to(memory_format=torch.contiguous_format)
-    cls = PixelStylizer if layout == "pixels" else ZooStylizer
-    wrapper = cls(net).eval()  # the reference the exported graph is checked against
+    weights = torch.from_numpy(style_weights(style, loaded.style_names)[0])
+    wrapper = wrap(layout, net, weights).eval()  # the reference the exported graph is checked against
     out = Path(out)
-    multi = net.num_styles > 1
+    style_input = net.num_styles > 1 and layout != "net"
 
     example = example_input(layout, 1, 64, 96)
-    n, h, w = torch.export.Dim("batch"), torch.export.Dim("height"), torch.export.Dim("width")
-    dims = {0: n, 1: h, 2: w} if layout == "pixels" else {0: n, 2: h, 3: w}
-    args = (example, first_style(net.num_styles)) if multi else (example,)
+    args = (example, first_style(net.num_styles)) if style_input else (example,)
     with torch.no_grad():
         program = torch.onnx.export(
-            cls(inference_net(net)).eval(),
+            wrap(layout, inference_net(net), weights).eval(),
             args,
-            input_names=["image", "style"] if multi else ["image"],
+            input_names=["image", "style"] if style_input else ["image"],
             output_names=["image_out"],
-            dynamic_shapes=({**dims}, None) if multi else ({**dims},),
+            dynamic_shapes=(dynamic_dims(layout), None) if style_input else (dynamic_dims(layout),),
             opset_version=OPSET,
             dynamo=True,
             optimize=True,
             verbose=False,
         )
-    assert program is not None
+    assert program is not None  # dynamo=True always returns the ONNXProgram
     proto = program.model_proto
     # ONNX forbids one name for an input and an output; "image" in, "stylized" out.
     _rename_output(proto, "image_out", "stylized")
-    if multi:  # an initializer named like an input is that input's default value
+    _name_dims(proto, layout)
+    if style_input:  # an initializer named like an input is that input's default value
         proto.graph.initializer.append(onnx.numpy_helper.from_array(first_style(net.num_styles).numpy(), "style"))
+    onnx.helper.set_model_props(proto, _metadata(loaded, net, layout, style_input, weights))
+    proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__
+
+    with atomic_path(out) as tmp:
+        onnx.save_model(proto, tmp)
+        if verify:
+            verify_onnx(tmp, wrapper, layout, net.num_styles if style_input else 1)
+    return out
+
+
+def _metadata(
+    loaded: LoadedModel, net: TransformNet, layout: str, style_input: bool, weights: torch.Tensor
+) -> dict[str, str]:
     inp, outp = DESCRIPTIONS[layout]
     names = ", ".join(loaded.style_names)
-    meta = {
+    if style_input:
+        inp += f"; style: float32 [{net.num_styles}] weights over the styles ({names}), default the first"
+    fixed = {"fixed_style_weights": json.dumps([round(float(w), 6) for w in weights])} if layout == "net" else {}
+    return {
         "style": loaded.style,
         "styles": json.dumps(loaded.styles),
         "source_checkpoint": Path(loaded.source).name,
         "faststyle_version": faststyle.__version__,
         "arch": net.arch,
         "layout": layout,
-        "input": inp
-        + (
-            f"; style: float32 [{net.num_styles}] weights over the styles ({names}), default the first" if multi else ""
-        ),
+        **fixed,
+        "input": inp,
         "output": outp,
         "description": f"faststyle {loaded.style} stylizer (Johnson et al. 2016, arch {net.arch}"
-        + (f", {net.num_styles} styles: {names}" if multi else "")
+        + (f", {net.num_styles} styles: {names}" if net.num_styles > 1 else "")
         + f"). Input: {inp}. Output: {outp}.",
     }
-    onnx.helper.set_model_props(proto, meta)
-    proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__
 
-    with atomic_path(out) as tmp:
-        onnx.save_model(proto, tmp)
-        if verify:
-            verify_onnx(tmp, wrapper, layout, net.num_styles)
-    return out
+
+def _name_dims(proto: onnx.ModelProto, layout: str) -> None:
+    """Input and output dimensions named batch, height, width (the exporter names the output's
+    after the arithmetic that computed them, and the net layout's after its stride multiples)."""
+    names = {
+        "pixels": ("batch", "height", "width", None),
+        "zoo": ("batch", None, "height", "width"),
+        "net": ("batch", None, "height", "width"),
+    }[layout]
+    for value in [proto.graph.input[0], *proto.graph.output]:
+        for dim, name in zip(value.type.tensor_type.shape.dim, names, strict=True):
+            if name is not None:
+                dim.dim_param = name
 
 
 def _rename_output(proto: onnx.ModelProto, old: str, new: str) -> None:
@@ -158,10 +147,11 @@ def verify_onnx(
     wrapper: nn.Module,
     layout: str,
     num_styles: int = 1,
-    shapes: tuple[tuple[int, int, int], ...] = CHECK_SHAPES,
+    shapes: tuple[tuple[int, int, int], ...] | None = None,
 ) -> float:
-    """onnx.checker full check + ORT vs torch on several shapes (and, for a multi-style model,
-    with the default style, the last style and a blend); returns the worst max-abs error."""
+    """onnx.checker full check + ORT vs torch on several shapes (and, for a model with a style
+    input, with the default style, the last style and a blend); returns the worst max-abs error
+    (uint8 levels; the float layouts are compared on the 0-255 scale)."""
     import onnxruntime as ort
 
     onnx.checker.check_model(str(path), full_check=True)
@@ -172,18 +162,19 @@ def verify_onnx(
     if num_styles > 1:
         blend = torch.full((num_styles,), 1.0 / num_styles)
         styles += [torch.nn.functional.one_hot(torch.tensor(num_styles - 1), num_styles).float(), blend]
+    scale = 255.0 if layout == "net" else 1.0
     worst = 0.0
-    for i, (n, h, w) in enumerate(shapes):
+    for i, (n, h, w) in enumerate(shapes or CHECK_SHAPES[layout]):
         for style in styles:
             x = example_input(layout, n, h, w, seed=i + 1)
             feeds = {"image": x.numpy()} | ({} if style is None else {"style": style.numpy()})
             with torch.no_grad():
-                ref = wrapper(x, style).numpy().astype(np.int32)
-            got = session.run(None, feeds)[0].astype(np.int32)
+                ref = wrapper(x, style).numpy().astype(np.float64) * scale
+            got = session.run(None, feeds)[0].astype(np.float64) * scale
             if got.shape != ref.shape:
                 raise UserError(f"{path}: ONNX output shape {got.shape} != torch {ref.shape} at {n}x{h}x{w}")
             err = float(np.abs(got - ref).max())
             worst = max(worst, err)
             if err > 1:
-                raise UserError(f"{path}: ONNX Runtime differs from torch by {err} levels at {n}x{h}x{w}")
+                raise UserError(f"{path}: ONNX Runtime differs from torch by {err:.2f} levels at {n}x{h}x{w}")
     return worst

@@ -23,7 +23,8 @@ from numpy.typing import NDArray
 from faststyle.errors import ModelError, UserError
 from faststyle.inference.stylizer import StyleSpec, check_pixels, style_weights
 
-LAYOUTS = ("pixels", "zoo")
+LAYOUTS = ("pixels", "zoo", "net")
+STRIDE, MIN_SIZE = 4, 16  # the net layout's input: H and W multiples of STRIDE, at least MIN_SIZE
 
 
 def cpu_providers() -> list[str]:
@@ -117,12 +118,23 @@ class OrtStylizer:
         out: NDArray[np.uint8]
         if self.layout == "pixels":
             out = self.session.run([self._output], {self._input: batch, **self._extra})[0]
-        else:
+        elif self.layout == "zoo":
             # Zoo layout: float32 [N, 3, H, W] in 0-255 both ways; round and clamp back to pixels.
             nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
-            out = self.session.run([self._output], {self._input: nchw, **self._extra})[0]
-            out = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+            zoo = self.session.run([self._output], {self._input: nchw, **self._extra})[0]
+            out = np.clip(np.rint(zoo), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        else:
+            out = self._run_net(batch)
         return out[0] if image.ndim == 3 else out
+
+    def _run_net(self, batch: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """The net layout: pad (edge) to the stride as the pixels graph does, 0-1 NCHW in and out, crop."""
+        h, w = batch.shape[1:3]
+        ph, pw = (max(MIN_SIZE, -(-size // STRIDE) * STRIDE) - size for size in (h, w))
+        padded = np.pad(batch, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
+        nchw = np.ascontiguousarray(padded.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        styled = self.session.run([self._output], {self._input: nchw})[0][:, :, :h, :w]
+        return np.clip(np.rint(styled * 255.0), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1).copy()
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""

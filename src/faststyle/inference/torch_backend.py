@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import UserError
-from faststyle.export.onnx_export import PixelStylizer
+from faststyle.export.layouts import PixelStylizer
 from faststyle.hardware import pick_device
 from faststyle.inference.stylizer import StyleSpec, style_weights
 from faststyle.model.checkpoint import load_model

@@ -161,8 +161,16 @@ class TransformNet(nn.Module):
         ph = max(MIN_SIZE, (h + STRIDE - 1) // STRIDE * STRIDE) - h
         pw = max(MIN_SIZE, (wd + STRIDE - 1) // STRIDE * STRIDE) - wd
         y = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        y = self.decoder(self.residuals(self.encoder(y, w), w), w)
-        return torch.sigmoid(y[..., :h, :wd])
+        return torch.sigmoid(self._logits(y, w)[..., :h, :wd])
+
+    def core(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """The network proper, on an input whose H and W are multiples of STRIDE and at least
+        MIN_SIZE, with style weights [S] or [N, S]: [N, 3, H, W] in [0, 1] -> the same."""
+        return torch.sigmoid(self._logits(x, weights))
+
+    def _logits(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor = self.decoder(self.residuals(self.encoder(x, weights), weights), weights)
+        return y
 
 
 def count_flops(net: TransformNet, height: int, width: int) -> int:
