@@ -133,7 +133,7 @@ class OrtStylizer:
         ph, pw = (max(MIN_SIZE, -(-size // STRIDE) * STRIDE) - size for size in (h, w))
         padded = np.pad(batch, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
         nchw = np.ascontiguousarray(padded.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-        styled = self.session.run([self._output], {self._input: nchw})[0][:, :, :h, :w]
+        styled: NDArray[np.float32] = self.session.run([self._output], {self._input: nchw})[0][:, :, :h, :w]
         return np.clip(np.rint(styled * 255.0), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1).copy()
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
