@@ -134,7 +134,8 @@ class OrtStylizer:
         padded = np.pad(batch, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
         nchw = np.ascontiguousarray(padded.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
         styled: NDArray[np.float32] = self.session.run([self._output], {self._input: nchw})[0][:, :, :h, :w]
-        return np.clip(np.rint(styled * 255.0), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1).copy()
+        pixels: NDArray[np.uint8] = np.clip(np.rint(styled * 255.0), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
