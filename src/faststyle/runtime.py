@@ -57,9 +57,10 @@ class Stylizer:
     def __repr__(self) -> str:
         return f"Stylizer({self.engine!r})"
 
-    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
-        out: NDArray[np.uint8] = self.engine(image)
+    def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
+        """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape; `weights` [S]
+        overrides the style for this call (weights over a multi-style model's styles)."""
+        out: NDArray[np.uint8] = self.engine(image, weights)
         return out
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:

@@ -16,6 +16,7 @@ COMMANDS = {
     "evaluate": ("evaluate", "losses, style similarity and speed of a model, against the Gatys baseline"),
     "gallery": ("gallery", "a grid of photos x models, as in the README"),
     "serve": ("serve", "the stylizer in a web page, served on localhost (runs in the browser)"),
+    "batch": ("batch", "stylize a folder tree or a dataset into a mirrored tree (resumable; local or Ray)"),
 }
 
 

@@ -111,17 +111,19 @@ class OrtStylizer:
     def __repr__(self) -> str:
         return f"OrtStylizer({str(self.path)!r}, style={self.style!r}, layout={self.layout!r})"
 
-    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape."""
+    def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
+        """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape; `weights` [S]
+        overrides this stylizer's style for the call (a multi-style model's style weights)."""
         batch = check_pixels(image)  # [N, H, W, 3]
+        extra = self._extra if weights is None or not self._extra else {"style": np.asarray(weights, np.float32)}
         image = np.asarray(image)
         out: NDArray[np.uint8]
         if self.layout == "pixels":
-            out = self.session.run([self._output], {self._input: batch, **self._extra})[0]
+            out = self.session.run([self._output], {self._input: batch, **extra})[0]
         elif self.layout == "zoo":
             # Zoo layout: float32 [N, 3, H, W] in 0-255 both ways; round and clamp back to pixels.
             nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
-            zoo = self.session.run([self._output], {self._input: nchw, **self._extra})[0]
+            zoo = self.session.run([self._output], {self._input: nchw, **extra})[0]
             out = np.clip(np.rint(zoo), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
         else:
             out = self._run_net(batch)

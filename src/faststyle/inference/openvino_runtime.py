@@ -72,8 +72,9 @@ class OpenVinoStylizer:
     def __repr__(self) -> str:
         return f"OpenVinoStylizer({str(self.path)!r}, style={self.style!r}, precision={self.precision!r})"
 
-    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         batch = check_pixels(image)
-        self._request.infer({"image": batch, **self._feeds})
+        feeds = self._feeds if weights is None or not self._feeds else {"style": np.asarray(weights, np.float32)}
+        self._request.infer({"image": batch, **feeds})
         out: NDArray[np.uint8] = self._request.get_output_tensor(0).data.copy()
         return out[0] if image.ndim == 3 else out

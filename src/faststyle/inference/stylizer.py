@@ -40,7 +40,9 @@ class Stylizer(Protocol):
     backend: str
     hparams: dict[str, Any]
 
-    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]: ...
+    def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
+        """uint8 [H, W, 3] or [N, H, W, 3] -> the same; `weights` [S] override the style for the call."""
+        ...
 
 
 def ort_providers(device: str) -> list[str]:

@@ -54,10 +54,11 @@ class TorchStylizer:
     def __repr__(self) -> str:
         return f"TorchStylizer({str(self.path)!r}, style={self.style!r}, device={str(self.device)!r})"
 
-    def __call__(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         batch = image[None] if image.ndim == 3 else image
+        style = self.weights if weights is None else torch.from_numpy(np.asarray(weights, np.float32)).to(self.device)
         bf16 = torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), bf16:
             pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
-            out: NDArray[np.uint8] = self.module(pixels, self.weights).cpu().numpy()
+            out: NDArray[np.uint8] = self.module(pixels, style).cpu().numpy()
         return out[0] if image.ndim == 3 else out

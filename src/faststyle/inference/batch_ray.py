@@ -1,0 +1,99 @@
+"""`faststyle batch --engine ray`: the same job as a Ray Data pipeline, as a user runs it on a cluster.
+
+    read_images (the missing outputs' inputs, with their paths)
+      -> map_batches(Stylize): one stylizer (ONNX Runtime or OpenVINO session) per actor
+      -> each actor writes its outputs atomically, as the local engine does; rows report back
+
+Locally `ray.init` starts a Ray instance with one CPU slot per worker and one for reading; on a cluster, connect first
+(RAY_ADDRESS) and the same pipeline spreads over its nodes. Folder inputs only: a dataset is
+already a table, and its users run Ray on it directly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faststyle.errors import UserError
+from faststyle.inference.batch import Item, Report, Settings, style_of
+
+
+class Stylize:
+    """A Ray Data actor: builds its stylizer once, then stylizes and writes batch after batch."""
+
+    def __init__(self, settings: Settings, dests: dict[str, str]):
+        from faststyle.inference.batch import RANDOM_STYLES
+        from faststyle.inference.stylizer import load_stylizer
+
+        fixed = None if settings.style in RANDOM_STYLES else settings.style
+        self.stylizer = load_stylizer(
+            settings.model, settings.backend, "cpu", threads=1, style=fixed, precision=settings.precision, quiet=True
+        )
+        self.settings, self.dests = settings, dests
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        from faststyle.image_io import save_rgb
+        from faststyle.inference.pipeline import stylize_array
+
+        problems = []
+        for image, path in zip(batch["image"], batch["path"], strict=True):
+            key = self.dests[path]
+            try:
+                weights = style_of(self.settings.style, key, self.stylizer.styles, self.settings.seed)
+                pixels = np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3])
+                out = stylize_array(partial(self.stylizer, weights=weights), pixels, self.settings.options)
+                save_rgb(out, key)
+                problems.append("")
+            except Exception as e:  # reported by the driver as one line, like the local engine
+                problems.append(f"{path}: {type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
+        return {"problem": np.array(problems, dtype=object)}
+
+
+def run_ray(items: list[Item], settings: Settings, workers: int, progress: bool = True) -> Report:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--engine ray needs Ray (pip install 'faststyle[ray]')") from None
+    if settings.source.dataset:
+        raise UserError("--engine ray takes a folder of images; run a dataset with the local engine")
+    todo = [item for item in items if not item.dest.exists()]
+    report = Report(skipped=len(items) - len(todo))
+    if not todo:
+        return report
+    start = time.perf_counter()
+    if os.environ.get("RAY_ADDRESS"):  # a cluster: its own resources
+        ray.init(ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+    else:  # one CPU slot per stylizing actor, and one more for the reading tasks, which else never run
+        ray.init(
+            num_cpus=workers + 1,
+            include_dashboard=False,
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = progress
+    ctx.verbose_stats_logs = False
+    # Ray may report a file under a normalized path: match outputs on the resolved path.
+    dests = {str(Path(i.source).resolve()): str(i.dest) for i in todo}
+    images = ray.data.read_images([i.source for i in todo], include_paths=True, mode="RGB")
+    images = images.map(lambda row: {**row, "path": str(Path(row["path"]).resolve())})
+    results = images.map_batches(
+        Stylize, fn_constructor_args=(settings, dests), batch_size=4, concurrency=workers, num_cpus=1
+    )
+    try:
+        for row in results.iter_rows():
+            if row["problem"]:
+                report.failed.append(row["problem"])
+            else:
+                report.written += 1
+    finally:
+        if not os.environ.get("RAY_ADDRESS"):
+            ray.shutdown()  # the local instance ends with the job
+    report.seconds = time.perf_counter() - start
+    return report
