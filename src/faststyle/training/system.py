@@ -7,7 +7,6 @@ its hyperparameters alone rebuild the net (see `faststyle.model.checkpoint`).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
@@ -150,12 +149,7 @@ class StyleTransferSystem(L.LightningModule):
         if self.channels_last:
             content = content.contiguous(memory_format=torch.channels_last)
         many = len(self.plan.trained) > 1
-        # On a CPU the transform net stays float32 under bf16-mixed: there a bf16 convolution's
-        # weight gradient runs 7-10x slower than float32 (torch 2.15, AMX Xeon; bench/train_speed.py),
-        # while the frozen VGG needs only input gradients, which bf16 speeds up.
-        on_cpu = self.device.type == "cpu"
-        with torch.autocast("cpu", enabled=False) if on_cpu else contextlib.nullcontext():
-            styled = self.net(content, self.net_style(ids))
+        styled = self.net(content, self.net_style(ids))  # under bf16-mixed: bf16 convolutions, fp32 norms
         terms = self.loss_fn(styled, content, ids, per_image=many)
         if many:
             self._log_per_style(terms.pop("style_each"), ids)
