@@ -29,7 +29,7 @@ def test_onnx_runtime_matches_torch_on_odd_sizes_and_batches(model_pth, model_on
     x = np.random.default_rng(n * h * w).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
     with torch.no_grad():
         ref = PixelStylizer(load_model(model_pth).net)(torch.from_numpy(x)).numpy()
-    got = Stylizer(model_onnx, precision="fp32")(x)
+    got = Stylizer(model_onnx, backend="ort", precision="fp32")(x)
     assert got.dtype == np.uint8 and got.shape == (n, h, w, 3)
     assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1
 
@@ -60,11 +60,11 @@ def test_export_command_writes_a_zoo_layout_model(zoo_onnx, model_onnx, capsys):
     graph = onnx.load(zoo_onnx).graph
     assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert graph.input[0].type.tensor_type.shape.dim[1].dim_value == 3  # [N, 3, H, W]
-    zoo = Stylizer(zoo_onnx, precision="fp32")
+    zoo = Stylizer(zoo_onnx, backend="ort", precision="fp32")
     assert zoo.layout == "zoo" and zoo.style == "random"
     x = np.random.default_rng(5).integers(0, 256, (2, 30, 41, 3), dtype=np.uint8)
     # Same net, other layout: the runtime converts, so both give the same pixels.
-    assert np.abs(zoo(x).astype(int) - Stylizer(model_onnx, precision="fp32")(x)).max() <= 1
+    assert np.abs(zoo(x).astype(int) - Stylizer(model_onnx, backend="ort", precision="fp32")(x)).max() <= 1
 
 
 def test_export_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):

@@ -170,13 +170,15 @@ def test_onnx_style_input_matches_torch_with_and_without_it(base_model, tmp_path
     for spec, weights in [(None, [1, 0, 0]), ("wave", [0, 1, 0]), ("mosaic=0.25,candy=0.75", [0.25, 0, 0.75])]:
         with torch.no_grad():
             ref = PixelStylizer(net)(torch.from_numpy(image), torch.tensor(weights, dtype=torch.float32)).numpy()
-        got = Stylizer(path, style=spec, precision="fp32")(image)
+        got = Stylizer(path, style=spec, backend="ort", precision="fp32")(image)
         assert np.abs(got.astype(int) - ref).max() <= 1, spec
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path))
     plain = session.run(None, {"image": image})[0]  # an app that feeds only the image gets the first style
-    assert np.abs(plain.astype(int) - Stylizer(path, style="mosaic", precision="fp32")(image)).max() == 0
+    # ONNX Runtime on both sides: the chooser may pick OpenVINO, which is within a level, not bit-equal
+    first = Stylizer(path, style="mosaic", backend="ort", precision="fp32")(image)
+    assert np.abs(plain.astype(int) - first).max() == 0
 
 
 def test_stylize_style_flag_picks_blends_and_names_valid_styles(base_model, tmp_path, capsys):

@@ -184,7 +184,7 @@ def test_page_stylizes_like_python_and_offers_the_png(served, browser, model_onn
     photo.thumbnail((256, 256), Image.LANCZOS)
     path = tmp_path / "chicago_256.png"
     photo.save(path)
-    expected = Stylizer(model_onnx, precision="fp32")(np.asarray(photo))  # what the page runs
+    expected = Stylizer(model_onnx, backend="ort", precision="fp32")(np.asarray(photo))  # what the page runs
 
     open_page(browser, served, max_size=256)
     start = time.monotonic()
@@ -289,11 +289,11 @@ def test_page_offers_the_styles_of_a_multi_style_model_and_blends_two(served_mul
     )
     state = choose_file(browser, path)
     assert state == "done", browser.execute_script("return document.getElementById('error').textContent")
-    expected = Stylizer(multi_onnx, style="b=0.7,c=0.3", precision="fp32")(np.asarray(photo))
+    expected = Stylizer(multi_onnx, style="b=0.7,c=0.3", backend="ort", precision="fp32")(np.asarray(photo))
     got = canvas_pixels(browser, "result")
     assert got.shape == expected.shape
     assert np.abs(got.astype(int) - expected).max() <= 1
     assert not np.array_equal(
-        expected, Stylizer(multi_onnx, style="b", precision="fp32")(np.asarray(photo))
+        expected, Stylizer(multi_onnx, style="b", backend="ort", precision="fp32")(np.asarray(photo))
     )  # the blend mattered
     assert "gradient_b0.70_c0.30" in browser.execute_script("return document.getElementById('download').download")
