@@ -51,7 +51,7 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 # OpenCV 4.x and 5.x cannot share one environment: each goes into a folder of its own, which
 # tests/test_other_runtimes.py puts on PYTHONPATH in a subprocess (OpenVINO is in the test extra).
 OPENCV_VERSIONS := 4.14.0.94 5.0.0.93
-other-runtimes: $(foreach v,$(OPENCV_VERSIONS),$(VENV)/opencv/$(v)/.installed)
+other-runtimes: $(foreach v,$(OPENCV_VERSIONS),$(VENV)/opencv/$(v)/.installed) $(VENV)/triton/.installed
 
 $(VENV)/opencv/%/.installed: | setup
 	@echo "other-runtimes: installing opencv-python-headless==$* into $(VENV)/opencv/$* (pip)"
@@ -61,3 +61,14 @@ $(VENV)/opencv/%/.installed: | setup
 bench: setup
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/run.py
+
+# A real Triton Inference Server for tests/test_triton.py: the nvidia-pytriton wheel carries a
+# tritonserver binary with its Python backend (no ONNX Runtime backend). The backend's stub for
+# this Python goes where the server looks for it.
+PYTRITON_VERSION := 0.7.0
+$(VENV)/triton/.installed: | setup
+	@echo "other-runtimes: installing nvidia-pytriton==$(PYTRITON_VERSION) (its tritonserver) into $(VENV)/triton (pip)"
+	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/triton nvidia-pytriton==$(PYTRITON_VERSION)
+	cp $(VENV)/triton/pytriton/tritonserver/python_backend_stubs/$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/triton_python_backend_stub \
+		$(VENV)/triton/pytriton/tritonserver/backends/python/
+	touch $@

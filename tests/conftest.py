@@ -8,7 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import lightning.pytorch  # noqa: F401  (see below)
 import pytest
+
+# Lightning gives its logger a StreamHandler bound to the sys.stderr of the moment it is first
+# imported; imported here, that is pytest's session stream, not a test's capsys stream that is
+# closed when the test ends (then every later Lightning message prints "--- Logging error ---").
 
 if TYPE_CHECKING:
     import torch
@@ -109,11 +114,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
-def multi_onnx(tmp_path_factory) -> Path:
-    """A randomised 3-style 'tiny' net (styles a, b, c), saved and exported with its style input."""
+def multi_pth(tmp_path_factory) -> Path:
+    """A randomised 3-style 'tiny' net (styles a, b, c) saved as a final model file."""
     import torch
 
-    from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import save_model
     from faststyle.model.transform_net import TransformNet
 
@@ -122,7 +126,13 @@ def multi_onnx(tmp_path_factory) -> Path:
     with torch.no_grad():
         for p in net.parameters():
             p.add_(0.2 * torch.randn_like(p))  # every style row different
-    folder = tmp_path_factory.mktemp("multi")
     styles = [{"name": n, "image": None, "style_size": 256} for n in "abc"]
-    pth = save_model(net, folder / "multi.pth", "multi", {"arch": "tiny"}, styles)
-    return export_onnx(pth, folder / "multi.onnx")
+    return save_model(net, tmp_path_factory.mktemp("multi") / "multi.pth", "multi", {"arch": "tiny"}, styles)
+
+
+@pytest.fixture(scope="session")
+def multi_onnx(multi_pth) -> Path:
+    """multi_pth exported (and verified) with its style input."""
+    from faststyle.export.onnx_export import export_onnx
+
+    return export_onnx(multi_pth, multi_pth.with_suffix(".onnx"))

@@ -34,6 +34,19 @@ def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the ORT-vs-torch check")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument(
+        "--triton",
+        metavar="DIR",
+        help="write a Triton Inference Server model repository instead: DIR/NAME/config.pbtxt (dynamic batching, "
+        "variable H and W) and DIR/NAME/1/model.onnx",
+    )
+    p.add_argument(
+        "--triton-backend",
+        choices=["onnxruntime", "python"],
+        default="onnxruntime",
+        help="Triton backend: onnxruntime (default), or python (model.py runs the file with ONNX Runtime: for a "
+        "server without the ONNX Runtime backend)",
+    )
+    p.add_argument(
         "--int8",
         action="store_true",
         help="also write NAME.int8.onnx beside it: static int8 (QDQ) quantization, its ranges calibrated on "
@@ -52,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
     from faststyle.model.checkpoint import load_model
 
     loaded = load_model(args.checkpoint)
+    if args.triton:
+        from faststyle.export.triton import write_repository
+
+        target = Path(args.triton) / loaded.style
+        if target.exists() and not args.overwrite:
+            raise UserError(f"{target} exists; pass --overwrite to replace it, or another --triton folder")
+        print(f"wrote {write_repository(loaded, args.triton, backend=args.triton_backend)}")
+        return 0
     out = Path(args.output or Path("export") / f"{loaded.style}.onnx")
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it, or -o another file")

@@ -93,9 +93,10 @@ def example_input(layout: str, n: int, h: int, w: int, seed: int = 0) -> torch.T
     return nchw if layout == "zoo" else nchw / 255.0
 
 
-def dynamic_dims(layout: str) -> dict[int, object]:
-    """torch.export dims of the image input: batch, height, width (stride multiples for `net`)."""
-    n = torch.export.Dim("batch")
+def dynamic_dims(layout: str, n: object | None = None) -> dict[int, object]:
+    """torch.export dims of the image input: batch (`n`, shared with a per-image style input),
+    height, width (stride multiples for `net`)."""
+    n = n or torch.export.Dim("batch")
     if layout == "net":  # H = 4 * h4: the graph then needs no Shape ops to pad or crop
         h = STRIDE * torch.export.Dim("h4", min=MIN_SIZE // STRIDE)
         w = STRIDE * torch.export.Dim("w4", min=MIN_SIZE // STRIDE)

@@ -48,13 +48,16 @@ def export_onnx(
     layout: str = "pixels",
     verify: bool = True,
     style: StyleSpec = None,
+    per_image_style: bool = False,
 ) -> Path:
     """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically).
 
     A multi-style model in the pixels or zoo layout gets a second input, "style" (float32 [S]:
     weights over its styles, one-hot to pick one, a convex mix to blend), stored with the first
     style as its default value, so apps that feed only "image" still work. The net layout fixes
-    the style at export: `style` (a name or a blend; default the first).
+    the style at export: `style` (a name or a blend; default the first). `per_image_style`
+    makes the style input float32 [N, S], one row per image and required (what a server that
+    batches every input, like Triton, needs).
     """
     if layout not in LAYOUTS:
         raise UserError(f"layout must be one of {list(LAYOUTS)}, not {layout!r}")
@@ -66,14 +69,19 @@ def export_onnx(
     style_input = net.num_styles > 1 and layout != "net"
 
     example = example_input(layout, 1, 64, 96)
-    args = (example, first_style(net.num_styles)) if style_input else (example,)
+    per_image = style_input and per_image_style
+    style_example = first_style(net.num_styles)[None] if per_image else first_style(net.num_styles)
+    args = (example, style_example) if style_input else (example,)
+    batch = torch.export.Dim("batch")
     with torch.no_grad():
         program = torch.onnx.export(
             wrap(layout, inference_net(net), weights).eval(),
             args,
             input_names=["image", "style"] if style_input else ["image"],
             output_names=["image_out"],
-            dynamic_shapes=(dynamic_dims(layout), None) if style_input else (dynamic_dims(layout),),
+            dynamic_shapes=(dynamic_dims(layout, batch), {0: batch} if per_image else None)
+            if style_input
+            else (dynamic_dims(layout, batch),),
             opset_version=OPSET,
             dynamo=True,
             optimize=True,
@@ -84,24 +92,31 @@ def export_onnx(
     # ONNX forbids one name for an input and an output; "image" in, "stylized" out.
     _rename_output(proto, "image_out", "stylized")
     _name_dims(proto, layout)
-    if style_input:  # an initializer named like an input is that input's default value
+    if style_input and not per_image:  # an initializer named like an input is that input's default value
         proto.graph.initializer.append(onnx.numpy_helper.from_array(first_style(net.num_styles).numpy(), "style"))
-    onnx.helper.set_model_props(proto, _metadata(loaded, net, layout, style_input, weights))
+    onnx.helper.set_model_props(proto, _metadata(loaded, net, layout, style_input, weights, per_image))
     proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__
 
     with atomic_path(out) as tmp:
         onnx.save_model(proto, tmp)
         if verify:
-            verify_onnx(tmp, wrapper, layout, net.num_styles if style_input else 1)
+            verify_onnx(tmp, wrapper, layout, net.num_styles if style_input else 1, per_image=per_image)
     return out
 
 
 def _metadata(
-    loaded: LoadedModel, net: TransformNet, layout: str, style_input: bool, weights: torch.Tensor
+    loaded: LoadedModel,
+    net: TransformNet,
+    layout: str,
+    style_input: bool,
+    weights: torch.Tensor,
+    per_image: bool = False,
 ) -> dict[str, str]:
     inp, outp = DESCRIPTIONS[layout]
     names = ", ".join(loaded.style_names)
-    if style_input:
+    if style_input and per_image:
+        inp += f"; style: float32 [N, {net.num_styles}] weights over the styles ({names}), one row per image"
+    elif style_input:
         inp += f"; style: float32 [{net.num_styles}] weights over the styles ({names}), default the first"
     fixed = {"fixed_style_weights": json.dumps([round(float(w), 6) for w in weights])} if layout == "net" else {}
     return {
@@ -148,6 +163,7 @@ def verify_onnx(
     layout: str,
     num_styles: int = 1,
     shapes: tuple[tuple[int, int, int], ...] | None = None,
+    per_image: bool = False,
 ) -> float:
     """onnx.checker full check + ORT vs torch on several shapes (and, for a model with a style
     input, with the default style, the last style and a blend); returns the worst max-abs error
@@ -167,6 +183,11 @@ def verify_onnx(
     for i, (n, h, w) in enumerate(shapes or CHECK_SHAPES[layout]):
         for style in styles:
             x = example_input(layout, n, h, w, seed=i + 1)
+            if per_image:  # every image its own row: the first image the default style, the others this one
+                rows = style if style is not None else torch.nn.functional.one_hot(torch.tensor(0), num_styles).float()
+                style = torch.stack(
+                    [torch.nn.functional.one_hot(torch.tensor(0), num_styles).float()] + [rows] * (n - 1)
+                )
             feeds = {"image": x.numpy()} | ({} if style is None else {"style": style.numpy()})
             with torch.no_grad():
                 ref = wrapper(x, style).numpy().astype(np.float64) * scale

@@ -1,0 +1,86 @@
+"""A Triton Inference Server model repository for one model: `faststyle export --triton DIR`.
+
+    DIR/NAME/config.pbtxt     dynamic batching, variable H and W, the ONNX Runtime backend
+    DIR/NAME/1/model.onnx     the pixels layout (uint8 [N, H, W, 3] in and out)
+
+Triton batches every input of a model with dynamic batching, so a multi-style model is exported
+with per-image style weights: `style` float32 [N, S], one row per request. Requests are batched
+together when their images have the same size (Triton's rule for variable dimensions).
+
+`backend="python"` writes the same inputs, outputs and batching for Triton's Python backend,
+with a model.py that runs the ONNX file with ONNX Runtime: for a server built without the ONNX
+Runtime backend (the one bundled in the nvidia-pytriton wheel is such a server).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from faststyle.errors import UserError
+from faststyle.image_io import atomic_path
+from faststyle.model.checkpoint import LoadedModel, load_model
+
+BACKENDS = ("onnxruntime", "python")
+PYTHON_MODEL = Path(__file__).with_name("triton_python_model.py")
+
+
+def config_text(name: str, backend: str, num_styles: int, max_batch_size: int = 8) -> str:
+    """config.pbtxt: Triton's text format of its ModelConfig protobuf."""
+    style = (
+        f"""
+  {{
+    name: "style"
+    data_type: TYPE_FP32
+    dims: [ {num_styles} ]
+  }},"""
+        if num_styles > 1
+        else ""
+    )
+    return f"""name: "{name}"
+backend: "{backend}"
+max_batch_size: {max_batch_size}
+input [{style}
+  {{
+    name: "image"
+    data_type: TYPE_UINT8
+    dims: [ -1, -1, 3 ]
+  }}
+]
+output [
+  {{
+    name: "stylized"
+    data_type: TYPE_UINT8
+    dims: [ -1, -1, 3 ]
+  }}
+]
+dynamic_batching {{
+  max_queue_delay_microseconds: 5000
+}}
+"""
+
+
+def write_repository(
+    model: str | os.PathLike[str] | LoadedModel,
+    repository: str | os.PathLike[str],
+    name: str | None = None,
+    backend: str = "onnxruntime",
+    max_batch_size: int = 8,
+) -> Path:
+    """Export `model` into a Triton model repository; returns the model's folder in it."""
+    from faststyle.export.onnx_export import export_onnx
+
+    if backend not in BACKENDS:
+        raise UserError(f"--triton-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    name = name or loaded.style
+    folder = Path(repository) / name
+    num_styles = loaded.net.num_styles
+    export_onnx(loaded, folder / "1" / "model.onnx", per_image_style=num_styles > 1)
+    if backend == "python":
+        with atomic_path(folder / "1" / "model.py") as tmp:
+            shutil.copyfile(PYTHON_MODEL, tmp)
+    with atomic_path(folder / "config.pbtxt") as tmp:
+        Path(tmp).write_text(config_text(name, backend, num_styles, max_batch_size))
+    return folder
