@@ -26,7 +26,7 @@ from faststyle.inference.batch import Item, Report, Settings, style_of
 class Stylize:
     """A Ray Data actor: builds its stylizer once, then stylizes and writes batch after batch."""
 
-    def __init__(self, settings: Settings, dests: dict[str, str]):
+    def __init__(self, settings: Settings, dests: dict[str, tuple[str, str]]):
         from faststyle.inference.batch import RANDOM_STYLES
         from faststyle.inference.stylizer import load_stylizer
 
@@ -42,12 +42,12 @@ class Stylize:
 
         problems = []
         for image, path in zip(batch["image"], batch["path"], strict=True):
-            key = self.dests[path]
-            try:
+            dest, key = self.dests[path]
+            try:  # the style seeded by the item's key, as the local engine does: both give one picture
                 weights = style_of(self.settings.style, key, self.stylizer.styles, self.settings.seed)
                 pixels = np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3])
                 out = stylize_array(partial(self.stylizer, weights=weights), pixels, self.settings.options)
-                save_rgb(out, key)
+                save_rgb(out, dest)
                 problems.append("")
             except Exception as e:  # reported by the driver as one line, like the local engine
                 problems.append(f"{path}: {type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
@@ -80,7 +80,7 @@ def run_ray(items: list[Item], settings: Settings, workers: int, progress: bool 
     ctx.enable_progress_bars = progress
     ctx.verbose_stats_logs = False
     # Ray may report a file under a normalized path: match outputs on the resolved path.
-    dests = {str(Path(i.source).resolve()): str(i.dest) for i in todo}
+    dests = {str(Path(i.source).resolve()): (str(i.dest), i.key) for i in todo}
     images = ray.data.read_images([i.source for i in todo], include_paths=True, mode="RGB")
     images = images.map(lambda row: {**row, "path": str(Path(row["path"]).resolve())})
     results = images.map_batches(
