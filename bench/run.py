@@ -1,154 +1,200 @@
-"""One benchmark table for this machine: stylization ms/image, training images/s, memory, FLOPs.
+"""One benchmark table for this machine: every inference path, and training images/s.
 
-    python bench/run.py [MODEL.pth] [--sizes 256 512 1024] [--runs 5] [--compile] [--skip-train]
+    python bench/run.py [MODEL.pth] [--sizes 256 512 1024] [--runs 5] [--skip-train] [-o bench/results]
 
-Stylization (one square uint8 image, median of --runs after a warm-up), each also as a
-ratio to plain torch eager fp32 timed in the same run:
-  torch eager fp32 (the trained net, NCHW) | torch fast (channels-last + the phase-conv form of
-  faststyle.model.phase_conv: what `stylize --backend torch` runs) | torch.compile of it (with --compile) |
-  ONNX Runtime fp32 | ONNX Runtime int8 (dynamic quantisation; shown only when its output
-  stays within 30 dB PSNR of fp32).
-Training step (batch 4, 128 and 256 px): faststyle's step against a straightforward loop.
-Also: conv FLOPs per image of the model's arch and the fraction of this CPU's measured
-fp32 matmul peak that ORT reaches, and the peak resident memory of one ORT run per size.
+Inference paths, each on one square uint8 image (median of --runs after a warm-up):
+  ORT fp32 (the reference) | ORT int8 (static QDQ, calibrated on ../shared coco128 photos) |
+  OpenVINO fp32 | OpenVINO bf16 (CPUs with AMX/AVX512-BF16) | torch fp32 and bf16 (channels-last,
+  the phase-conv form: `stylize --backend torch`) | auto (what `stylize` picks here).
+For each: ms per size and its speed-up over ORT fp32 (same run), whether it is correct (on
+../shared/content, within 1 level mean and 24 max of ORT fp32; PSNR shown), the peak resident
+memory of a fresh process that runs it once at each size, and the share of this CPU's measured
+matrix-product peak for its precision (fp32, or bf16 where the CPU has it) that it reaches.
+Training: faststyle's step fp32 vs bf16 at 128 and 256 px against a plain PyTorch loop
+(bench/train_speed.py). Prints markdown and writes it to -o/<cpu>.md with the CPU model and flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
-import platform
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stylize_speed import MIN_PSNR, prepare, psnr, quantize
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PATHS = [
+    ("ort", "fp32"),
+    ("ort", "int8"),
+    ("openvino", "fp32"),
+    ("openvino", "bf16"),
+    ("torch", "fp32"),
+    ("torch", "bf16"),
+]
 
-from faststyle.quality.timing import median_ms
+# Runs in a fresh process: one path, one image, then its own high-water mark (VmHWM, not
+# getrusage, which a child inherits from the benchmark that started it).
+MEMORY_SCRIPT = """
+import json, sys, numpy as np
+from bench_paths import open_path
+backend, precision, onnx_path, pth, size, threads = json.loads(sys.argv[1])
+engine = open_path(backend, precision, onnx_path, pth, threads)
+engine(np.zeros((size, size, 3), np.uint8))
+print([l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")][0])
+"""
 
 
-def matmul_peak_gflops(n: int = 2048, runs: int = 5) -> float:
-    """This CPU's practical fp32 peak: the best of a few large matrix products."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak_gflops(dtype: torch.dtype, n: int = 2048, runs: int = 5) -> float:
+    """This CPU's practical matrix-product peak in `dtype`: the best of a few large products."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
-    best = min(_time(lambda: a @ b) for _ in range(runs))
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
 
 
-def _time(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def peak_rss_mb(onnx_path: Path, size: int, threads: int) -> float:
-    """Peak resident memory of a fresh process that stylizes one size x size image with ORT.
-
-    Read from VmHWM (this process image's own high-water mark): getrusage's ru_maxrss would
-    also count the benchmark's memory, which a forked child inherits as its starting maximum.
-    """
-    code = (
-        f"import numpy as np; from faststyle.runtime import Stylizer; "
-        f"s = Stylizer({str(onnx_path)!r}, threads={threads}); "
-        f"s(np.zeros(({size}, {size}, 3), np.uint8)); "
-        f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+def peak_rss_mb(backend: str, precision: str, onnx_path: Path, pth: Path, size: int, threads: int) -> float:
+    args = json.dumps([backend, precision, str(onnx_path), str(pth), size, threads])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, args], capture_output=True, text=True, check=True, env=env
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def torch_fn(net: torch.nn.Module, channels_last: bool):
-    from faststyle.export.layouts import PixelStylizer
+def content_photos(limit_side: int = 512) -> list[np.ndarray]:
+    from PIL import Image
 
-    module = PixelStylizer(net).eval()
-    if channels_last:
-        module = module.to(memory_format=torch.channels_last)
+    from faststyle.image_io import IMAGE_SUFFIXES, load_rgb
 
-    def run(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return module(torch.from_numpy(x)[None])[0].numpy()
+    photos = []
+    for path in sorted((SHARED / "content").iterdir()):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            image = Image.fromarray(load_rgb(path))
+            image.thumbnail((limit_side, limit_side))
+            photos.append(np.asarray(image))
+    return photos
 
-    return run, module
+
+def agreement(engine, reference, photos: list[np.ndarray]) -> tuple[float, int, float]:
+    """(mean, max levels, PSNR dB) of `engine` against `reference` over the photos."""
+    diffs = [np.abs(engine(p).astype(np.int16) - reference(p).astype(np.int16)) for p in photos]
+    mean = float(np.mean([d.mean() for d in diffs]))
+    worst = int(max(d.max() for d in diffs))
+    mse = float(np.mean([(d.astype(np.float64) ** 2).mean() for d in diffs]))
+    return mean, worst, 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp: Path) -> list[str]:
+    from bench_paths import available, open_path
+
+    from faststyle.cpu import cpu_has_bf16
+    from faststyle.export.onnx_export import export_onnx
+    from faststyle.export.quantize import quantize_int8
+    from faststyle.inference.choose import MAX_LEVELS, MAX_MEAN_LEVELS, choose
+    from faststyle.model.checkpoint import load_model
+    from faststyle.model.transform_net import count_flops
+    from faststyle.quality.timing import median_ms
+
+    onnx_path = export_onnx(model, tmp / f"{model.stem}.onnx")
+    quantize_int8(onnx_path, SHARED / "data" / "coco128" / "train2017")
+    auto = choose(onnx_path, threads=threads, quiet=True)
+    net = load_model(model).net
+    peaks = {"fp32": matmul_peak_gflops(torch.float32)}
+    if cpu_has_bf16():
+        peaks["bf16"] = matmul_peak_gflops(torch.bfloat16)
+    photos = content_photos()
+    paths = [p for p in PATHS if available(*p)]
+    engines = {p: open_path(*p, onnx_path, model, threads) for p in paths}
+    reference = engines[("ort", "fp32")]
+    lines = [
+        f"model: {model.name} (arch {net.arch}, {count_flops(net, 512, 512) / 1e9:.1f} GFLOP at 512 px); "
+        f"{threads} threads; ms per image, median of {runs}; matmul peak "
+        + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items())
+        + f"; auto = {auto[0]} {auto[1]}",
+        "",
+        "| path | "
+        + " | ".join(f"{s} px ms" for s in sizes)
+        + " | correct (mean/max levels, PSNR) | "
+        + " | ".join(f"peak MB {s}" for s in sizes)
+        + f" | % of peak at {sizes[-1]} |",
+        "|---" * (3 + 2 * len(sizes)) + "|",
+    ]
+    reference_ms: dict[int, float] = {}
+    for path in paths:
+        engine = engines[path]
+        times = []
+        for size in sizes:
+            x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
+            times.append(median_ms(lambda: engine(x), runs))
+        if path == ("ort", "fp32"):
+            reference_ms = dict(zip(sizes, times, strict=True))
+        mean, worst, psnr = agreement(engine, reference, photos)
+        correct = mean <= MAX_MEAN_LEVELS and worst <= MAX_LEVELS
+        memory = [peak_rss_mb(*path, onnx_path, model, s, threads) for s in sizes]
+        precision_peak = peaks.get(path[1], peaks["fp32"]) if path[1] != "int8" else None
+        gflop = count_flops(net, sizes[-1], sizes[-1]) / 1e9
+        share = f"{100 * gflop / (times[-1] / 1000) / precision_peak:.0f}%" if precision_peak else "-"
+        name = f"{path[0]} {path[1]}" + (" **(auto)**" if path == auto else "")
+        cells = [f"{t:.0f} ({reference_ms[s] / t:.2f}x)" for s, t in zip(sizes, times, strict=True)]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {'yes' if correct else 'no'} ({mean:.2f}/{worst}, {psnr:.0f} dB) | "
+            + " | ".join(f"{m:.0f}" for m in memory)
+            + f" | {share} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "model", nargs="?", help=".pth/.ckpt model [default: the shipped starry_night, else a random slim net]"
-    )
+    p.add_argument("model", nargs="?", type=Path, default=ROOT / "src" / "faststyle" / "models" / "starry_night.pth")
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compiling on CPU)")
-    p.add_argument("--skip-train", action="store_true", help="leave out the training-step rows")
+    p.add_argument("--skip-train", action="store_true", help="leave out the training rows")
+    p.add_argument("-o", "--output", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
+    os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
+    os.environ.setdefault("FASTSTYLE_CACHE", tempfile.mkdtemp(prefix="faststyle-bench-cache-"))  # choose afresh
     torch.set_num_threads(args.threads)
-    shipped = Path(__file__).resolve().parents[1] / "src" / "faststyle" / "models" / "starry_night.pth"
-    model = args.model or (str(shipped) if shipped.is_file() else None)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from faststyle.cpu import cpu_model, cpu_summary
 
-    from faststyle.model.checkpoint import load_model
-    from faststyle.model.phase_conv import inference_net
-    from faststyle.model.transform_net import count_flops
-    from faststyle.runtime import Stylizer
-
-    peak = matmul_peak_gflops()
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "
-        f"torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s"
-    )
-    with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        torch_model, fp32 = prepare(model, tmp)
-        if torch_model is None:
-            sys.exit("bench/run.py needs a .pth/.ckpt model (the torch columns run it)")
-        net = load_model(torch_model).net
-        print(f"model: {model or 'random johnson'} (arch {net.arch}); median of {args.runs} runs; ms per image")
-        ort32 = Stylizer(fp32, threads=args.threads)
-        ort8 = Stylizer(quantize(fp32, tmp), threads=args.threads)
-        eager, _ = torch_fn(net, channels_last=False)
-        last, module = torch_fn(inference_net(net), channels_last=True)
-        compiled = None
-        if args.compile:
-            cmod = torch.compile(module)
-            compiled = lambda x: cmod(torch.from_numpy(x)[None])[0].numpy()
-
-        cols = ["eager", "torch fast"] + (["compile"] if compiled else []) + ["ORT fp32", "ORT int8"]
-        print(
-            f"{'size':>6} " + " ".join(f"{c:>16}" for c in cols) + f" {'GFLOP':>7} {'ORT %peak':>9} {'ORT RSS MB':>10}"
-        )
-        for size in args.sizes:
-            x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
-            with torch.inference_mode():
-                base = median_ms(lambda: eager(x), args.runs)
-                times = [base, median_ms(lambda: last(x), args.runs)]
-                if compiled:
-                    times.append(median_ms(lambda: compiled(x), args.runs))
-            times.append(median_ms(lambda: ort32(x), args.runs))
-            quality = psnr(ort8(x), ort32(x))
-            times.append(median_ms(lambda: ort8(x), args.runs) if quality >= MIN_PSNR else None)
-            cells = [f"{t:8.0f} ({base / t:4.2f}x)" if t else f"{'< 30 dB':>16}" for t in times]
-            gflop = count_flops(net, size, size) / 1e9
-            ort_ms = times[len(times) - 2]
-            rss = peak_rss_mb(fp32, size, args.threads)
-            print(
-                f"{size:>6} "
-                + " ".join(f"{c:>16}" for c in cells)
-                + f" {gflop:7.1f} {100 * gflop / (ort_ms / 1000) / peak:8.0f}% {rss:10.0f}",
-                flush=True,
-            )
-        print(f"int8 PSNR vs fp32 at the last size: {quality:.1f} dB")
-
+    lines = [f"# {cpu_model()}", "", f"{cpu_summary()}; torch {torch.__version__}", ""]
+    print("\n".join(lines), flush=True)
+    with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp:
+        lines += inference_table(args.model, args.sizes, args.runs, args.threads, Path(tmp))
     if not args.skip_train:
         import train_speed
 
-        print()
-        train_speed.main(["--arch", net.arch, "--sizes", "128,256", "--steps", str(args.runs)])
+        captured = io.StringIO()
+        with redirect_stdout(captured):
+            train_speed.main(["--arch", "slim", "--sizes", "128,256", "--steps", str(args.runs)])
+            train_speed.main(["--arch", "johnson", "--sizes", "128,256", "--steps", str(args.runs)])
+        lines += ["", "Training images/s (batch 4; in parentheses: times the plain loop in fp32):", ""]
+        lines += [line for line in captured.getvalue().splitlines() if line.startswith(("|", "arch"))]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", cpu_model().lower()).strip("-")
+    (args.output / f"{slug}.md").write_text(text)
+    print(f"wrote {args.output / f'{slug}.md'}")
     return 0
 
 
