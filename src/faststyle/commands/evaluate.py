@@ -59,6 +59,19 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         metavar="NAME",
         help="for a model holding several styles: the one to score [default: the one named like --style's file]",
     )
+    a(
+        "--temporal",
+        action="store_true",
+        help="also measure steadiness: the warping error under a 1 px pan and a 1%% zoom per frame, and the change "
+        "under 2-level noise (uint8 levels, and relative to the output's contrast), for the model and the photo",
+    )
+    a(
+        "--frames",
+        type=at_least(2),
+        default=8,
+        metavar="N",
+        help="frames of each synthetic camera motion with --temporal (default %(default)s)",
+    )
     add_device(p)
     add_vgg_weights(p)
     return p
@@ -78,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         vgg_weights=args.vgg_weights,
         model_style=args.model_style,
+        temporal=args.temporal,
+        frames=args.frames,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     print(format_table(report))

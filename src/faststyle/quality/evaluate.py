@@ -152,11 +152,15 @@ def evaluate(
     vgg_weights: str | None = None,
     progress: Callable[[str], None] | None = None,
     model_style: str | None = None,
+    temporal: bool = False,
+    frames: int = 8,
 ) -> dict[str, Any]:
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`.
 
     A model holding several styles is scored on `model_style`, by default the one named like
-    the style image's file.
+    the style image's file. `temporal` adds faststyle.quality.temporal's steadiness scores
+    (a `size` px window panned and zoomed over `frames` frames, and noise), for the model and
+    for the photo frames themselves.
     """
     say = progress or (lambda msg: None)
     if size < 16:
@@ -182,7 +186,8 @@ def evaluate(
     images, rows, skipped = [], [], []
     for i, path in enumerate(photos, 1):
         try:
-            photo = array_to_net(resize_longer_side(load_rgb(path), size)).to(dev)  # [1, 3, H, W]
+            pixels = load_rgb(path)
+            photo = array_to_net(resize_longer_side(pixels, size)).to(dev)  # [1, 3, H, W]
         except ImageError as e:  # one bad photo is skipped, with its line; the others are scored
             print(f"error: {e}", file=sys.stderr)
             skipped.append(str(path))
@@ -197,6 +202,9 @@ def evaluate(
             "photo": scorer(photo, photo),
             "model": {**scorer(output, photo), "ms": median_ms(lambda: run_model(stylizer, photo), timing_runs, sync)},
         }
+        if temporal:
+            say(f"[{i}/{len(photos)}] {path.name}: pan, zoom and noise over {frames} frames")
+            entry["temporal"] = temporal_entry(stylizer, pixels, size, frames)
         row = [net_to_array(photo), net_to_array(output)]
         if steps:
             say(f"[{i}/{len(photos)}] {path.name}: Gatys, {steps[-1]} L-BFGS steps")
@@ -233,6 +241,16 @@ def evaluate(
     return report
 
 
+def temporal_entry(stylizer: Stylizer, pixels: NDArray[np.uint8], size: int, frames: int) -> dict[str, Any]:
+    from faststyle.quality.temporal import fit_photo, temporal_scores
+
+    photo = fit_photo(pixels, size, frames)
+    return {
+        "photo": temporal_scores(lambda x: x, photo, size, frames),
+        "model": temporal_scores(lambda x: np.asarray(stylizer(x)), photo, size, frames),
+    }
+
+
 def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-metric means over images, for the photo, the model and each Gatys step count."""
 
@@ -242,6 +260,11 @@ def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:
     means: dict[str, Any] = {"photo": mean([e["photo"] for e in images]), "model": mean([e["model"] for e in images])}
     if "gatys" in images[0]:
         means["gatys"] = {s: mean([e["gatys"][s] for e in images]) for s in images[0]["gatys"]}
+    if "temporal" in images[0]:
+        means["temporal"] = {
+            who: {k: float(np.mean([e["temporal"][who][k] for e in images])) for k in images[0]["temporal"][who]}
+            for who in ("photo", "model")
+        }
     return means
 
 
@@ -272,4 +295,22 @@ def format_table(report: dict[str, Any]) -> str:
         add(entry["name"], f"model ({report['backend']})", entry["model"])
         for s, scores in entry.get("gatys", {}).items():
             add(entry["name"], f"Gatys {s}", scores)
+    if "temporal" in report["mean"]:
+        lines += ["", format_temporal(report)]
+    return "\n".join(lines)
+
+
+def format_temporal(report: dict[str, Any]) -> str:
+    """Warping errors (pan 1 px, zoom 1% per frame) and noise instability, levels and / contrast."""
+    head = f"{'image':<24} {'frames of':<10} {'pan':>13} {'zoom':>13} {'noise':>13} {'contrast':>9}"
+    lines = [
+        "steadiness: uint8 levels (and as a share of the output's contrast, its pixel std); lower is steadier",
+        head,
+        "-" * len(head),
+    ]
+    for entry in [*report["images"], {"name": "MEAN", "temporal": report["mean"]["temporal"]}]:
+        for who in ("photo", "model"):
+            t = entry["temporal"][who]
+            cells = " ".join(f"{t[m]:6.2f} ({t[m + '_rel']:4.2f})" for m in ("pan", "zoom", "noise"))
+            lines.append(f"{entry['name'][:24]:<24} {who:<10} {cells} {t['contrast']:9.1f}")
     return "\n".join(lines)

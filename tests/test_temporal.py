@@ -1,0 +1,74 @@
+"""The steadiness metric (faststyle.quality.temporal) on cases with known answers, and
+`faststyle evaluate --temporal` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from faststyle.commands import evaluate as evaluate_cmd
+from faststyle.image_io import load_rgb
+from faststyle.quality import temporal
+
+
+@pytest.fixture(scope="module")
+def photo(shared) -> np.ndarray:
+    return temporal.fit_photo(load_rgb(shared / "content" / "chicago.jpg"), 96, 8)
+
+
+def identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def test_frames_move_as_declared(photo):
+    pans = temporal.pan_frames(photo, 96, 8)
+    assert pans.shape == (8, 96, 96, 3)
+    assert np.array_equal(pans[1][:, :-1], pans[0][:, 1:])  # content moves 1 px left per frame
+    zooms = temporal.zoom_frames(photo, 96, 8)
+    assert zooms.shape == (8, 96, 96, 3) and not np.array_equal(zooms[0], zooms[1])
+
+
+def test_an_identity_model_has_zero_warping_error_on_a_pure_pan(photo):
+    assert temporal.warping_error(temporal.pan_frames(photo, 96, 8), temporal.unpan) == 0.0
+
+
+def test_undoing_the_zoom_leaves_only_resampling_error(photo):
+    zooms = temporal.zoom_frames(photo, 96, 8)
+    floor = temporal.warping_error(zooms, temporal.unzoom)
+    assert 0 < floor < 4
+    # the motion undone with the wrong zoom (or none) is visibly worse: the metric sees motion
+    assert temporal.warping_error(zooms, lambda f: temporal.unzoom(f, 1.0)) > 1.5 * floor
+    assert temporal.warping_error(zooms, lambda f: temporal.unzoom(f, 1.02)) > 1.5 * floor
+
+
+def test_a_pointwise_model_is_as_steady_as_the_photo_and_a_jittery_one_is_not(photo):
+    invert = lambda x: 255 - x  # shift-equivariant: commutes with any motion
+    steady = temporal.temporal_scores(invert, photo, 96, 8)
+    floor = temporal.temporal_scores(identity, photo, 96, 8)
+    assert steady["pan"] == 0.0 and abs(steady["zoom"] - floor["zoom"]) < 0.05  # PIL rounds resampled uint8
+    assert abs(steady["noise"] - floor["noise"]) < 1e-9 and 1.2 < floor["noise"] < 2.0  # E|N(0, 2)| = 1.6
+
+    def jitter(x: np.ndarray) -> np.ndarray:  # strokes that depend on the absolute pixel grid
+        rng = np.random.default_rng(x.sum(axis=(1, 2, 3)).astype(np.uint64)[:, None, None, None] % 1000)
+        return np.clip(x.astype(int) + rng.integers(-20, 21, x.shape), 0, 255).astype(np.uint8)
+
+    shaky = temporal.temporal_scores(lambda x: np.stack([jitter(f[None])[0] for f in x]), photo, 96, 8)
+    assert shaky["pan"] > 5 and shaky["noise"] > 5
+    assert shaky["pan_rel"] == pytest.approx(shaky["pan"] / shaky["contrast"])
+
+
+def test_evaluate_temporal_reports_model_and_photo(model_onnx, shared, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "chicago.jpg").write_bytes((shared / "content" / "chicago.jpg").read_bytes())
+    args = ["-m", str(model_onnx), "--content", str(folder), "--style", str(shared / "styles" / "mosaic.jpg")]
+    args += ["--size", "64", "--gatys-steps", "0", "--timing-runs", "1", "--temporal", "--frames", "3"]
+    assert evaluate_cmd.main([*args, "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    means = report["mean"]["temporal"]
+    assert means["photo"]["pan"] == 0.0 and means["model"]["pan"] > 0
+    assert set(means["model"]) >= {"pan", "zoom", "noise", "contrast", "pan_rel", "zoom_rel", "noise_rel"}
+    assert "steadiness" in printed and "MEAN" in printed
