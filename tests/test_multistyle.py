@@ -193,3 +193,18 @@ def test_stylize_style_flag_picks_blends_and_names_valid_styles(base_model, tmp_
     assert stylize_main([*args, "--style", "monet"]) == 2
     err = capsys.readouterr().err
     assert "monet" in err and "mosaic, wave, candy" in err and err.count("\n") == 1
+
+
+def test_gallery_gives_a_multi_style_model_a_column_per_style_or_blend(multi_onnx, shared, tmp_path):
+    from faststyle.commands import gallery as gallery_cmd
+    from faststyle.image_io import load_rgb
+
+    photo = [str(shared / "content" / "chicago.jpg")]
+    every, strip = tmp_path / "every.png", tmp_path / "strip.png"
+    assert gallery_cmd.main(["--content", *photo, "-m", str(multi_onnx), "--size", "48", "-o", str(every)]) == 0
+    blends = ["a=0.5,c=0.5", "c"]
+    args = ["--content", *photo, "-m", str(multi_onnx), "--styles", *blends, "--size", "48", "-o", str(strip)]
+    assert gallery_cmd.main(args) == 0
+    sheet, two = load_rgb(every), load_rgb(strip)
+    assert sheet.shape[1] > two.shape[1] > 2 * 48  # photo + a, b, c columns against photo + two
+    assert gallery_cmd.main([*args[:-2], "--styles", "nope", "-o", str(tmp_path / "x.png")]) == 2

@@ -16,6 +16,12 @@ def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
     p.add_argument(
         "--size", type=at_least(16), default=320, help="longer side of each picture in the grid (px, at least 16)"
     )
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        metavar="STYLE",
+        help="for a multi-style model: the columns, each a style or a blend (a=0.5,b=0.5) [default: every style]",
+    )
     p.add_argument("-o", "--output", default="gallery.jpg", help="where to write the grid (.jpg or .png)")
     return p
 
@@ -25,7 +31,7 @@ def main(argv: list[str] | None = None, prog: str = "faststyle gallery") -> int:
 
     def run() -> int:
         args = build_parser(prog).parse_args(argv)
-        print(f"wrote {gallery(args.content, args.model, args.size, args.output)}")
+        print(f"wrote {gallery(args.content, args.model, args.size, args.output, args.styles)}")
         return 0
 
     return run_cli(run)

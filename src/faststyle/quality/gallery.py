@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, fit_rgb, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.registry import list_models
-from faststyle.inference.stylizer import load_stylizer
+from faststyle.inference.stylizer import load_stylizer, style_weights
 from faststyle.quality.contact_sheet import contact_sheet
 
 
@@ -19,20 +23,32 @@ def gallery(
     models: Sequence[str] | None = None,
     size: int = 320,
     out: str | os.PathLike[str] = "gallery.jpg",
+    styles: Sequence[str] | None = None,
 ) -> Path:
     """Stylize every photo in `content` (files, folders, globs) with every model (default: all
-    bundled ones), each photo's longer side at most `size`; write the grid to `out`."""
+    bundled ones), each photo's longer side at most `size`; write the grid to `out`.
+
+    A model holding several styles gets a column per style (default every one of its styles;
+    `styles` names them, or blends such as "starry_night=0.5,wave=0.5", in order).
+    """
     photos, errors = expand_inputs(list(content), suffixes=IMAGE_SUFFIXES)
     if errors or not photos:
         raise UserError(errors[0] if errors else "no photos found in --content")
     names = list(models) if models else list(list_models())
     if not names:
         raise UserError("no models: pass -m MODEL, or list folders of .onnx files in $FASTSTYLE_MODELS")
-    stylizers = [load_stylizer(name) for name in names]
+    columns: list[tuple[str, Callable[[NDArray[np.uint8]], NDArray[np.uint8]]]] = []
+    for name in names:
+        stylizer = load_stylizer(name)
+        if len(stylizer.styles) == 1:
+            columns.append((stylizer.style, stylizer))
+            continue
+        for spec in styles or stylizer.styles:  # one engine, a weight vector per column
+            weights, label = style_weights(spec, stylizer.styles)
+            columns.append((label, partial(stylizer, weights=weights)))
     rows = []
     for path in photos:
-        image = load_rgb(path)
-        image = fit_rgb(image, max_size=size)
-        rows.append([image] + [stylize(image) for stylize in stylizers])
-    labels = ["photo"] + [s.style for s in stylizers]
+        image = fit_rgb(load_rgb(path), max_size=size)
+        rows.append([image] + [stylize(image) for _, stylize in columns])
+    labels = ["photo"] + [label for label, _ in columns]
     return save_rgb(contact_sheet(rows, labels), Path(out))
