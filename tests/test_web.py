@@ -125,6 +125,9 @@ def browser(tmp_path_factory):
         "--no-first-run",
         "--disable-quic",
         "--window-size=1100,760",
+        # a synthetic camera (a moving test pattern), allowed without a prompt: the camera-mode test
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
     ):
         options.add_argument(arg)
@@ -297,3 +300,27 @@ def test_page_offers_the_styles_of_a_multi_style_model_and_blends_two(served_mul
         expected, Stylizer(multi_onnx, style="b", backend="ort", precision="fp32")(np.asarray(photo))
     )  # the blend mattered
     assert "gradient_b0.70_c0.30" in browser.execute_script("return document.getElementById('download').download")
+
+
+def test_camera_mode_stylizes_live_frames_like_python(served, browser, model_onnx):
+    open_page(browser, served, 1024)
+    browser.execute_script(
+        "document.getElementById('camera-size').value = '320x240'; document.getElementById('camera').click()"
+    )
+    deadline = time.monotonic() + 120
+    while int(browser.execute_script("return document.body.dataset.frames || 0")) < 3:
+        assert browser.execute_script("return document.body.dataset.state") != "error", browser.execute_script(
+            "return document.getElementById('error').textContent"
+        )
+        assert time.monotonic() < deadline, "no camera frames were stylized"
+        time.sleep(0.1)
+    fps = float(browser.execute_script("return document.body.dataset.fps"))
+    print(f"camera 320x240: {fps:.1f} frames/s")
+    assert fps > 0 and "frames/s" in browser.execute_script("return document.getElementById('fps').textContent")
+    browser.execute_script("document.getElementById('camera').click()")  # stop: the last frame stays on both canvases
+    assert wait_for_state(browser, ("idle", "error")) == "idle"
+    assert browser.execute_script("return document.getElementById('camera').textContent") == "Start camera"
+    frame, result = canvas_pixels(browser, "original"), canvas_pixels(browser, "result")
+    assert frame.shape == result.shape == (240, 320, 3) and frame.std() > 5  # a real picture, not a blank
+    expected = Stylizer(model_onnx, backend="ort", precision="fp32")(frame)
+    assert np.abs(result.astype(int) - expected).max() <= 1
