@@ -216,6 +216,7 @@ async function run() {
     const ms = Math.round(performance.now() - start);
     showResult(image, `${photo.stem}_${choice.label}.png`);
     ui.time.textContent = `(${image.width}×${image.height}, ${ms} ms)`;
+    document.body.dataset.ms = String(ms);
     setState("done", `Stylized ${image.width}×${image.height} with ${choice.label} in ${ms} ms.`);
   } catch (e) {
     showError(`Stylizing failed: ${e.message || e}`);
@@ -352,7 +353,10 @@ async function init() {
     ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
     // WebAssembly threads need a cross-origin-isolated page (`faststyle serve` sends the COOP/COEP
     // headers); onnxruntime-web would otherwise use half the cores: one thread on a 2-core machine.
-    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
+    // `?threads=N` in the address overrides it (to compare).
+    const asked = Number(new URLSearchParams(location.search).get("threads"));
+    const cores = Math.min(navigator.hardwareConcurrency || 1, 8);
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? (asked > 0 ? Math.min(asked, cores) : cores) : 1;
   } catch (e) {
     showError(`Could not load onnxruntime-web (${e.message || e}). Serve this page with \`faststyle serve\`.`);
     return;
