@@ -143,6 +143,14 @@ class TrainConfig:
         choices=("gram", "meanstd"),
         group="model and loss",
     )
+    stability_weight: float = setting(
+        0.0,
+        "weight of the stability term: how much the output of a slightly moved, noisy photo may differ from the "
+        "output moved the same way (a 10-level RMS difference scores 1); more = steadier video, 0 disables it",
+        resume=RUN,
+        check=non_negative_float,
+        group="model and loss",
+    )
     style_mixing: str = setting(
         "image",
         "with several styles: each image of a batch gets its own style, or the whole batch shares one",

@@ -23,6 +23,7 @@ from faststyle.errors import UserError
 from faststyle.image_io import load_rgb
 from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
+from faststyle.loss.stability import stability_loss
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.config import TrainConfig
@@ -151,6 +152,9 @@ class StyleTransferSystem(L.LightningModule):
         many = len(self.plan.trained) > 1
         styled = self.net(content, self.net_style(ids))  # under bf16-mixed: bf16 convolutions, fp32 norms
         terms = self.loss_fn(styled, content, ids, per_image=many)
+        if self.config.stability_weight > 0:
+            terms["stability"] = self.config.stability_weight * self._stability(content, styled, ids)
+            terms["loss"] = terms["loss"] + terms["stability"]
         if many:
             self._log_per_style(terms.pop("style_each"), ids)
         self._count_bad(batch["bad"])
@@ -163,6 +167,13 @@ class StyleTransferSystem(L.LightningModule):
         self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
         self.log("loss/total", loss, prog_bar=False)
         return loss
+
+    def _stability(self, content: torch.Tensor, styled: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        # Warps and noise drawn from (seed, step, rank), not the global RNG: a resumed run draws the same.
+        seed = (self.config.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
+        generator = torch.Generator().manual_seed(seed)
+        weights = self.net_style(ids)
+        return stability_loss(lambda x: self.net(x, weights), content, styled, generator=generator)
 
     def _log_per_style(self, each: torch.Tensor, ids: torch.Tensor) -> None:
         for t in ids.unique().tolist():
