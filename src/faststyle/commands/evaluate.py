@@ -78,7 +78,8 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faststyle.quality.evaluate import evaluate, format_table, parse_steps
+    from faststyle.quality.evaluate import evaluate, parse_steps
+    from faststyle.quality.report_table import format_table
 
     report = evaluate(
         args.model,

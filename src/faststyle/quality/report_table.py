@@ -1,0 +1,53 @@
+"""evaluate's report (faststyle.quality.evaluate) as the plain-text tables the command prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a plain-text table: one line per image and method, then the means."""
+    head = (
+        f"{'image':<24} {'method':<16} {'content':>9} {'style':>9} {'tv':>8} {'loss':>9} {'similarity':>10} "
+        f"{'structure':>9} {'ms':>9}"
+    )
+    obj = report["objective"]
+    lines = [
+        f"objective: content {obj['content_weight']}, style {obj['style_weight']} ({obj['style_loss']}, "
+        f"style size {obj['style_size']}), tv {obj['tv_weight']}; from the model: "
+        f"{', '.join(report['objective_from_checkpoint']) or 'nothing (defaults)'}",
+        head,
+        "-" * len(head),
+    ]
+
+    def add(name: str, method: str, s: dict[str, float]) -> None:
+        ms = f"{s['ms']:9.1f}" if "ms" in s else f"{'':>9}"
+        lines.append(
+            f"{name[:24]:<24} {method:<16} {s['content']:9.4f} {s['style']:9.4f} {s['tv']:8.4f} "
+            f"{s['loss']:9.4f} {s['style_similarity']:10.4f} {s['structure']:9.4f} {ms}"
+        )
+
+    for entry in [*report["images"], {"name": "MEAN", **report["mean"]}]:
+        add(entry["name"], "photo", entry["photo"])
+        add(entry["name"], f"model ({report['backend']})", entry["model"])
+        for s, scores in entry.get("gatys", {}).items():
+            add(entry["name"], f"Gatys {s}", scores)
+    if "temporal" in report["mean"]:
+        lines += ["", format_temporal(report)]
+    return "\n".join(lines)
+
+
+def format_temporal(report: dict[str, Any]) -> str:
+    """Warping errors (pan 1 px, zoom 1% per frame) and noise instability, levels and / contrast."""
+    head = f"{'image':<24} {'frames of':<10} {'pan':>13} {'zoom':>13} {'noise':>13} {'contrast':>9}"
+    lines = [
+        "steadiness: uint8 levels (and as a share of the output's contrast, its pixel std); lower is steadier",
+        head,
+        "-" * len(head),
+    ]
+    for entry in [*report["images"], {"name": "MEAN", "temporal": report["mean"]["temporal"]}]:
+        for who in ("photo", "model"):
+            t = entry["temporal"][who]
+            cells = " ".join(f"{t[m]:6.2f} ({t[m + '_rel']:4.2f})" for m in ("pan", "zoom", "noise"))
+            lines.append(f"{entry['name'][:24]:<24} {who:<10} {cells} {t['contrast']:9.1f}")
+    return "\n".join(lines)
