@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import lightning.pytorch  # noqa: F401  (see below)
+import numpy as np
 import pytest
 
 # Lightning gives its logger a StreamHandler bound to the sys.stderr of the moment it is first
@@ -136,3 +137,53 @@ def multi_onnx(multi_pth) -> Path:
     from faststyle.export.onnx_export import export_onnx
 
     return export_onnx(multi_pth, multi_pth.with_suffix(".onnx"))
+
+
+# --- pictures and clips made on the spot ----------------------------------------------------
+
+
+def photo_array(w: int = 64, h: int = 48, seed: int = 0) -> np.ndarray:
+    """uint8 [h, w, 3]: smooth gradients plus noise, like a small photo."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy) * 127 / (w + h) + 64], -1)
+    noise = np.random.default_rng(seed).normal(0, 12, base.shape)
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def make_clip(path: Path, frames: int = 8, w: int = 64, h: int = 48, fps: int = 8, rotation: int = 0) -> Path:
+    """A tiny H.264 clip with a mono AAC sine track of the same length (and a display rotation)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        if rotation:
+            video.set_display_rotation(rotation)  # counter-clockwise degrees, as phones record portrait
+        audio = out.add_stream("aac", rate=48000)
+        audio.codec_context.layout = "mono"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(photo_array(w, h, seed=i), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        samples = (0.3 * np.sin(np.arange(48000 * frames // fps) * 2 * np.pi * 440 / 48000)).astype(np.float32)
+        for start in range(0, samples.size, 1024):
+            chunk = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))
+    return path
+
+
+def probe(path: Path) -> tuple[int, tuple[int, int], list[str], str]:
+    """-> (frames, (width, height), audio codecs, video codec)."""
+    import av
+
+    with av.open(str(path)) as c:
+        frames = list(c.decode(video=0))
+        return (
+            len(frames),
+            (frames[0].width, frames[0].height),
+            [s.codec_context.name for s in c.streams.audio],
+            c.streams.video[0].codec_context.name,
+        )

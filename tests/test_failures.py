@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAST
+from conftest import FAST, make_clip
 from PIL import Image
 
 from faststyle.commands.cli import main as faststyle_main
@@ -317,8 +317,6 @@ def test_sigterm_leaves_no_temp_site_folder(tmp_path, model_onnx):
 
 
 def test_sigterm_during_a_video_leaves_no_temp_file(tmp_path, model_onnx):
-    from test_stylize import make_clip
-
     clip = make_clip(tmp_path / "clip.mp4", frames=400, w=320, h=240, fps=25)
     out = tmp_path / "out"
     proc = subprocess.Popen(
@@ -338,8 +336,6 @@ def test_sigterm_during_a_video_leaves_no_temp_file(tmp_path, model_onnx):
 
 # 11. A truncated .mkv or .webm is refused: one line, nothing written.
 def test_truncated_video_is_refused(tmp_path, model_onnx, capsys):
-    from test_stylize import make_clip
-
     clip = make_clip(tmp_path / "clip.mkv", frames=80, fps=8)
     data = clip.read_bytes()
     cut = tmp_path / "cut.mkv"

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import make_clip, probe
 
 from faststyle.commands import evaluate as evaluate_cmd
 from faststyle.image_io import load_rgb
@@ -72,3 +73,37 @@ def test_evaluate_temporal_reports_model_and_photo(model_onnx, shared, tmp_path,
     assert means["photo"]["pan"] == 0.0 and means["model"]["pan"] > 0
     assert set(means["model"]) >= {"pan", "zoom", "noise", "contrast", "pan_rel", "zoom_rel", "noise_rel"}
     assert "steadiness" in printed and "MEAN" in printed
+
+
+def jittery(frame: np.ndarray) -> np.ndarray:
+    """A 'stylizer' whose strokes flicker: the frame plus noise that is new in every call."""
+    noise = np.random.default_rng(int(frame.sum()) % 2**32).integers(-25, 26, frame.shape)
+    return np.clip(frame.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def test_temporal_blend_steadies_a_flickering_stylizer_along_the_motion(photo):
+    from faststyle.inference.temporal_blend import TemporalBlend
+
+    frames = temporal.pan_frames(photo, 96, 8)
+    alone = np.stack([jittery(f) for f in frames])
+    blend = TemporalBlend(jittery, 0.5)
+    steadied = np.stack([blend(f) for f in frames])
+    assert np.array_equal(steadied[0], alone[0])  # nothing to follow yet
+    before, after = temporal.warping_error(alone, temporal.unpan), temporal.warping_error(steadied, temporal.unpan)
+    assert after < 0.75 * before, (before, after)
+    # where the flow is unreliable (a cut to another picture) the new frame shows alone: no ghost of the old
+    cut = TemporalBlend(identity, 0.5)
+    cut(frames[0])
+    other = np.ascontiguousarray(255 - frames[0][::-1])
+    assert np.abs(cut(other).astype(int) - other).mean() < 3
+
+
+def test_stylize_temporal_writes_the_video_with_its_audio(model_onnx, tmp_path, capsys):
+    from faststyle.commands.stylize import main as stylize_main
+
+    src = make_clip(tmp_path / "clip.mp4", frames=6)
+    assert stylize_main([str(src), "-m", str(model_onnx), "--temporal", "-q", "-o", str(tmp_path / "out.mp4")]) == 0
+    frames, size, audio, _ = probe(tmp_path / "out.mp4")
+    assert (frames, size, audio) == (6, (64, 48), ["aac"])
+    assert stylize_main([str(src), "-m", str(model_onnx), "--temporal", "1", "-o", str(tmp_path / "x.mp4")]) == 2
+    assert "below 1" in capsys.readouterr().err

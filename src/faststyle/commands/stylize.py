@@ -32,6 +32,13 @@ def _tile(text: str) -> int:
     return value
 
 
+def _blend(text: str) -> float:
+    value = float(unit_float(text))
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be below 1 (1 would repeat the first frame forever)")
+    return value
+
+
 def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     p = Parser(
         prog=prog,
@@ -73,6 +80,17 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         default=1.0,
         metavar="S",
         help="mix with the photo: 1 full style (default), 0 the photo unchanged",
+    )
+    p.add_argument(
+        "--temporal",
+        type=_blend,
+        nargs="?",
+        const=0.5,
+        default=0.0,
+        metavar="A",
+        help="videos: steady the strokes from frame to frame by mixing in the previous output, moved along the "
+        "optical flow, where the flow is reliable (A: its share, default 0.5 when given; needs "
+        "'faststyle[video]')",
     )
     p.add_argument(
         "--tile",
@@ -189,6 +207,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         tile=args.tile,
         preserve_color=args.preserve_color,
         strength=args.strength,
+        temporal=args.temporal,
         progress=progress,
     )
     failed = len(errors)

@@ -44,6 +44,7 @@ class Options:
     tile: int | None = None  # tile side; None: auto (AUTO_TILE above AUTO_TILE_PIXELS), 0: never tile
     preserve_color: bool = False
     strength: float = 1.0  # 1: stylized, 0: the photo
+    temporal: float = 0.0  # videos: share of the flow-warped previous output mixed in (0: frames alone)
     progress: bool | None = None  # tqdm bars: True, False, or None for "on a terminal"
 
 
@@ -100,8 +101,13 @@ def stylize_path(
     if is_video(in_path):
         # Frames never get a tile bar of their own: the frame bar is the progress.
         frame_opts = replace(opts, progress=False)
-        return stylize_video(
-            in_path, out_path, lambda frame: stylize_array(stylizer, frame, frame_opts), progress=opts.progress
+        transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]] = lambda frame: stylize_array(
+            stylizer, frame, frame_opts
         )
+        if opts.temporal:
+            from faststyle.inference.temporal_blend import TemporalBlend
+
+            transform = TemporalBlend(transform, opts.temporal)
+        return stylize_video(in_path, out_path, transform, progress=opts.progress)
     image = load_rgb(in_path)
     return save_rgb(stylize_array(stylizer, image, opts, desc=in_path.name), out_path)
