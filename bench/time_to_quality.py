@@ -29,6 +29,7 @@ import lightning.pytorch as L
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+LR_ALL = 1e-3  # --finetune all: the paper's Adam rate
 
 
 class StepClock(L.Callback):
@@ -67,6 +68,8 @@ def method_config(method: str, style: Path, base: str | None, cpu_yaml: Path, **
         settings |= read_yaml(cpu_yaml)
     else:
         settings |= read_yaml(ROOT / "configs" / "finetune.yaml") | {"base": base, "finetune": method}
+        if method == "all":  # every weight trains: the norm rows' learning rate would wreck the shared convs
+            settings["lr"] = LR_ALL
     return TrainConfig(**(settings | extra))
 
 
