@@ -49,8 +49,8 @@ def quiet_lightning() -> None:
 
 
 # Lightning's INFO lines that are noise for a user: adverts, and the accelerator inventory
-# ("GPU available: False, used: False") that train.py's own "precision:" line replaces.
-NOISE = ("litlogger", "GPU available:", "TPU available:", "HPU available:", "💡 Tip")
+# ("GPU available: False, used: False") and AMP notice that train.py's own "precision:" line replaces.
+NOISE = ("litlogger", "GPU available:", "TPU available:", "HPU available:", "💡 Tip", "Automatic Mixed Precision")
 
 
 def _no_advert(record: logging.LogRecord) -> bool:
