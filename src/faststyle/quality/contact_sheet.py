@@ -16,8 +16,9 @@ def contact_sheet(
 ) -> NDArray[np.uint8]:
     """rows of uint8 [H, W, 3] images -> one uint8 [H', W', 3] sheet.
 
-    Images may differ in size; each sits top-left in a cell as wide as the widest image (or
-    label) in its column and as tall as the tallest in its row, so columns line up.
+    Images may differ in size; each sits top-left in a cell as wide as the widest image in its
+    column and as tall as the tallest in its row, so columns line up. A label wider than its
+    column wraps at underscores and spaces (a long style name takes lines, not width).
     """
     if not rows or not rows[0]:
         raise ValueError("a contact sheet needs at least one image")
@@ -25,20 +26,33 @@ def contact_sheet(
     labels = (labels or [])[:columns]
     widths = [max((r[c].shape[1] for r in rows if c < len(r)), default=0) for c in range(columns)]
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    for c, label in enumerate(labels):  # a label never runs into the next column
-        widths[c] = max(widths[c], int(measure.textlength(label)) + gap)
+    wrapped = [_wrap(label, widths[c], measure) for c, label in enumerate(labels)]
+    for c, lines in enumerate(wrapped):  # a label never runs into the next column
+        widths[c] = max([widths[c], *(int(measure.textlength(line)) + gap for line in lines)])
     heights = [max(img.shape[0] for img in r) for r in rows]
-    top = LABEL_HEIGHT + gap if labels else 0
+    top = LABEL_HEIGHT * max((len(lines) for lines in wrapped), default=1) + gap if labels else 0
     sheet = Image.new(
         "RGB", (sum(widths) + gap * (columns + 1), top + sum(heights) + gap * (len(rows) + 1)), BACKGROUND
     )
     draw = ImageDraw.Draw(sheet)
     lefts = [gap + sum(widths[:c]) + gap * c for c in range(columns)]
-    for c, label in enumerate(labels):
-        draw.text((lefts[c], gap), label, fill=INK)
+    for c, lines in enumerate(wrapped):
+        for i, line in enumerate(lines):
+            draw.text((lefts[c], gap + i * LABEL_HEIGHT), line, fill=INK)
     y = top + gap
     for row, height in zip(rows, heights, strict=True):
         for c, img in enumerate(row):
             sheet.paste(Image.fromarray(img, "RGB"), (lefts[c], y))
         y += height + gap
     return np.asarray(sheet)
+
+
+def _wrap(label: str, width: int, measure: ImageDraw.ImageDraw) -> list[str]:
+    """`label` in lines no wider than `width` px where it can break (after "_" or " ")."""
+    words = [w for w in label.replace("_", "_\0").replace(" ", " \0").split("\0") if w]
+    lines = [""]
+    for word in words:
+        if lines[-1] and measure.textlength(lines[-1] + word) > width:
+            lines.append("")
+        lines[-1] += word
+    return [line.rstrip() for line in lines]
