@@ -203,3 +203,13 @@ def test_gallery_is_photos_by_models(model_onnx, shared, tmp_path, capsys):
     assert grid.shape[0] > 2 * 43 and grid.shape[1] > 3 * 64  # 2 rows (64x43 and 64x64), 3 columns
     assert gallery_cmd.main(["--content", str(tmp_path / "nothing.jpg"), "-o", str(tmp_path / "x.png")]) == 2
     assert "nothing.jpg" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+
+
+def test_contact_sheet_wraps_long_labels_instead_of_widening_columns():
+    from faststyle.quality.contact_sheet import LABEL_HEIGHT, contact_sheet
+
+    tile = np.zeros((20, 40, 3), np.uint8)
+    short = contact_sheet([[tile, tile]], ["a", "b"], gap=4)
+    long = contact_sheet([[tile, tile]], ["a", "vincent_van_gogh_wheat_field_with_cypresses"], gap=4)
+    assert long.shape[1] <= short.shape[1] + 8  # the column stays about as wide as its picture
+    assert long.shape[0] >= short.shape[0] + 2 * LABEL_HEIGHT  # the label took lines instead
