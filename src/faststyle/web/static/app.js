@@ -6,8 +6,9 @@
 // RGB tensor [1, H, W, 3] -> session.run -> RGBA -> result canvas -> PNG download.
 // A model holding several styles takes a second input, "style": float32 weights over its styles
 // (one-hot picks a style; the blend slider mixes two).
-// Camera mode: getUserMedia -> each video frame drawn to the original canvas at the chosen size
-// -> the same stylize() -> result canvas, frame after frame, with the frame rate shown.
+// Camera mode (camera.js): the live camera through the same stylize(), frame after frame.
+
+import { cameraMode } from "./camera.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -25,7 +26,7 @@ let models = [];              // [{name, file, style, styles, description, bytes
 const sessions = new Map();   // model name -> Promise<InferenceSession>, so each loads once
 let photo = null;             // {bitmap, stem} of the current photo
 let busy = false, pending = false;
-let camera = null;            // {stream, video} while the camera runs
+let camera = null;            // camera mode, once the page is set up
 
 function setState(state, message) {
   document.body.dataset.state = state;
@@ -226,7 +227,7 @@ async function run() {
 // Latest request wins: changes made while a run is going trigger exactly one more run afterwards.
 // While the camera runs, its loop applies every change to the next frame instead.
 async function update() {
-  if (camera) return;
+  if (camera?.active) return;
   pending = true;
   if (busy) return;
   busy = true;
@@ -237,73 +238,6 @@ async function update() {
     }
   } finally {
     busy = false;
-  }
-}
-
-const paused = () => new Promise((resolve) => setTimeout(resolve, 0));  // let clicks and the fps paint through
-
-async function startCamera() {
-  clearError();
-  const [width, height] = ui.cameraSize.value.split("x").map(Number);
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { width, height }, audio: false });
-  } catch (e) {
-    showError(`No camera: ${e.message || e}. Allow this page to use the camera, or choose a photo instead.`);
-    return;
-  }
-  const video = document.createElement("video");
-  Object.assign(video, { muted: true, playsInline: true, srcObject: stream });
-  await video.play();
-  camera = { stream, video };
-  ui.camera.textContent = "Stop camera";
-  ui.fps.hidden = false;
-  ui.download.hidden = true;
-  cameraLoop(width);
-}
-
-function stopCamera() {
-  if (camera) camera.stopping = true;  // the loop finishes its frame, then lets go of the camera
-}
-
-// One frame after another, each with the model and style selected at that moment. The frame rate
-// is counted over the last second, from frame grab to pixels on the page.
-async function cameraLoop(width) {
-  const times = [];
-  let frames = 0;
-  try {
-    while (!camera.stopping) {
-      const model = models.find((m) => m.name === ui.model.value);
-      showStyles(model);
-      const session = await loadSession(model);
-      const { videoWidth, videoHeight } = camera.video;
-      if (!videoWidth) {
-        await paused();
-        continue;
-      }
-      const rgba = drawOriginal(camera.video, width, videoWidth, videoHeight);
-      const image = await stylize(session, rgba, styleChoice(model).weights);
-      ui.result.width = image.width;
-      ui.result.height = image.height;
-      ui.result.getContext("2d").putImageData(image, 0, 0);
-      const now = performance.now();
-      times.push(now);
-      while (times.length > 2 && times[0] < now - 1000) times.shift();  // the last second, or the last two frames
-      const fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
-      frames += 1;
-      document.body.dataset.frames = String(frames);
-      document.body.dataset.fps = fps.toFixed(2);
-      ui.fps.textContent = `${fps.toFixed(1)} frames/s`;
-      setState("camera", `Camera ${image.width}×${image.height} with ${styleChoice(model).label}: ${fps.toFixed(1)} frames/s`);
-      await paused();
-    }
-  } catch (e) {
-    showError(`Camera stylizing failed: ${e.message || e}`);
-  } finally {
-    for (const track of camera.stream.getTracks()) track.stop();
-    camera = null;
-    ui.camera.textContent = "Start camera";
-    if (document.body.dataset.state === "camera") setState("idle", `Camera stopped after ${frames} frames.`);
   }
 }
 
@@ -328,7 +262,7 @@ function listen() {
   ui.blend.addEventListener("input", () => (ui.blendValue.textContent = `${ui.blend.value}%`));
   ui.blend.addEventListener("change", () => photo && ui.blendWith.value && update());
   ui.maxSize.addEventListener("change", () => photo && update());
-  ui.camera.addEventListener("click", () => (camera ? stopCamera() : startCamera()));
+  ui.camera.addEventListener("click", () => camera.toggle());
   ui.file.addEventListener("change", () => ui.file.files[0] && openPhoto(ui.file.files[0]));
   ui.drop.addEventListener("click", () => ui.file.click());
   ui.drop.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && ui.file.click());
@@ -376,6 +310,12 @@ async function init() {
     ui.model.add(option);
   }
   ui.model.disabled = false;
+  camera = cameraMode({
+    ui, loadSession, showStyles, styleChoice, drawOriginal, stylize, setState, showError, clearError,
+    idle: () => !busy,
+    currentModel: () => models.find((m) => m.name === ui.model.value),
+    stopped: () => photo && update(),  // what changed while the camera ran applies to the photo now
+  });
   listen();
   update();  // load the first model now, so the first photo is quick
 }
