@@ -83,14 +83,16 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--temporal",
-        type=_blend,
-        nargs="?",
-        const=0.5,
-        default=0.0,
-        metavar="A",
+        action="store_true",
         help="videos: steady the strokes from frame to frame by mixing in the previous output, moved along the "
-        "optical flow, where the flow is reliable (A: its share, default 0.5 when given; needs "
-        "'faststyle[video]')",
+        "optical flow, where the flow is reliable (softens fine detail a little; needs 'faststyle[video]')",
+    )
+    p.add_argument(
+        "--temporal-blend",
+        type=_blend,
+        default=0.5,
+        metavar="A",
+        help="with --temporal: the previous output's share, below 1 (default %(default)s)",
     )
     p.add_argument(
         "--tile",
@@ -188,6 +190,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from faststyle.inference.pipeline import Options
     from faststyle.inference.stylizer import load_stylizer
 
+    if args.temporal:  # said once, before any work, not once per video
+        from faststyle.inference.temporal_blend import require_opencv
+
+        require_opencv()
     stylizer = load_stylizer(
         args.model,
         backend=args.backend,
@@ -207,7 +213,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         tile=args.tile,
         preserve_color=args.preserve_color,
         strength=args.strength,
-        temporal=args.temporal,
+        temporal=args.temporal_blend if args.temporal else 0.0,
         progress=progress,
     )
     failed = len(errors)

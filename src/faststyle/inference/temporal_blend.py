@@ -6,10 +6,12 @@ frame's stylization where the flow is reliable:
 
     out_t = (1 - a m) stylize(frame_t) + a m warp(out_t-1)
 
-with a = `blend` and m in [0, 1] from a forward-backward check (a pixel that the backward flow
-sends to the previous frame and the forward flow brings back within `tolerance` px keeps m near
-1; occluded or badly matched pixels fall to 0, so they show this frame's stylization alone and
-nothing ghosts). Needs `pip install "faststyle[video]"` (opencv-python-headless).
+with a = `blend` and m in [0, 1] the product of two checks: a forward-backward check (a pixel
+that the backward flow sends to the previous frame and the forward flow brings back within
+`tolerance` px) and a brightness check (the photo there looked the same, within about
+`brightness` levels). Occluded and badly matched pixels fall to 0, and so does a cut to another
+scene, even where both flows are near zero over flat areas: those pixels show this frame's
+stylization alone, and the old scene does not ghost. Needs `pip install "faststyle[video]"`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from faststyle.errors import UserError
 Transform = Callable[[NDArray[np.uint8]], NDArray[np.uint8]]
 
 
-def _cv2() -> Any:
+def require_opencv() -> Any:
+    """cv2, or a one-line UserError saying how to get it."""
     try:
         import cv2
     except ImportError:
@@ -36,11 +39,11 @@ def _cv2() -> Any:
 class TemporalBlend:
     """A stateful frame transform: `transform` (the per-frame stylizer) steadied along the flow."""
 
-    def __init__(self, transform: Transform, blend: float = 0.5, tolerance: float = 1.0):
+    def __init__(self, transform: Transform, blend: float = 0.5, tolerance: float = 1.0, brightness: float = 12.0):
         if not 0 <= blend < 1:
             raise UserError(f"temporal blend must be in [0, 1), got {blend}")
-        self.cv2 = _cv2()
-        self.transform, self.blend, self.tolerance = transform, blend, tolerance
+        self.cv2 = require_opencv()
+        self.transform, self.blend, self.tolerance, self.brightness = transform, blend, tolerance, brightness
         self.flow = self.cv2.DISOpticalFlow_create(self.cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.previous: tuple[NDArray[np.uint8], NDArray[np.float32]] | None = None  # (gray, output)
 
@@ -74,5 +77,7 @@ class TemporalBlend:
         returned = cv2.remap(forward, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         mismatch = np.linalg.norm(back + returned, axis=-1)  # 0 where the two flows agree
         inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-        weight = np.exp(-((mismatch / self.tolerance) ** 2)) * inside
+        seen = cv2.remap(before.astype(np.float32), x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        changed = (now.astype(np.float32) - seen) / self.brightness  # a cut: the photo is not what it was
+        weight = np.exp(-((mismatch / self.tolerance) ** 2) - changed**2) * inside
         return warped, weight.astype(np.float32)
