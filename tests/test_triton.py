@@ -62,6 +62,9 @@ def test_export_triton_refuses_to_replace_a_model_without_overwrite(tmp_path, mo
     assert "--overwrite" in capsys.readouterr().err
     assert (tmp_path / "repo" / "random" / "1" / "model.onnx").read_bytes() == before
     assert cli_main([*args, "--overwrite"]) == 0
+    assert not [p for p in (tmp_path / "repo").iterdir() if p.name.startswith(".")]  # no build folder left
+    assert cli_main([*args, "--overwrite", "--layout", "net"]) == 2
+    assert "--layout does not apply to --triton" in capsys.readouterr().err
 
 
 def free_port() -> int:
@@ -88,6 +91,8 @@ def triton_url(tmp_path_factory, multi_pth, model_pth):
         # numpy and onnxruntime for model.py, from this environment
         "PYTHONPATH": sysconfig.get_paths()["purelib"],
     }
+    import tritonclient.http as httpclient
+
     log = (repo / "server.log").open("w")
     proc = subprocess.Popen(
         [
@@ -103,27 +108,27 @@ def triton_url(tmp_path_factory, multi_pth, model_pth):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    import tritonclient.http as httpclient
-
-    client = httpclient.InferenceServerClient(f"127.0.0.1:{http}")
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if client.is_server_ready() and client.is_model_ready("multi") and client.is_model_ready("random"):
-                break
-        except Exception:  # not listening yet
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("tritonserver did not get ready:\n" + (repo / "server.log").read_text()[-3000:])
-        time.sleep(0.5)
-    yield f"127.0.0.1:{http}"
-    proc.terminate()
     try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        client = httpclient.InferenceServerClient(f"127.0.0.1:{http}")
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if client.is_server_ready() and client.is_model_ready("multi") and client.is_model_ready("random"):
+                    break
+            except Exception:  # not listening yet
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("tritonserver did not get ready:\n" + (repo / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield f"127.0.0.1:{http}"
+    finally:  # the server never outlives the tests, whatever failed
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
 
 
 def infer(url: str, model: str, images: np.ndarray, styles: np.ndarray | None = None) -> np.ndarray:
@@ -150,7 +155,7 @@ def test_triton_serves_styles_per_image_like_the_runtime(triton_url, multi_pth, 
     assert got.shape == images.shape and got.dtype == np.uint8
     for image, out, spec in zip(images, got, ["b", "a=0.5,c=0.5"], strict=True):
         expected = Stylizer(onnx_path, style=spec, backend="ort", precision="fp32")(image)
-        assert np.abs(out.astype(int) - expected).max() == 0, spec
+        assert np.abs(out.astype(int) - expected).max() <= 1, spec  # another export of the same net
     assert not np.array_equal(got[0], got[1])
 
 
@@ -158,4 +163,4 @@ def test_triton_serves_styles_per_image_like_the_runtime(triton_url, multi_pth, 
 def test_triton_serves_a_single_style_model(triton_url, model_onnx):
     image = np.random.default_rng(3).integers(0, 256, (1, 33, 47, 3), dtype=np.uint8)
     expected = Stylizer(model_onnx, backend="ort", precision="fp32")(image)
-    assert np.abs(infer(triton_url, "random", image).astype(int) - expected).max() == 0
+    assert np.abs(infer(triton_url, "random", image).astype(int) - expected).max() <= 1

@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import load_model
 
+    if args.triton:
+        given = (("-o", args.output), ("--int8", args.int8), ("--style", args.style))
+        clashing = [flag for flag, value in given if value]
+        if clashing or args.layout != "pixels":
+            flag = clashing[0] if clashing else "--layout"
+            raise UserError(f"{flag} does not apply to --triton (a repository holds the pixels layout); drop it")
     loaded = load_model(args.checkpoint)
     if args.triton:
         from faststyle.export.triton import write_repository
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         target = Path(args.triton) / loaded.style
         if target.exists() and not args.overwrite:
             raise UserError(f"{target} exists; pass --overwrite to replace it, or another --triton folder")
-        print(f"wrote {write_repository(loaded, args.triton, backend=args.triton_backend)}")
+        print(f"wrote {write_repository(loaded, args.triton, backend=args.triton_backend, verify=args.verify)}")
         return 0
     out = Path(args.output or Path("export") / f"{loaded.style}.onnx")
     if out.exists() and not args.overwrite:

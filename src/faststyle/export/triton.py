@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from faststyle.errors import UserError
-from faststyle.image_io import atomic_path
 from faststyle.model.checkpoint import LoadedModel, load_model
 
 BACKENDS = ("onnxruntime", "python")
@@ -67,8 +67,13 @@ def write_repository(
     name: str | None = None,
     backend: str = "onnxruntime",
     max_batch_size: int = 8,
+    verify: bool = True,
 ) -> Path:
-    """Export `model` into a Triton model repository; returns the model's folder in it."""
+    """Export `model` into a Triton model repository; returns the model's folder in it.
+
+    The folder is built beside its final place and renamed into it when whole (replacing one
+    that was there), so a failed export leaves nothing behind.
+    """
     from faststyle.export.onnx_export import export_onnx
 
     if backend not in BACKENDS:
@@ -77,10 +82,20 @@ def write_repository(
     name = name or loaded.style
     folder = Path(repository) / name
     num_styles = loaded.net.num_styles
-    export_onnx(loaded, folder / "1" / "model.onnx", per_image_style=num_styles > 1)
-    if backend == "python":
-        with atomic_path(folder / "1" / "model.py") as tmp:
-            shutil.copyfile(PYTHON_MODEL, tmp)
-    with atomic_path(folder / "config.pbtxt") as tmp:
-        Path(tmp).write_text(config_text(name, backend, num_styles, max_batch_size))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder.parent))
+    except OSError as e:
+        raise UserError(f"{folder.parent}: cannot write there ({e.strerror}); choose another --triton folder") from None
+    try:
+        export_onnx(loaded, building / "1" / "model.onnx", verify=verify, per_image_style=num_styles > 1)
+        if backend == "python":
+            shutil.copyfile(PYTHON_MODEL, building / "1" / "model.py")
+        (building / "config.pbtxt").write_text(config_text(name, backend, num_styles, max_batch_size))
+        building.chmod(0o755)  # mkdtemp makes 0700
+        if folder.exists():
+            shutil.rmtree(folder)
+        building.rename(folder)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     return folder
