@@ -171,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
-    os.environ.setdefault("FASTSTYLE_CACHE", tempfile.mkdtemp(prefix="faststyle-bench-cache-"))  # choose afresh
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(ROOT / "bench"))
     from faststyle.cpu import cpu_model, cpu_summary
@@ -179,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# {cpu_model()}", "", f"{cpu_summary()}; torch {torch.__version__}", ""]
     print("\n".join(lines), flush=True)
     with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp:
+        os.environ["FASTSTYLE_CACHE"] = tmp  # the chooser measures afresh, and leaves nothing behind
         lines += inference_table(args.model, args.sizes, args.runs, args.threads, Path(tmp))
     if not args.skip_train:
         import train_speed

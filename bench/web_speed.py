@@ -88,13 +88,15 @@ def main(argv: list[str] | None = None) -> int:
             pth = save_model(TransformNet(arch), tmp / f"{arch}.pth", arch, {"arch": arch})
             onnx_path = export_onnx(pth, models / f"{arch}.onnx")
             proc, url = start_server(models)
-            driver = browser()
+            driver = None
             try:
+                driver = browser()
                 for threads in [int(t) for t in args.threads.split(",")]:
                     open_page(driver, f"{url}?threads={threads}", 1024)
                     fps = [camera_fps(driver, size, args.seconds) for size in ("320x240", "640x480")]
                     times = []
-                    for i in range(3):
+                    for i in range(3):  # a fresh state each time, so the wait is for this photo's run
+                        driver.execute_script("document.body.dataset.state = ''")
                         choose_file(driver, tmp / f"photo{i}.png")
                         times.append(float(driver.execute_script("return document.body.dataset.ms || 0")))
                     python = Stylizer(onnx_path, threads=threads, backend="ort", precision="fp32")
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
             finally:
-                driver.quit()
+                if driver is not None:
+                    driver.quit()
                 stop_server(proc)
                 shutil.rmtree(models, ignore_errors=True)
     return 0
