@@ -183,11 +183,11 @@ def verify_onnx(
     for i, (n, h, w) in enumerate(shapes or CHECK_SHAPES[layout]):
         for style in styles:
             x = example_input(layout, n, h, w, seed=i + 1)
-            if per_image:  # every image its own row: the first image the default style, the others this one
-                rows = style if style is not None else torch.nn.functional.one_hot(torch.tensor(0), num_styles).float()
-                style = torch.stack(
-                    [torch.nn.functional.one_hot(torch.tensor(0), num_styles).float()] + [rows] * (n - 1)
-                )
+            if per_image:  # one row per image: the style under test on every image, the first
+                # image the default (first) style when there are several images, so rows mix
+                first = torch.nn.functional.one_hot(torch.tensor(0), num_styles).float()
+                rows = style if style is not None else first
+                style = torch.stack([rows] * n if n == 1 else [first] + [rows] * (n - 1))
             feeds = {"image": x.numpy()} | ({} if style is None else {"style": style.numpy()})
             with torch.no_grad():
                 ref = wrapper(x, style).numpy().astype(np.float64) * scale

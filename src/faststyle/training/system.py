@@ -171,7 +171,7 @@ class StyleTransferSystem(L.LightningModule):
     def _stability(self, content: torch.Tensor, styled: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         # Warps and noise drawn from (seed, step, rank), not the global RNG: a resumed run draws the same.
         seed = (self.config.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed % 2**63)  # any --seed, however large
         weights = self.net_style(ids)
         return stability_loss(lambda x: self.net(x, weights), content, styled, generator=generator)
 
