@@ -59,6 +59,7 @@ class TorchStylizer:
         style = self.weights if weights is None else torch.from_numpy(np.asarray(weights, np.float32)).to(self.device)
         bf16 = torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), bf16:
-            pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+            # a read-only array (np.asarray of a PIL image) is copied: torch warns on those otherwise
+            pixels = torch.from_numpy(np.require(batch, np.uint8, ["C_CONTIGUOUS", "WRITEABLE"])).to(self.device)
             out: NDArray[np.uint8] = self.module(pixels, style).cpu().numpy()
         return out[0] if image.ndim == 3 else out
