@@ -183,12 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_train:
         import train_speed
 
-        captured = io.StringIO()
-        with redirect_stdout(captured):
-            train_speed.main(["--arch", "slim", "--sizes", "128,256", "--steps", str(args.runs)])
-            train_speed.main(["--arch", "johnson", "--sizes", "128,256", "--steps", str(args.runs)])
-        lines += ["", "Training images/s (batch 4; in parentheses: times the plain loop in fp32):", ""]
-        lines += [line for line in captured.getvalue().splitlines() if line.startswith(("|", "arch"))]
+        lines += ["", "Training images/s (batch 4; in parentheses: times the plain loop in fp32):"]
+        for arch in ("slim", "johnson"):
+            captured = io.StringIO()
+            with redirect_stdout(captured):
+                train_speed.main(["--arch", arch, "--sizes", "128,256", "--steps", str(args.runs)])
+            table = [line for line in captured.getvalue().splitlines() if line.startswith("|")]
+            lines += ["", f"{arch} net:", "", *table]
     text = "\n".join(lines) + "\n"
     print(text)
     args.output.mkdir(parents=True, exist_ok=True)
