@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if driver is not None:
                     driver.quit()
-                stop_server(proc)
+                try:
+                    stop_server(proc)
+                except subprocess.TimeoutExpired:  # a server slow to take Ctrl-C is not a result
+                    proc.kill()
                 shutil.rmtree(models, ignore_errors=True)
     return 0
 
