@@ -160,10 +160,16 @@ class StaticHandler(SimpleHTTPRequestHandler):
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
+class SiteServer(ThreadingHTTPServer):
+    # Ctrl-C stops at once: closing does not wait for open connections (an idle keep-alive one
+    # would hold it for IDLE_TIMEOUT_S); their daemon threads end with the process.
+    block_on_close = False
+
+
 def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     """An HTTP server for `site` (port 0: any free port; read server.server_address)."""
     try:
-        return ThreadingHTTPServer((host, port), partial(StaticHandler, directory=str(site)))
+        return SiteServer((host, port), partial(StaticHandler, directory=str(site)))
     except OSError as e:
         raise UserError(f"cannot serve on {host}:{port}: {e.strerror or e} (pick another with --port/--host)") from None
     except (TypeError, ValueError, UnicodeError):  # a host name the socket layer cannot even encode
