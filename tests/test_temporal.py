@@ -112,3 +112,54 @@ def test_stylize_temporal_writes_the_video_with_its_audio(model_onnx, tmp_path, 
     args = [str(src), "-m", str(model_onnx), "--temporal", "--temporal-blend", "1", "-o", str(tmp_path / "x.mp4")]
     assert stylize_main(args) == 2
     assert "below 1" in capsys.readouterr().err
+
+
+def pan_clip(path, photo: np.ndarray, frames: int = 8, step: int = 2):
+    """An H.264 clip (64x48) of a window sliding `step` px right per frame over `photo`."""
+    import av
+
+    h = 48
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=8)
+        video.width, video.height, video.pix_fmt = 64, h, "yuv420p"
+        video.options = {"crf": "12"}
+        for t in range(frames):
+            window = np.ascontiguousarray(photo[:h, t * step : t * step + 64])
+            out.mux(video.encode(av.VideoFrame.from_ndarray(window, format="rgb24")))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_video_warping_error_follows_the_estimated_flow(photo):
+    from faststyle.quality.temporal_video import video_scores
+
+    frames = list(temporal.pan_frames(photo, 64, 6, step=2))
+    scores = video_scores(frames, {"invert": lambda f: 255 - f, "jittery": jittery})
+    # the flow is found: an identity or a pointwise model leaves almost nothing; flicker is caught
+    assert scores["photo"]["warping"] < 1.5 and scores["photo"]["tracked"] > 0.8
+    assert abs(scores["invert"]["warping"] - scores["photo"]["warping"]) < 0.01
+    assert scores["jittery"]["warping"] > 8
+    shaky = scores["jittery"]
+    assert shaky["warping_rel"] == pytest.approx(shaky["warping"] / shaky["contrast"])
+    # a cut to another scene is masked out rather than counted as flicker
+    cut = video_scores([frames[0], np.ascontiguousarray(255 - frames[0][::-1])], {})
+    assert cut["photo"]["tracked"] < 0.5
+
+
+def test_evaluate_video_scores_the_model_per_frame_and_with_the_blend(model_onnx, shared, photo, tmp_path, capsys):
+    clip = pan_clip(tmp_path / "pan.mp4", photo)
+    base = ["-m", str(model_onnx), "--content", str(shared / "content" / "chicago.jpg")]
+    base += ["--style", str(shared / "styles" / "mosaic.jpg"), "--size", "64", "--gatys-steps", "0"]
+    base += ["--timing-runs", "1"]
+    assert evaluate_cmd.main([*base, "--video", str(clip), "--video-frames", "6", "-o", str(tmp_path / "out")]) == 0
+    video = json.loads((tmp_path / "out" / "report.json").read_text())["video"]
+    assert video["frames"] == 6 and (video["width"], video["height"]) == (64, 48)
+    assert video["photo"]["warping"] < video["model"]["warping"]
+    assert video["model --temporal"]["warping"] < video["model"]["warping"]
+    assert "warping error along DIS flow" in capsys.readouterr().out
+    # a file that is not a video: one line, before any scoring, nothing written
+    (tmp_path / "notes.mp4").write_text("not a video")
+    assert evaluate_cmd.main([*base, "--video", str(tmp_path / "notes.mp4"), "-o", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "notes.mp4: not a video file" in err and "Traceback" not in err
+    assert not (tmp_path / "bad" / "report.json").exists()

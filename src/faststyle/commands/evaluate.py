@@ -72,6 +72,27 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         metavar="N",
         help="frames of each synthetic camera motion with --temporal (default %(default)s)",
     )
+    a(
+        "--video",
+        metavar="FILE",
+        help="also measure flicker on a real video: the warping error between consecutive outputs along OpenCV's "
+        "DIS optical flow (occlusions masked by a forward-backward check), per frame and with stylize --temporal; "
+        'needs pip install "faststyle[video]"',
+    )
+    a(
+        "--video-frames",
+        type=at_least(2),
+        default=30,
+        metavar="N",
+        help="frames read from the start of --video (default %(default)s)",
+    )
+    a(
+        "--temporal-blend",
+        type=float,
+        default=0.5,
+        metavar="A",
+        help="the blend scored on --video as 'model --temporal' (stylize --temporal-blend; default %(default)s)",
+    )
     add_device(p)
     add_vgg_weights(p)
     return p
@@ -94,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
         model_style=args.model_style,
         temporal=args.temporal,
         frames=args.frames,
+        video=args.video,
+        video_frames=args.video_frames,
+        temporal_blend=args.temporal_blend,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     print(format_table(report))

@@ -67,17 +67,32 @@ class TemporalBlend:
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """The previous output moved onto this frame, and how far to trust it per pixel [H, W]."""
         cv2 = self.cv2
-        back = self.flow.calc(now, before, None)  # [H, W, 2]: where each pixel of `now` was in `before`
-        forward = self.flow.calc(before, now, None)
-        h, w = now.shape
-        grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), -1)
-        where = grid + back
-        x, y = where[..., 0], where[..., 1]
+        x, y, mismatch, inside = flow_back(self.flow, before, now)
         warped = cv2.remap(previous_out, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        returned = cv2.remap(forward, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mismatch = np.linalg.norm(back + returned, axis=-1)  # 0 where the two flows agree
-        inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
         seen = cv2.remap(before.astype(np.float32), x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         changed = (now.astype(np.float32) - seen) / self.brightness  # a cut: the photo is not what it was
         weight = np.exp(-((mismatch / self.tolerance) ** 2) - changed**2) * inside
         return warped, weight.astype(np.float32)
+
+
+def flow_back(
+    dis: Any, before: NDArray[np.uint8], now: NDArray[np.uint8]
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_]]:
+    """Where each pixel of `now` was in `before` (grey [H, W] frames, DIS flow both ways).
+
+    Returns the source positions x, y [H, W] (for cv2.remap), the forward-backward mismatch in
+    px (0 where following the flow back and then forward returns to the pixel; large where it
+    is occluded or badly matched) and whether the source lies inside `before`.
+    """
+    import cv2
+
+    back = dis.calc(now, before, None)  # [H, W, 2]
+    forward = dis.calc(before, now, None)
+    h, w = now.shape
+    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), -1)
+    where = grid + back
+    x, y = where[..., 0], where[..., 1]
+    returned = cv2.remap(forward, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mismatch = np.linalg.norm(back + returned, axis=-1)
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    return x, y, mismatch, inside

@@ -108,17 +108,8 @@ def stylize_video(
     if suffix not in CONTAINERS:
         raise UserError(f"{out_path}: unknown video format '{suffix}' (use one of {sorted(CONTAINERS)})")
     muxer, video_encoder, audio_encoder, copyable = CONTAINERS[suffix]
-    if not in_path.is_file():
-        raise UserError(f"{in_path}: no such file")
-    if in_path.stat().st_size == 0:
-        raise UserError(f"{in_path}: empty file (0 bytes)")
+    inp = _open(in_path)
     try:
-        inp = av.open(str(in_path))
-    except Exception as e:
-        raise UserError(f"{in_path}: not a video file FFmpeg can read ({_brief(e)})") from None
-    try:
-        if not inp.streams.video:
-            raise UserError(f"{in_path}: has no video stream")
         in_video = inp.streams.video[0]
         in_audio = inp.streams.audio[0] if inp.streams.audio else None
         in_video.thread_type = "AUTO"
@@ -147,6 +138,42 @@ def stylize_video(
     finally:
         inp.close()
     return out_path
+
+
+def read_frames(path: str | os.PathLike[str], limit: int) -> list[NDArray[np.uint8]]:
+    """The first `limit` frames of a video, upright, as uint8 [H, W, 3] RGB."""
+    import av
+
+    inp = _open(Path(path))
+    frames: list[NDArray[np.uint8]] = []
+    try:
+        for frame in inp.decode(video=0):
+            frames.append(_upright(frame))
+            if len(frames) == limit:
+                break
+    except av.FFmpegError as e:
+        raise UserError(f"{path}: cannot decode video ({_brief(e)})") from None
+    finally:
+        inp.close()
+    return frames
+
+
+def _open(in_path: Path) -> InputContainer:
+    """An opened input with a video stream, or a one-line UserError."""
+    import av
+
+    if not in_path.is_file():
+        raise UserError(f"{in_path}: no such file")
+    if in_path.stat().st_size == 0:
+        raise UserError(f"{in_path}: empty file (0 bytes)")
+    try:
+        inp = av.open(str(in_path))
+    except Exception as e:
+        raise UserError(f"{in_path}: not a video file FFmpeg can read ({_brief(e)})") from None
+    if not inp.streams.video:
+        inp.close()
+        raise UserError(f"{in_path}: has no video stream")
+    return inp
 
 
 def _transcode(

@@ -154,22 +154,30 @@ def evaluate(
     model_style: str | None = None,
     temporal: bool = False,
     frames: int = 8,
+    video: str | os.PathLike[str] | None = None,
+    video_frames: int = 30,
+    temporal_blend: float = 0.5,
 ) -> dict[str, Any]:
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`.
 
     A model holding several styles is scored on `model_style`, by default the one named like
     the style image's file. `temporal` adds faststyle.quality.temporal's steadiness scores
     (a `size` px window panned and zoomed over `frames` frames, and noise), for the model and
-    for the photo frames themselves.
+    for the photo frames themselves. `video` adds the warping error along optical flow over its
+    first `video_frames` frames (at `size` px), per frame and with `stylize --temporal`'s blend
+    of `temporal_blend` (faststyle.quality.temporal_video).
     """
     say = progress or (lambda msg: None)
     if size < 16:
         raise UserError(f"--size {size}: too small; use at least 16 px")
+    if not 0 <= temporal_blend < 1:
+        raise UserError(f"--temporal-blend {temporal_blend}: the previous output's share must be in [0, 1)")
     steps = sorted({s for s in gatys_steps if s > 0})
     dev = pick_device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
     ensure_writable(out_dir, "pass a writable -o folder")  # before minutes of scoring, not after
     photos = content_images(content)
+    clip = video_clip(video, size, video_frames) if video else None  # a bad file fails now, not after scoring
     style_image = load_rgb(style)
     stylizer = load_stylizer(model, backend=None, device=device)
     if len(stylizer.styles) > 1 or model_style:
@@ -217,6 +225,10 @@ def evaluate(
 
     if not images:
         raise UserError(f"--content {content}: none of its {len(photos)} photos could be read")
+    video_entry = None
+    if clip:
+        say(f"{video}: warping error along the flow over {len(clip)} frames")
+        video_entry = {"path": str(video), **video_scores_for(stylizer, clip, temporal_blend)}
     report = {
         "model": str(model),
         "backend": stylizer.backend,
@@ -232,6 +244,8 @@ def evaluate(
         "skipped": skipped,
         "mean": mean_scores(images),
     }
+    if video_entry:
+        report["video"] = video_entry
     out = Path(out_dir)
     labels = ["photo", f"model ({stylizer.backend})", *(f"Gatys {s}" for s in steps)]
     report["contact_sheet"] = str(save_rgb(contact_sheet(rows, labels), out / "contact_sheet.png"))
@@ -249,6 +263,26 @@ def temporal_entry(stylizer: Stylizer, pixels: NDArray[np.uint8], size: int, fra
         "photo": temporal_scores(lambda x: x, photo, size, frames),
         "model": temporal_scores(lambda x: np.asarray(stylizer(x)), photo, size, frames),
     }
+
+
+def video_clip(path: str | os.PathLike[str], size: int, limit: int) -> list[NDArray[np.uint8]]:
+    """The first `limit` frames of a video, longer side `size` px (OpenCV checked first)."""
+    from faststyle.inference.temporal_blend import require_opencv
+    from faststyle.inference.video import read_frames
+
+    require_opencv()
+    return [resize_longer_side(frame, size) for frame in read_frames(path, limit)]
+
+
+def video_scores_for(stylizer: Stylizer, clip: list[NDArray[np.uint8]], blend: float) -> dict[str, Any]:
+    from faststyle.inference.temporal_blend import TemporalBlend
+    from faststyle.quality.temporal_video import video_scores
+
+    def per_frame(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        return np.asarray(stylizer(frame))
+
+    scores = video_scores(clip, {"model": per_frame, "model --temporal": TemporalBlend(per_frame, blend)})
+    return {"frames": len(clip), "height": clip[0].shape[0], "width": clip[0].shape[1], "blend": blend, **scores}
 
 
 def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:

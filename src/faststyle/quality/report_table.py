@@ -34,6 +34,8 @@ def format_table(report: dict[str, Any]) -> str:
             add(entry["name"], f"Gatys {s}", scores)
     if "temporal" in report["mean"]:
         lines += ["", format_temporal(report)]
+    if "video" in report:
+        lines += ["", format_video(report["video"])]
     return "\n".join(lines)
 
 
@@ -50,4 +52,21 @@ def format_temporal(report: dict[str, Any]) -> str:
             t = entry["temporal"][who]
             cells = " ".join(f"{t[m]:6.2f} ({t[m + '_rel']:4.2f})" for m in ("pan", "zoom", "noise"))
             lines.append(f"{entry['name'][:24]:<24} {who:<10} {cells} {t['contrast']:9.1f}")
+    return "\n".join(lines)
+
+
+def format_video(video: dict[str, Any]) -> str:
+    """Warping error along the optical flow of a real video, per frame and with the temporal blend."""
+    head = f"{'frames of':<26} {'warping':>15} {'contrast':>9} {'tracked':>8}"
+    lines = [
+        f"video {video['path']}: {video['frames']} frames at {video['width']}x{video['height']}, "
+        "warping error along DIS flow in uint8 levels (and / contrast); lower is steadier",
+        head,
+        "-" * len(head),
+    ]
+    for who in ("photo", "model", "model --temporal"):
+        v = video[who]
+        name = f"{who} {video['blend']}" if who.endswith("temporal") else who
+        warping = f"{v['warping']:7.2f} ({v['warping_rel']:4.2f})"
+        lines.append(f"{name:<26} {warping} {v['contrast']:9.1f} {v['tracked']:8.0%}")
     return "\n".join(lines)
