@@ -146,7 +146,8 @@ class TrainConfig:
     stability_weight: float = setting(
         0.0,
         "weight of the stability term: how much the output of a slightly moved, noisy photo may differ from the "
-        "output moved the same way (a 10-level RMS difference scores 1); more = steadier video, 0 disables it",
+        "output moved the same way (a 10-level RMS difference scores 1); more = steadier video, 0 disables it; "
+        "1 makes video 2-4x steadier at 18%% more loss (flatter strokes; README Video)",
         resume=RUN,
         check=non_negative_float,
         group="model and loss",
