@@ -245,6 +245,7 @@ def test_serve_serves_page_wasm_and_models_then_stops_on_ctrl_c(model_onnx, tmp_
         with urllib.request.urlopen(url + "models.json") as r:
             listed = json.load(r)
         assert [(m["name"], m["style"], m["file"]) for m in listed] == [("random", "random", "models/random.onnx")]
+        assert listed[0]["arch"] == "slim"  # the page marks tiny models as the camera's
         for path, mime in (
             ("", "text/html"),
             ("ort/ort-wasm-simd-threaded.wasm", "application/wasm"),

@@ -6,7 +6,7 @@ the server only hands out files. It assembles a site folder in a temporary direc
     index.html app.js camera.js style.css    the page, from faststyle/web/static/
     ort/                           onnxruntime-web's wasm build, from faststyle/web/node_modules
     models/NAME.onnx               the models to offer, as checked at start-up (see read_model)
-    models.json                    [{name, file, style, styles, description, bytes}, ...] for the select boxes
+    models.json                    [{name, file, style, styles, arch, description, bytes}, ...] for the select boxes
 
 The page and runtime files are linked rather than copied where the OS allows (the wasm binary
 alone is 14 MB); models are written into the site folder.
@@ -71,6 +71,7 @@ def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
         "file": f"models/{path.name}",
         "style": meta["style"],
         "styles": styles,
+        "arch": meta.get("arch", ""),
         "description": meta.get("description", ""),
         "bytes": len(data),
     }

@@ -22,7 +22,7 @@ const ui = {
 };
 
 let ort = null;               // the onnxruntime-web module, once imported
-let models = [];              // [{name, file, style, styles, description, bytes}] from models.json
+let models = [];              // [{name, file, style, styles, arch, description, bytes}] from models.json
 const sessions = new Map();   // model name -> Promise<InferenceSession>, so each loads once
 let photo = null;             // {bitmap, stem} of the current photo
 let busy = false, pending = false;
@@ -305,7 +305,10 @@ async function init() {
   }
   for (const m of models) {
     const count = (m.styles || []).length;
-    const option = new Option(count > 1 ? `${m.name} (${count} styles)` : m.name, m.name);
+    // the tiny width is the one fast enough for the live camera: say so where the user picks
+    const notes = [count > 1 ? `${count} styles` : "", m.arch === "tiny" ? "fastest: for the camera" : ""];
+    const note = notes.filter(Boolean).join(", ");
+    const option = new Option(note ? `${m.name} (${note})` : m.name, m.name);
     option.title = m.description;
     ui.model.add(option);
   }
