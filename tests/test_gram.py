@@ -98,3 +98,21 @@ def test_mean_std_of_constant_map_has_finite_gradient():
     (mean.sum() + std.sum()).backward()
     assert torch.isfinite(x.grad).all()
     assert std[0, 0].item() == pytest.approx(np.sqrt(1e-5))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_training_gram_matches_the_definition_in_value_and_gradient(channels_last):
+    """faststyle.loss.gram (the training loss's Gram, with its own backward) is gram_matrix(x, "chw")."""
+    from faststyle.loss.gram import gram
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 5, 6, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    weights = torch.randn(2, 8, 8, dtype=torch.float64)  # an asymmetric upstream gradient
+    (gram(a) * weights).sum().backward()
+    (gram_matrix(b, "chw") * weights).sum().backward()
+    assert torch.allclose(gram(x), gram_matrix(x, "chw"), rtol=1e-12, atol=0)
+    assert torch.allclose(a.grad, b.grad, rtol=1e-10, atol=1e-14)
+    assert a.grad.is_contiguous(memory_format=torch.channels_last) == channels_last

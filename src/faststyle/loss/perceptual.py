@@ -32,7 +32,8 @@ from faststyle.loss.defaults import (
     DEFAULT_TV_WEIGHT,
     STYLE_LAYERS,
 )
-from faststyle.loss.statistics import gram_matrix, mean_std
+from faststyle.loss.gram import gram
+from faststyle.loss.statistics import mean_std
 from faststyle.loss.vgg import VGGFeatures
 from faststyle.pixels import array_to_net
 
@@ -71,7 +72,7 @@ class PerceptualLoss(nn.Module):
     def statistics(self, feat: torch.Tensor) -> list[torch.Tensor]:
         """[N, C, H, W] -> the style statistics compared between images."""
         if self.style_loss == "gram":
-            return [gram_matrix(feat, "chw")]  # [N, C, C]
+            return [gram(feat)]  # [N, C, C], as gram_matrix(feat, "chw") with a faster backward
         # eps [N, 1]: a fraction of each image's own mean square (in float32, so 16-bit runs
         # cannot round it to 0); the floor only matters for a layer that is all zeros.
         mean_square = feat.detach().float().pow(2).mean(dim=(1, 2, 3))
