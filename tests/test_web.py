@@ -280,6 +280,14 @@ def test_serve_skips_unusable_models_and_refuses_to_serve_none(tmp_path):
         collect([tmp_path / "missing"])
 
 
+def test_the_page_opens_on_stylizes_default_model(model_onnx, tmp_path):
+    need_web_files()
+    for name in ("another", "starry_night", "zebra"):
+        shutil.copy(model_onnx, tmp_path / f"{name}.onnx")
+    listed = serving.build_site(tmp_path / "site", collect([tmp_path]), log=io.StringIO())
+    assert [m["name"] for m in listed] == ["starry_night", "another", "zebra"]
+
+
 def test_page_offers_the_styles_of_a_multi_style_model_and_blends_two(served_multi, browser, multi_onnx, tmp_path):
     photo = Image.new("RGB", (96, 64))
     photo.putdata([(x * 2, y * 3, (x * y) % 256) for y in range(64) for x in range(96)])

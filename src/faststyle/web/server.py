@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.registry import collect
+from faststyle.inference.registry import DEFAULT_MODEL, collect
 
 WEB_DIR = Path(__file__).resolve().parent
 PAGE_DIR = WEB_DIR / "static"
@@ -120,6 +120,7 @@ def build_site(site: Path, models: dict[str, Path], log: TextIO = sys.stderr) ->
             "no usable models to serve: export one with `faststyle export`, "
             "or name a folder or .onnx file with --models"
         )
+    listed.sort(key=lambda m: m["name"] != DEFAULT_MODEL)  # the page opens on the first: stylize's default
     (site / "models.json").write_text(json.dumps(listed, indent=1))
     return listed
 
