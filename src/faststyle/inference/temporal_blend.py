@@ -67,7 +67,7 @@ class TemporalBlend:
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """The previous output moved onto this frame, and how far to trust it per pixel [H, W]."""
         cv2 = self.cv2
-        x, y, mismatch, inside = flow_back(self.flow, before, now)
+        x, y, mismatch, inside, _ = flow_back(self.flow, before, now)
         warped = cv2.remap(previous_out, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         seen = cv2.remap(before.astype(np.float32), x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         changed = (now.astype(np.float32) - seen) / self.brightness  # a cut: the photo is not what it was
@@ -77,12 +77,13 @@ class TemporalBlend:
 
 def flow_back(
     dis: Any, before: NDArray[np.uint8], now: NDArray[np.uint8]
-) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_]]:
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_], NDArray[np.float32]]:
     """Where each pixel of `now` was in `before` (grey [H, W] frames, DIS flow both ways).
 
     Returns the source positions x, y [H, W] (for cv2.remap), the forward-backward mismatch in
     px (0 where following the flow back and then forward returns to the pixel; large where it
-    is occluded or badly matched) and whether the source lies inside `before`.
+    is occluded or badly matched), whether the source lies inside `before`, and how far each
+    pixel moved (the backward flow's length, px).
     """
     import cv2
 
@@ -95,4 +96,4 @@ def flow_back(
     returned = cv2.remap(forward, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mismatch = np.linalg.norm(back + returned, axis=-1)
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    return x, y, mismatch, inside
+    return x, y, mismatch, inside, np.linalg.norm(back, axis=-1)

@@ -6,9 +6,9 @@ difference, in uint8 levels, between output t+1 and output t moved along that fl
 pixels the flow can be trusted at: inside frame t, and passing the forward-backward check of
 Ruder et al. 2016 (|backward + forward|^2 <= 0.01 (|backward|^2 + |forward|^2) + 0.5 px^2, with
 |forward| taken equal to |backward|, as it is wherever the check can pass; an occluded or badly
-matched pixel fails it). The photo frames scored the
-same way are the floor: what the flow's own errors and the video's lighting changes leave. A
-hard cut to another scene makes every pixel fail the check, so it adds nothing.
+matched pixel fails it). The photo frames scored the same way are the floor: what the flow's
+own errors and the video's lighting changes leave. A hard cut to another scene makes every
+pixel fail the check, so it adds nothing.
 """
 
 from __future__ import annotations
@@ -33,11 +33,8 @@ def trusted_flows(frames: Sequence[Frame]) -> list[tuple[NDArray[np.float32], ND
     greys = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
     flows = []
     for before, now in pairwise(greys):
-        x, y, mismatch, inside = flow_back(dis, before, now)
-        h, w = now.shape
-        grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        back = np.hypot(x - grid_x, y - grid_y)
-        # |b + f| from flow_back; |f| at the source is close to |b| where the check passes
+        x, y, mismatch, inside, back = flow_back(dis, before, now)
+        # mismatch is |b + f|; |f| at the source is close to |b| where the check passes
         valid = inside & (mismatch**2 <= 0.01 * 2 * back**2 + 0.5)
         flows.append((x, y, valid))
     return flows
