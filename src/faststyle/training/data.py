@@ -27,6 +27,12 @@ from faststyle.training.order import StyleOrder
 from faststyle.training.records import decode, open_dataset, wants_streaming
 from faststyle.training.stream import Sample, StreamingPhotos
 
+# Workers start from a clean server process, not a fork of this one: a process that has
+# already run another runtime's thread pools (OpenVINO's TBB, OpenCV) can crash when it
+# forks (seen in the test suite, which stylizes and trains in one process). The cost is a
+# second or two per worker, once per run: the sampler spans the whole run in one pass.
+WORKER_START = "forkserver"
+
 if TYPE_CHECKING:
     import datasets
 
@@ -169,6 +175,7 @@ class PhotoDataModule(L.LightningDataModule):
                 stream,
                 batch_size=self.batch_size,
                 num_workers=self.num_workers,
+                multiprocessing_context=WORKER_START if self.num_workers else None,
                 collate_fn=collate,
                 pin_memory=torch.cuda.is_available(),
             )
@@ -180,6 +187,7 @@ class PhotoDataModule(L.LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
+            multiprocessing_context=WORKER_START if self.num_workers else None,
             collate_fn=collate,
             persistent_workers=False,
             pin_memory=torch.cuda.is_available(),

@@ -11,7 +11,8 @@ exactly where the last checkpoint stopped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
@@ -27,6 +28,16 @@ if TYPE_CHECKING:
 SHUFFLE_BUFFER = 1000
 # One training photo [3, S, S] and the (position, reason) of the unreadable ones met on the way
 Sample = tuple[torch.Tensor, list[tuple[int, str]], int]  # (image [3, S, S], [(position, reason)], style id)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A position fixed when the dataset was handed to a worker: callable like the live one."""
+
+    sample: int
+
+    def __call__(self) -> int:
+        return self.sample
 
 
 class StreamingPhotos(IterableDataset[Sample]):
@@ -49,6 +60,13 @@ class StreamingPhotos(IterableDataset[Sample]):
         self.records, self.batch_size, self.seed = records, batch_size, seed
         self.position, self.total, self.rank, self.world = position, total, rank, world
         self.transform = train_transform(image_size)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to a worker when iteration begins: the position is read now, in the main
+        # process, as a forked worker would have read it (the callable holds the trainer).
+        state = dict(self.__dict__)
+        state["position"] = Start(self.position())
+        return state
 
     def __iter__(self) -> Iterator[Sample]:
         info = get_worker_info()
