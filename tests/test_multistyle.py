@@ -146,6 +146,20 @@ def test_finetune_all_gives_a_one_style_model(base_model, tmp_path, shared, phot
     assert load_model(tmp_path / "all" / "udnie.pth").style_names == ["udnie"]
 
 
+def test_finetune_all_continues_a_base_style_from_its_own_rows():
+    from faststyle.model.checkpoint import LoadedModel
+    from faststyle.training.styles import norm_row_keys, plan_styles
+
+    net = randomise(TransformNet("tiny", num_styles=2))
+    base = LoadedModel(net, "base", styles=[{"name": "mosaic"}, {"name": "wave"}])
+    plan = plan_styles([{"name": "wave"}, {"name": "new"}], base, "all")
+    assert plan.init_state is not None and [s["name"] for s in plan.styles] == ["wave", "new"]
+    for key in norm_row_keys(net):
+        rows = net.state_dict()[key]
+        assert torch.equal(plan.init_state[key][0], rows[1])  # wave keeps its own scales and shifts
+        assert torch.allclose(plan.init_state[key][1], rows.mean(0))  # a new style starts from the mean
+
+
 def test_max_minutes_stops_saves_and_exports(tmp_path, shared, photos, capsys):
     ck = tmp_path / "timed"
     rc = train_main(multi_args(shared, photos, ck, "--max-steps", "100000", "--max-minutes", "0.05"))

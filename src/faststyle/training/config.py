@@ -170,7 +170,7 @@ class TrainConfig:
     finetune: str = setting(
         "styles",
         "with --base: train only the new styles' instance-norm scales and shifts (styles), or every weight "
-        "(all; the result then holds only the new styles)",
+        "(all; the result then holds only the --style images, and one named like a base style starts from its rows)",
         resume=RUN,
         choices=("styles", "all"),
         group="model and loss",

@@ -96,6 +96,13 @@ def plan_styles(new_styles: list[dict[str, Any]], base: LoadedModel | None, fine
         }
         kept = len(base.styles)
         return StylePlan(base.styles + new_styles, list(range(kept, kept + extra)), kept, grown)
-    # every weight trains, starting from the base; the result holds only the new styles
-    fresh = {k: v.mean(0, keepdim=True).repeat(extra, 1) if k in rows else v for k, v in state.items()}
+    # Every weight trains, starting from the base; the result holds only the given styles. A
+    # style named like one of the base's starts from its rows (so a base can go on training its
+    # own styles, say on larger crops), any other from the mean of the base's rows.
+    known = {s["name"]: i for i, s in enumerate(base.styles)}
+
+    def start(v: torch.Tensor) -> torch.Tensor:  # [S_base, C] -> [S_new, C]
+        return torch.stack([v[known[s["name"]]] if s["name"] in known else v.mean(0) for s in new_styles])
+
+    fresh = {k: start(v) if k in rows else v for k, v in state.items()}
     return StylePlan(new_styles, list(range(extra)), 0, fresh)
