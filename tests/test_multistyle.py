@@ -19,6 +19,7 @@ from faststyle.export.onnx_export import export_onnx
 from faststyle.model.checkpoint import load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer
+from faststyle.training.styles import norm_row_keys
 
 STYLES = ("mosaic", "wave", "candy")
 
@@ -122,6 +123,23 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(base_model, tmp_pat
         assert not torch.equal(grown.net(x, 3), base.net(x, torch.full((3,), 1 / 3)))  # the new one learned
 
 
+@pytest.mark.parametrize("start", ["nearest", "mean"])
+def test_a_new_style_starts_from_the_nearest_base_style_or_the_mean(
+    start, base_model, tmp_path, shared, photos, capsys
+):
+    ck = tmp_path / start
+    argv = ["--style", str(shared / "styles" / "udnie.jpg"), "--base", str(base_model), "--data", str(photos)]
+    argv += ["--checkpoint-dir", str(ck), "--log-dir", str(tmp_path / "runs"), *FAST]
+    assert train_main([*argv, "--max-steps", "1", "--lr", "1e-9", "--new-style-start", start]) == 0
+    base, grown = load_model(base_model), load_model(ck / "multistyle_udnie.pth")
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("udnie starts from")]
+    assert len(said) == (1 if start == "nearest" else 0)
+    before, after = base.net.state_dict(), grown.net.state_dict()
+    for key in norm_row_keys(base.net):
+        expected = before[key][STYLES.index(said[0].split()[5])] if start == "nearest" else before[key].mean(0)
+        assert torch.allclose(after[key][3], expected, atol=1e-6), key
+
+
 def test_finetune_all_gives_a_one_style_model(base_model, tmp_path, shared, photos):
     rc = train_main(
         [
@@ -148,7 +166,7 @@ def test_finetune_all_gives_a_one_style_model(base_model, tmp_path, shared, phot
 
 def test_finetune_all_continues_a_base_style_from_its_own_rows():
     from faststyle.model.checkpoint import LoadedModel
-    from faststyle.training.styles import norm_row_keys, plan_styles
+    from faststyle.training.styles import plan_styles
 
     net = randomise(TransformNet("tiny", num_styles=2))
     base = LoadedModel(net, "base", styles=[{"name": "mosaic"}, {"name": "wave"}])

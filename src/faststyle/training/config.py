@@ -175,6 +175,14 @@ class TrainConfig:
         choices=("styles", "all"),
         group="model and loss",
     )
+    new_style_start: str = setting(
+        "nearest",
+        "with --base (--finetune styles): each new style's scales and shifts start as a copy of the base "
+        "style whose own rows already score best on it (nearest, ~20 s), or as the mean of the base's rows",
+        resume=RUN,
+        choices=("nearest", "mean"),
+        group="model and loss",
+    )
     # --- the schedule
     max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=positive_int)
     max_minutes: float | None = setting(

@@ -109,6 +109,33 @@ class StyleTransferSystem(L.LightningModule):
         if self.channels_last:
             self.net.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
+        resuming = self._trainer is not None and self.trainer.ckpt_path is not None
+        if self.plan.frozen_rows and c.new_style_start == "nearest" and not resuming:
+            self._start_new_rows_from_nearest()
+
+    @torch.no_grad()
+    def _start_new_rows_from_nearest(self) -> None:
+        """Each new style starts as a copy of the base style that already scores best on it (its
+        total loss on the held-out preview photos), not the mean of the base's rows: a painting
+        near one the base knows starts near its answer (README: time to quality)."""
+        assert self.loss_fn is not None
+        dm = getattr(self._trainer, "datamodule", None)
+        photos = dm.preview_batch().to(self.device) if dm is not None else torch.zeros(0)
+        if len(photos) == 0:
+            return
+        base = range(self.plan.frozen_rows)
+        rows = norm_row_keys(self.net)
+        params = {k: p for k, p in self.net.named_parameters() if k in rows}
+        with self.trainer.precision_plugin.forward_context():
+            for t, new in enumerate(self.plan.trained):
+                ids = torch.full((len(photos),), t, dtype=torch.long, device=self.device)
+                scores = [float(self.loss_fn(self.net(photos, r), photos, ids)["loss"]) for r in base]
+                best = min(base, key=scores.__getitem__)
+                for p in params.values():
+                    p[new] = p[best]
+                if self.global_rank == 0:
+                    name, near = self.plan.styles[new]["name"], self.plan.styles[best]["name"]
+                    print(f"{name} starts from the base's {near} (loss {scores[best]:.3f} on the preview photos)")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
