@@ -178,7 +178,7 @@ class TrainConfig:
     new_style_start: str = setting(
         "nearest",
         "with --base (--finetune styles): each new style's scales and shifts start as a copy of the base "
-        "style whose own rows already score best on it (nearest, ~20 s), or as the mean of the base's rows",
+        "style whose own rows already score best on it (nearest, seconds at setup), or as the mean of the base's rows",
         resume=RUN,
         choices=("nearest", "mean"),
         group="model and loss",

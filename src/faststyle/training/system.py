@@ -123,7 +123,7 @@ class StyleTransferSystem(L.LightningModule):
         photos = dm.preview_batch().to(self.device) if dm is not None else torch.zeros(0)
         if len(photos) == 0:
             return
-        base = range(self.plan.frozen_rows)
+        base, t0 = range(self.plan.frozen_rows), time.perf_counter()
         rows = norm_row_keys(self.net)
         params = {k: p for k, p in self.net.named_parameters() if k in rows}
         with self.trainer.precision_plugin.forward_context():
@@ -135,7 +135,11 @@ class StyleTransferSystem(L.LightningModule):
                     p[new] = p[best]
                 if self.global_rank == 0:
                     name, near = self.plan.styles[new]["name"], self.plan.styles[best]["name"]
-                    print(f"{name} starts from the base's {near} (loss {scores[best]:.3f} on the preview photos)")
+                    took = time.perf_counter() - t0
+                    print(
+                        f"{name} starts from the base's {near} "
+                        f"(loss {scores[best]:.3f} on the preview photos; chosen in {took:.0f} s)"
+                    )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
