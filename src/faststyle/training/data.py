@@ -159,6 +159,13 @@ class PhotoDataModule(L.LightningDataModule):
         per_step = self.batch_size * world
         position = lambda: (trainer.global_step if trainer else 0) * per_step
         styles = StyleOrder(self.num_styles, self.seed, self.style_mixing, per_step)
+        loading: dict[str, Any] = dict(  # how batches are loaded, whichever way photos are read
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            multiprocessing_context=WORKER_START if self.num_workers else None,
+            collate_fn=collate,
+            pin_memory=torch.cuda.is_available(),
+        )
         if self.stream:
             stream = StreamingPhotos(
                 self.train_records,
@@ -171,27 +178,16 @@ class PhotoDataModule(L.LightningDataModule):
                 world,
                 styles,
             )
-            return DataLoader(
-                stream,
-                batch_size=self.batch_size,
-                num_workers=self.num_workers,
-                multiprocessing_context=WORKER_START if self.num_workers else None,
-                collate_fn=collate,
-                pin_memory=torch.cuda.is_available(),
-            )
+            return DataLoader(stream, **loading)
         sampler = StreamSampler(
             len(self.train_records), self.seed, position, self.max_steps * per_step, rank, world, styles
         )
         return DataLoader(
             PhotoDataset(self.train_records, self.image_size),
-            batch_size=self.batch_size,
             sampler=sampler,
-            num_workers=self.num_workers,
-            multiprocessing_context=WORKER_START if self.num_workers else None,
-            collate_fn=collate,
             persistent_workers=False,
-            pin_memory=torch.cuda.is_available(),
             drop_last=True,
+            **loading,
         )
 
     def preview_batch(self) -> torch.Tensor:
