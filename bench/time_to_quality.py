@@ -3,9 +3,11 @@
     python bench/time_to_quality.py --style ../shared/styles_extra/X.jpg [...] --base multistyle \
         --methods scratch,styles,all --minutes 1,2,5,10,30 -o runs/ttq
 
-For every style and method, one training run with snapshots of the model at the step counts
-that take 1, 2, 5, 10 and 30 minutes on this machine, each scored with `faststyle evaluate` on
-the content photos (loss, style similarity, structure). Methods:
+For every style and method, the model after the step counts that take 1, 2, 5, 10 and 30
+minutes on this machine, each scored with `faststyle evaluate` on the content photos (loss,
+style similarity, structure): snapshots of one run where the learning rate is constant or the
+recipe has its own length (scratch), else one run per budget, as `--max-minutes M` would train
+(its cosine decays over the M minutes). Methods:
     scratch  python train.py --style X --config configs/cpu.yaml
     styles   python train.py --style X --base BASE                 (only the new style's norm rows train)
     all      python train.py --style X --base BASE --finetune all  (every weight trains)
@@ -139,9 +141,14 @@ def main(argv: list[str] | None = None) -> int:
             if method == "scratch":  # the recipe runs its own length; snapshots within it, and its end
                 marks = {s: label for s, label in marks.items() if s < config.max_steps}
                 marks[config.max_steps] = f"min{config.max_steps / rate:.3g}"
-            else:
-                config = dataclasses.replace(config, max_steps=max(marks))
-            train(config, callbacks=[Snapshots(marks, folder)])
+                train(config, callbacks=[Snapshots(marks, folder)])
+            elif config.lr_schedule == "constant":  # one run: its snapshots are what shorter runs would give
+                train(dataclasses.replace(config, max_steps=max(marks)), callbacks=[Snapshots(marks, folder)])
+            else:  # a decaying rate ends each budget settled, as `--max-minutes M` would: one run per budget
+                for step, label in marks.items():
+                    if not (folder / f"{label}.pth").is_file():
+                        run = dataclasses.replace(config, max_steps=step, checkpoint_dir=str(folder / label))
+                        train(run, callbacks=[Snapshots({step: label}, folder)])
             scores = {}
             for step, label in sorted(marks.items()):
                 report = evaluate(

@@ -178,13 +178,17 @@ def test_finetune_all_continues_a_base_style_from_its_own_rows():
         assert torch.allclose(plan.init_state[key][1], rows.mean(0))  # a new style starts from the mean
 
 
-def test_max_minutes_stops_saves_and_exports(tmp_path, shared, photos, capsys):
+def test_max_minutes_stops_saves_and_exports_with_lr_decayed_over_the_minutes(tmp_path, shared, photos, capsys):
     ck = tmp_path / "timed"
-    rc = train_main(multi_args(shared, photos, ck, "--max-steps", "100000", "--max-minutes", "0.05"))
+    args = ("--max-steps", "100000", "--max-minutes", "0.05", "--lr", "1e-2", "--lr-schedule", "cosine")
+    rc = train_main(multi_args(shared, photos, ck, *args))
     assert rc == 0
     assert 0 < ckpt_step(ck / "last.ckpt") < 100000
     assert (ck / "multistyle.pth").is_file()
     assert "final model" in capsys.readouterr().out
+    # the cosine spans the 3 seconds, not the 100000 steps: the run ends near 5% of its rate
+    lr = torch.load(ck / "last.ckpt", weights_only=False)["optimizer_states"][0]["param_groups"][0]["lr"]
+    assert 0.0005 <= lr < 0.003
 
 
 def test_multi_style_resume_is_exact(tmp_path, shared, photos):

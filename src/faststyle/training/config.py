@@ -188,7 +188,7 @@ class TrainConfig:
     max_minutes: float | None = setting(
         None,
         "also stop after this many minutes of training, saving and exporting as at --max-steps "
-        "(the lr schedule still spans --max-steps)",
+        "(a cosine lr schedule then decays over whichever of the two ends the run first)",
         resume=EXTEND,
         check=positive_float,
         metavar="M",
@@ -199,7 +199,10 @@ class TrainConfig:
     batch_size: int = setting(4, "photos per step on each device", resume=RUN, check=positive_int)
     lr: float = setting(1e-3, "Adam learning rate", resume=RUN, check=positive_float)
     lr_schedule: str = setting(
-        "constant", "constant lr, or cosine decay to 5%% over the run", resume=RUN, choices=("constant", "cosine")
+        "constant",
+        "constant lr, or cosine decay to 5%% over the run (its steps, or its minutes with --max-minutes)",
+        resume=RUN,
+        choices=("constant", "cosine"),
     )
     seed: int = setting(0, "seed for weights init and data order", resume=RUN, check=non_negative_int)
     # --- hardware

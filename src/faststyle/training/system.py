@@ -16,6 +16,7 @@ from typing import Any
 import lightning.pytorch as L
 import torch
 import torchvision
+from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.utilities.types import STEP_OUTPUT, OptimizerLRScheduler
 from tqdm import tqdm
 
@@ -253,9 +254,26 @@ class StyleTransferSystem(L.LightningModule):
         opt = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=self.config.lr)
         if self.config.lr_schedule == "constant":
             return opt
-        total = max(1, self.config.max_steps)
         # Cosine decay to 5% over the run: short CPU runs end on a settled model.
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+            opt, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * self.run_progress(step)))
         )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def run_progress(self, step: int) -> float:
+        """How much of the run is done, 0..1: of --max-steps, or of --max-minutes if that ends it first.
+
+        A timed fine-tune (--max-minutes 5 with thousands of steps allowed) thus still decays its
+        learning rate to the end. The elapsed time comes from Lightning's Timer, which a resumed run
+        restores; rank 0's figure is broadcast so every DDP rank steps with the same learning rate.
+        """
+        done = min(step, self.config.max_steps) / max(1, self.config.max_steps)
+        trainer = self._trainer
+        timer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, Timer)), None)
+        if trainer is None or timer is None or timer.time_remaining() is None:
+            return done
+        elapsed = timer.time_elapsed()
+        timed = elapsed / max(1e-9, elapsed + (timer.time_remaining() or 0.0))
+        if trainer.world_size > 1:
+            timed = trainer.strategy.broadcast(timed, src=0)
+        return min(1.0, max(done, timed))
