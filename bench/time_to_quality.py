@@ -32,6 +32,11 @@ import lightning.pytorch as L
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LR_ALL = 1e-3  # --finetune all: the paper's Adam rate
+LABELS = {
+    "scratch": "from scratch (configs/cpu.yaml)",
+    "styles": "base + new style's norm rows",
+    "all": "base, every weight (--finetune all)",
+}
 
 
 class StepClock(L.Callback):
@@ -196,13 +201,18 @@ def plot(results: dict[str, Any], path: Path) -> None:
         for key, scores in results["runs"].items():
             if key.startswith(f"{style}/"):
                 points = sorted((s["minutes"], s["loss"]) for s in scores.values())
-                ax.plot(*zip(*points, strict=True), marker="o", label=key.split("/")[1])
+                ax.plot(*zip(*points, strict=True), marker="o", label=LABELS[key.split("/")[1]])
+        scratch = results["runs"].get(f"{style}/scratch")
+        if scratch:  # the target: from scratch's loss at the end of its recipe
+            end = max(scratch.values(), key=lambda s: s["minutes"])["loss"]
+            ax.axhline(end, color="grey", linestyle="--", linewidth=0.8, label="from scratch, its end")
         ax.set_xscale("log")
+        ax.set_xticks([1, 2, 5, 10, 30], ["1", "2", "5", "10", "30"])
         ax.set_title(style, fontsize=9)
         ax.set_xlabel("minutes of training (this CPU)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("evaluate loss (lower is better)")
-    axes[0][0].legend()
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
