@@ -270,10 +270,11 @@ class StyleTransferSystem(L.LightningModule):
         done = min(step, self.config.max_steps) / max(1, self.config.max_steps)
         trainer = self._trainer
         timer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, Timer)), None)
-        if trainer is None or timer is None or timer.time_remaining() is None:
+        remaining = timer.time_remaining() if timer is not None else None
+        if trainer is None or timer is None or remaining is None:  # no --max-minutes
             return done
         elapsed = timer.time_elapsed()
-        timed = elapsed / max(1e-9, elapsed + (timer.time_remaining() or 0.0))
+        timed = elapsed / max(1e-9, elapsed + remaining)
         if trainer.world_size > 1:
             timed = trainer.strategy.broadcast(timed, src=0)
         return min(1.0, max(done, timed))
