@@ -53,7 +53,7 @@ class StepClock(L.Callback):
 
 
 class Snapshots(L.Callback):
-    """Saves the net as a model file when the run reaches each of `steps`."""
+    """Saves the model (the running average, with --ema-decay) when the run reaches each of `steps`."""
 
     def __init__(self, steps: dict[int, str], folder: Path):
         self.steps, self.folder = steps, folder
@@ -64,7 +64,7 @@ class Snapshots(L.Callback):
         label = self.steps.get(trainer.global_step)
         if label is not None and trainer.global_rank == 0:
             hp = dict(module.hparams)
-            save_model(module.net, self.folder / f"{label}.pth", hp["name"], hp, hp["styles"])
+            save_model(module.saved_net, self.folder / f"{label}.pth", hp["name"], hp, hp["styles"])
 
 
 def method_config(method: str, style: Path, base: str | None, cpu_yaml: Path, **extra: Any) -> Any:

@@ -95,7 +95,8 @@ def test_multi_style_training_writes_a_model_listing_its_styles(base_model):
     assert all(Path(s["image"]).name == f"{s['name']}.jpg" and s["style_size"] == 64 for s in loaded.styles)
 
 
-def test_adding_a_style_leaves_the_base_styles_bit_identical(base_model, tmp_path, shared, photos):
+@pytest.mark.parametrize("extra", [[], ["--ema-decay", "0.9"]], ids=["plain", "ema"])
+def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, tmp_path, shared, photos):
     rc = train_main(
         [
             "--style",
@@ -111,6 +112,7 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(base_model, tmp_pat
             *FAST,
             "--max-steps",
             "3",
+            *extra,
         ]
     )
     assert rc == 0
@@ -197,6 +199,45 @@ def test_multi_style_resume_is_exact(tmp_path, shared, photos):
     assert train_main(multi_args(shared, photos, split, "--max-steps", "3")) == 0
     assert train_main(multi_args(shared, photos, split, "--max-steps", "6", "--resume")) == 0
     assert torch.equal(net_params(straight / "last.ckpt"), net_params(split / "last.ckpt"))
+
+
+def test_ema_saves_the_running_average_and_resumes_it_exactly(tmp_path, shared, photos):
+    ema = ("--ema-decay", "0.9", "--lr", "1e-2")
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_main(multi_args(shared, photos, straight, "--max-steps", "6", *ema)) == 0
+    assert train_main(multi_args(shared, photos, split, "--max-steps", "3", *ema)) == 0
+    assert train_main(multi_args(shared, photos, split, "--max-steps", "6", "--resume", *ema)) == 0
+    a, b = (
+        torch.load(d / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"] for d in (straight, split)
+    )
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # live net and average alike
+    live = {k.removeprefix("net."): v for k, v in a.items() if k.startswith("net.")}
+    average = {k.removeprefix("averaged.module."): v for k, v in a.items() if k.startswith("averaged.module.")}
+    assert average.keys() == live.keys() and not all(torch.equal(average[k], live[k]) for k in live)
+    model = load_model(next(straight.glob("*.pth"))).net.state_dict()  # the model saved is the average
+    assert all(torch.equal(model[k], average[k]) for k in model)
+
+
+def test_ema_ramps_up_to_its_decay_and_leaves_weights_that_did_not_move_bit_identical():
+    from torch.optim.swa_utils import AveragedModel
+
+    from faststyle.training.system import ema_update
+
+    net = nn.Linear(1, 1, bias=True)
+    averaged = AveragedModel(net, multi_avg_fn=ema_update(0.25))
+    seen = []
+    for value in (1.0, 2.0, 3.0, 4.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+            net.bias.fill_(0.1)  # never moves, like a frozen base row
+        averaged.update_parameters(net)
+        seen.append(float(averaged.module.weight.detach()))
+    # the first update copies; then the decay ramps as (1+n)/(10+n): 2/11, then 3/12 = the cap 0.25, and stays
+    expected = [1.0]
+    for value, decay in zip((2.0, 3.0, 4.0), (2 / 11, 0.25, 0.25), strict=True):
+        expected.append(decay * expected[-1] + (1 - decay) * value)
+    assert seen == pytest.approx(expected, rel=1e-6)
+    assert torch.equal(averaged.module.bias, net.bias)
 
 
 def test_onnx_style_input_matches_torch_with_and_without_it(base_model, tmp_path):

@@ -138,6 +138,15 @@ def test_config_file_supplies_defaults_and_flags_override(tmp_path):
         parse_args(["--config", str(conf)])
 
 
+@pytest.mark.parametrize("recipe", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_every_shipped_recipe_reads_into_settings(recipe):
+    from faststyle.training.config import TrainConfig, read_yaml
+
+    settings = read_yaml(ROOT / "configs" / recipe)  # an unknown key or a bad value raises here
+    config = TrainConfig(**settings)
+    assert settings and all(getattr(config, k) == v for k, v in settings.items())
+
+
 @pytest.mark.slow
 def test_ddp_two_processes_on_cpu(tmp_path, shared, photos):
     cmd = [

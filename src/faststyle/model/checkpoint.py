@@ -70,7 +70,10 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         styles = [dict(s) for s in obj["styles"]] if obj.get("styles") else styles_of(hp, style)
     elif "state_dict" in obj and "hyper_parameters" in obj:
         hp = dict(obj["hyper_parameters"])
-        state = {k[len("net.") :]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
+        # a run with --ema-decay holds its model as the running average, beside the live net
+        saved = obj["state_dict"]
+        prefix = "averaged.module." if any(k.startswith("averaged.module.") for k in saved) else "net."
+        state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
         style, arch = hp.get("style_name", "style"), hp.get("arch", "johnson")
         styles = styles_of(hp, style)
     else:

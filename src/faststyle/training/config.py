@@ -35,7 +35,15 @@ from faststyle.loss.defaults import (
     DEFAULT_TV_WEIGHT,
 )
 from faststyle.model.archs import ARCHS
-from faststyle.values import at_least, non_negative_float, non_negative_int, positive_float, positive_int, user_path
+from faststyle.values import (
+    at_least,
+    between,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    user_path,
+)
 
 RUN, EXTEND, LOCAL = "run", "extend", "local"
 
@@ -203,6 +211,14 @@ class TrainConfig:
         "constant lr, or cosine decay to 5%% over the run (its steps, or its minutes with --max-minutes)",
         resume=RUN,
         choices=("constant", "cosine"),
+    )
+    ema_decay: float = setting(
+        0.0,
+        "save as the model an exponential moving average of the net's weights (0: off; 0.99 averages about "
+        "the last 100 steps, ramping up from the start so short runs average fewer): smooths the step-to-step "
+        "jitter of a high constant lr",
+        resume=RUN,
+        check=between(0.0, 0.9999),
     )
     seed: int = setting(0, "seed for weights init and data order", resume=RUN, check=non_negative_int)
     # --- hardware

@@ -183,7 +183,7 @@ def train(
     trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)
     if trainer.global_rank != 0:
         return 0
-    final = save_model(system.net, ckpt_dir / f"{name}.pth", name, dict(system.hparams), run.plan.styles)
+    final = save_model(system.saved_net, ckpt_dir / f"{name}.pth", name, dict(system.hparams), run.plan.styles)
     print(f"final model: {final}  ({trainer.global_step} steps, {len(system.bad_images)} images skipped)")
     if config.export:
         from faststyle.export.onnx_export import export_onnx

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import torch
 import torchvision
 from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.utilities.types import STEP_OUTPUT, OptimizerLRScheduler
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from faststyle.errors import UserError
@@ -72,6 +74,11 @@ class StyleTransferSystem(L.LightningModule):
         if plan.init_state is not None:
             self.net.load_state_dict(plan.init_state)
         self.register_buffer("trained_rows", torch.tensor(plan.trained), persistent=False)  # style t -> net row
+        # --ema-decay: a running average of the net, updated after every optimizer step and saved as
+        # the model; in checkpoints beside the live net ("averaged.*"), so a resume continues it exactly.
+        self.averaged: AveragedModel | None = None
+        if config.ema_decay > 0:
+            self.averaged = AveragedModel(self.net, multi_avg_fn=ema_update(config.ema_decay)).requires_grad_(False)
         if plan.frozen_rows:
             self._freeze_all_but_new_rows(plan.frozen_rows)
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
@@ -143,7 +150,8 @@ class StyleTransferSystem(L.LightningModule):
                     )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        kept = ("net.", "averaged.")
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(kept)}
         if not all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values()):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
 
@@ -161,8 +169,16 @@ class StyleTransferSystem(L.LightningModule):
 
     def on_train_end(self) -> None:
         for name, before in self._frozen_copy.items():
-            if not torch.equal(dict(self.net.named_parameters())[name][: len(before)].detach(), before):
-                raise RuntimeError(f"the base model's style rows changed in {name}; this is a bug")
+            for net in {self.net, self.saved_net}:
+                if not torch.equal(dict(net.named_parameters())[name][: len(before)].detach(), before):
+                    raise RuntimeError(f"the base model's style rows changed in {name}; this is a bug")
+
+    @property
+    def saved_net(self) -> TransformNet:
+        """The net a run saves and exports as its model: the running average with --ema-decay."""
+        net = self.averaged.module if self.averaged is not None else self.net
+        assert isinstance(net, TransformNet)
+        return net
 
     # --- training ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, style: int | torch.Tensor | None = None) -> torch.Tensor:
@@ -175,6 +191,11 @@ class StyleTransferSystem(L.LightningModule):
         if len(self.plan.trained) == 1 or self.config.style_mixing == "batch":
             return int(self.plan.trained[int(ids[0])])
         return self.trained_rows[ids]
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        if self.averaged is not None:  # here, not in on_train_batch_end: checkpoint callbacks run before that
+            self.averaged.update_parameters(self.net)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         assert self.loss_fn is not None  # built in setup()
@@ -278,3 +299,19 @@ class StyleTransferSystem(L.LightningModule):
         if trainer.world_size > 1:
             timed = trainer.strategy.broadcast(timed, src=0)
         return min(1.0, max(done, timed))
+
+
+def ema_update(decay: float) -> Callable[[Sequence[torch.Tensor], Sequence[torch.Tensor], torch.Tensor | int], None]:
+    """AveragedModel's update for an exponential moving average whose decay ramps up as
+    (1 + n) / (10 + n) until it reaches `decay`: a short run averages its last few steps rather
+    than leaning on its starting weights. lerp leaves a weight that did not move (a frozen base
+    row) bit-identical."""
+
+    @torch.no_grad()
+    def update(averaged: Sequence[torch.Tensor], current: Sequence[torch.Tensor], count: torch.Tensor | int) -> None:
+        n = float(count)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        for a, c in zip(averaged, current, strict=True):
+            a.lerp_(c, weight)
+
+    return update
