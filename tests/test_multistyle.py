@@ -221,7 +221,7 @@ def test_ema_saves_the_running_average_and_resumes_it_exactly(tmp_path, shared, 
 def test_ema_ramps_up_to_its_decay_and_leaves_weights_that_did_not_move_bit_identical():
     from torch.optim.swa_utils import AveragedModel
 
-    from faststyle.training.system import ema_update
+    from faststyle.training.averaging import ema_update
 
     net = nn.Linear(1, 1, bias=True)
     averaged = AveragedModel(net, multi_avg_fn=ema_update(0.25))

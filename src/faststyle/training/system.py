@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.stability import stability_loss
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.transform_net import TransformNet
+from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
 from faststyle.training.styles import StylePlan, norm_row_keys, style_entries
 
@@ -299,19 +299,3 @@ class StyleTransferSystem(L.LightningModule):
         if trainer.world_size > 1:
             timed = trainer.strategy.broadcast(timed, src=0)
         return min(1.0, max(done, timed))
-
-
-def ema_update(decay: float) -> Callable[[Sequence[torch.Tensor], Sequence[torch.Tensor], torch.Tensor | int], None]:
-    """AveragedModel's update for an exponential moving average whose decay ramps up as
-    (1 + n) / (10 + n) until it reaches `decay`: a short run averages its last few steps rather
-    than leaning on its starting weights. lerp leaves a weight that did not move (a frozen base
-    row) bit-identical."""
-
-    @torch.no_grad()
-    def update(averaged: Sequence[torch.Tensor], current: Sequence[torch.Tensor], count: torch.Tensor | int) -> None:
-        n = float(count)
-        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
-        for a, c in zip(averaged, current, strict=True):
-            a.lerp_(c, weight)
-
-    return update
