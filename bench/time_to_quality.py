@@ -9,7 +9,7 @@ style similarity, structure): snapshots of one run where the learning rate is co
 recipe has its own length (scratch), else one run per budget, as `--max-minutes M` would train
 (its cosine decays over the M minutes). Methods:
     scratch  python train.py --style X --config configs/cpu.yaml
-    styles   python train.py --style X --base BASE                 (only the new style's norm rows train)
+    styles   python train.py --style X --base BASE                 (only the new style's norm rows and adapters train)
     all      python train.py --style X --base BASE --finetune all  (every weight trains)
 A "minute" is a step budget: each method's steps per minute are measured first, alone, with a
 short calibration run (its figure is printed and saved), so the runs themselves may share the
@@ -34,7 +34,7 @@ SHARED = ROOT.parent / "shared"
 LR_ALL = 1e-3  # --finetune all: the paper's Adam rate
 LABELS = {
     "scratch": "from scratch (configs/cpu.yaml)",
-    "styles": "base + new style's norm rows",
+    "styles": "base + new style's norm rows and adapters (default)",
     "all": "base, every weight (--finetune all)",
 }
 

@@ -116,14 +116,15 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def multi_pth(tmp_path_factory) -> Path:
-    """A randomised 3-style 'tiny' net (styles a, b, c) saved as a final model file."""
+    """A randomised 3-style 'tiny' net (styles a, b, c) saved as a final model file; c carries
+    convolution adapters, as a style added over a base does, so every engine and the page run them."""
     import torch
 
     from faststyle.model.checkpoint import save_model
     from faststyle.model.transform_net import TransformNet
 
     torch.manual_seed(0)
-    net = TransformNet("tiny", num_styles=3)
+    net = TransformNet("tiny", num_styles=3, adapter_rank=2, adapted_styles=1)
     with torch.no_grad():
         for p in net.parameters():
             p.add_(0.2 * torch.randn_like(p))  # every style row different

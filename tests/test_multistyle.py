@@ -16,7 +16,8 @@ from faststyle.commands.stylize import main as stylize_main
 from faststyle.commands.train import main as train_main
 from faststyle.export.layouts import PixelStylizer
 from faststyle.export.onnx_export import export_onnx
-from faststyle.model.checkpoint import load_model
+from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.checkpoint import load_model, save_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer
 from faststyle.training.styles import norm_row_keys
@@ -65,6 +66,27 @@ def test_blending_weights_equals_the_blended_scales_and_shifts():
         one_hot = net(x, torch.tensor([0.0, 1.0, 0.0]))
         assert torch.equal(one_hot, net(x, 1))  # a one-hot weight vector picks that style
         assert (net(x, torch.tensor([1, 2])) - torch.cat([net(x, 1), net(x, 2)])).abs().max() < 1e-5
+
+
+def test_adapters_change_only_their_style_and_blend_as_the_blended_kernel():
+    net = randomise(TransformNet("tiny", num_styles=3, adapter_rank=4, adapted_styles=1)).eval()
+    plain = TransformNet("tiny", num_styles=3)  # the same net without the third style's adapters
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if "adapter" not in k})
+    x, w = torch.rand(2, 3, 40, 44), torch.tensor([0.2, 0.3, 0.5])
+    with torch.no_grad():
+        for i in (0, 1):
+            assert torch.equal(net(x, i), plain.eval()(x, i))  # styles without an adapter: exactly the base
+        assert (net(x, 2) - plain(x, 2)).abs().max() > 0.05  # the adapter changes its own style
+        # a blend = the blended norm rows over kernels W + 0.5 * up @ down / sqrt(r * fan-in)
+        for name, mod in net.named_modules():
+            if isinstance(mod, AdaptedConv2d):
+                assert mod.adapter_up is not None and mod.adapter_down is not None
+                fan_in = mod.adapter_down.shape[2]
+                delta = (mod.adapter_up[0] @ mod.adapter_down[0]).view_as(mod.weight) / (4 * fan_in) ** 0.5
+                plain.get_submodule(name).weight.add_(0.5 * delta)
+        reference = with_plain_norms(plain, w)(x)
+        assert (net(x, w) - reference).abs().max() < 1e-4  # float rounding; a level is 4e-3
+        assert (net(x, w.expand(2, 3)) - reference).abs().max() < 1e-4  # per-image weights: the other path
 
 
 def multi_args(shared: Path, photos: Path, ck: Path, *extra: str) -> list[str]:
@@ -123,6 +145,30 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, 
         for i in range(3):
             assert torch.equal(base.net(x, i), grown.net(x, i)), STYLES[i]
         assert not torch.equal(grown.net(x, 3), base.net(x, torch.full((3,), 1 / 3)))  # the new one learned
+    assert grown.net.adapted_styles == 1 and grown.net.adapter_rank == 4  # with convolution adapters of its own
+    ups = [m.adapter_up for m in grown.net.modules() if isinstance(m, AdaptedConv2d)]
+    assert all(u is not None and u.abs().sum() > 0 for u in ups)  # every one of them trained away from zero
+
+
+def test_a_style_added_over_added_ones_keeps_their_adapters_and_resumes_exactly(base_model, tmp_path, shared, photos):
+    def add(style: str, base: Path, ck: Path, *extra: str) -> int:
+        argv = ["--style", str(shared / "styles" / f"{style}.jpg"), "--base", str(base), "--data", str(photos)]
+        return train_main([*argv, "--checkpoint-dir", str(ck), "--log-dir", str(tmp_path / "runs"), *FAST, *extra])
+
+    assert add("udnie", base_model, tmp_path / "one", "--max-steps", "2", "--adapter-rank", "2") == 0
+    first = tmp_path / "one" / "multistyle_udnie.pth"
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert add("la_muse", first, straight, "--max-steps", "4") == 0  # the rank follows the base's adapters
+    assert add("la_muse", first, split, "--max-steps", "2") == 0
+    assert add("la_muse", first, split, "--max-steps", "4", "--resume") == 0
+    assert torch.equal(net_params(straight / "last.ckpt"), net_params(split / "last.ckpt"))
+    before, after = load_model(first), load_model(straight / "multistyle_udnie_la_muse.pth")
+    assert (after.net.adapted_styles, after.net.adapter_rank) == (2, 2)
+    x = torch.rand(1, 3, 48, 56)
+    with torch.no_grad():
+        for i in range(4):  # the base's three and udnie, adapter and all
+            assert torch.equal(before.net(x, i), after.net(x, i)), i
+    assert add("wave", first, tmp_path / "r", "--adapter-rank", "3") == 2  # a rank the base's adapters do not have
 
 
 @pytest.mark.parametrize("start", ["nearest", "mean"])
@@ -240,7 +286,18 @@ def test_ema_ramps_up_to_its_decay_and_leaves_weights_that_did_not_move_bit_iden
     assert torch.equal(averaged.module.bias, net.bias)
 
 
-def test_onnx_style_input_matches_torch_with_and_without_it(base_model, tmp_path):
+def with_adapters(model: Path, folder: Path) -> Path:
+    """The model with its last style given random convolution adapters."""
+    loaded = load_model(model)
+    net = TransformNet("tiny", num_styles=3, adapter_rank=2, adapted_styles=1)
+    net.load_state_dict(loaded.net.state_dict(), strict=False)
+    return save_model(randomise(net, seed=3), folder / "adapted.pth", "multistyle", {}, loaded.styles)
+
+
+@pytest.mark.parametrize("adapters", [False, True], ids=["norms", "adapters"])
+def test_onnx_style_input_matches_torch_with_and_without_it(adapters, base_model, tmp_path):
+    if adapters:
+        base_model = with_adapters(base_model, tmp_path)
     path = export_onnx(base_model, tmp_path / "multi.onnx")
     net = load_model(base_model).net
     image = np.random.default_rng(1).integers(0, 256, (1, 50, 70, 3), dtype=np.uint8)
@@ -256,6 +313,21 @@ def test_onnx_style_input_matches_torch_with_and_without_it(base_model, tmp_path
     # ONNX Runtime on both sides: the chooser may pick OpenVINO, which is within a level, not bit-equal
     first = Stylizer(path, style="mosaic", backend="ort", precision="fp32")(image)
     assert np.abs(plain.astype(int) - first).max() == 0
+
+
+def test_int8_twin_of_an_adapted_model_is_calibrated_on_every_style_and_runs_each(base_model, tmp_path, shared):
+    from faststyle.export.quantize import calibration_feeds, quantize_int8
+
+    photos = [np.zeros((1, 8, 8, 3), np.uint8)] * 2
+    feeds = calibration_feeds(photos, 3)  # every style calibrated, not only the default one
+    assert sorted(int(f["style"].argmax()) for f in feeds) == [0, 1, 2]
+    path = export_onnx(with_adapters(base_model, tmp_path), tmp_path / "a.onnx")
+    quantize_int8(path, shared / "content")
+    image = np.random.default_rng(0).integers(0, 256, (1, 40, 56, 3), dtype=np.uint8)
+    exact = {s: Stylizer(path, style=s, backend="ort", precision="fp32")(image).astype(int) for s in STYLES}
+    for style in STYLES:  # each style's int8 output is nearest its own float output (the adapted one too)
+        approx = Stylizer(path, style=style, backend="ort", precision="int8")(image)
+        assert min(STYLES, key=lambda s: np.abs(approx - exact[s]).mean()) == style
 
 
 def test_stylize_style_flag_picks_blends_and_names_valid_styles(base_model, tmp_path, capsys):

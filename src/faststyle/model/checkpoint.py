@@ -19,6 +19,7 @@ import torch
 
 from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
+from faststyle.model.adapters import adapter_shape
 from faststyle.model.transform_net import TransformNet
 
 FORMAT = "faststyle-model"
@@ -79,7 +80,8 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
     try:
-        net = TransformNet(arch, num_styles=len(styles))
+        adapted, rank = adapter_shape(state)  # styles added over a frozen base carry adapters
+        net = TransformNet(arch, num_styles=len(styles), adapter_rank=rank, adapted_styles=adapted)
         net.load_state_dict(state)
     except Exception as e:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faststyle.model.adapters import AdaptedConv2d
 from faststyle.model.archs import ARCHS
 
 STRIDE = 4
@@ -65,18 +66,20 @@ class StyledSequential(nn.Sequential):
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         for layer in self:
-            x = layer(x, style) if isinstance(layer, (Styled, StyledSequential, CondInstanceNorm)) else layer(x)
+            styled = isinstance(layer, (Styled, StyledSequential, CondInstanceNorm, AdaptedConv2d))
+            x = layer(x, style) if styled else layer(x)
         return x
 
 
 class ConvNormAct(StyledSequential):
-    """Reflection pad + conv (+ conditional instance norm + ReLU unless `act` is False)."""
+    """Reflection pad + conv (+ conditional instance norm + ReLU unless `act` is False).
+
+    A conv followed by a norm can hold per-style adapters (faststyle.model.adapters); the
+    output conv cannot (and stays a plain nn.Conv2d that the export re-parameterises)."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, act: bool = True, num_styles: int = 1):
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(kernel // 2),
-            nn.Conv2d(cin, cout, kernel, stride),
-        ]
+        conv = AdaptedConv2d(cin, cout, kernel, stride) if act else nn.Conv2d(cin, cout, kernel, stride)
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), conv]
         if act:
             layers += [CondInstanceNorm(cout, num_styles), nn.ReLU(inplace=True)]
         super().__init__(*layers)
@@ -90,7 +93,7 @@ class ResidualBlock(Styled):
         self.body = StyledSequential(
             ConvNormAct(channels, channels, 3, num_styles=num_styles),
             nn.ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3),
+            AdaptedConv2d(channels, channels, 3),
             CondInstanceNorm(channels, num_styles),
         )
 
@@ -115,17 +118,29 @@ class TransformNet(nn.Module):
     """[N, 3, H, W] in [0, 1] (+ a style) -> stylized [N, 3, H, W] in (0, 1).
 
     `num_styles` styles share every convolution; each has its own instance-norm scale and
-    shift. `style` in forward: None (the first style), a style index, a LongTensor [N] of
-    indices (one per image), or float weights [S] / [N, S] that blend the styles.
+    shift, and the last `adapted_styles` of them also a rank-`adapter_rank` correction of
+    every conv that feeds a norm (styles added over a frozen base). `style` in forward: None
+    (the first style), a style index, a LongTensor [N] of indices (one per image), or float
+    weights [S] / [N, S] that blend the styles.
     """
 
-    def __init__(self, arch: str = "johnson", num_residual: int = 5, num_styles: int = 1):
+    def __init__(
+        self,
+        arch: str = "johnson",
+        num_residual: int = 5,
+        num_styles: int = 1,
+        adapter_rank: int = 0,
+        adapted_styles: int = 0,
+    ):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown arch '{arch}'; choose one of {sorted(ARCHS)}")
         if num_styles < 1:
             raise ValueError(f"num_styles must be at least 1, not {num_styles}")
+        if not 0 <= adapted_styles <= num_styles or (adapted_styles > 0) != (adapter_rank > 0):
+            raise ValueError(f"{adapted_styles} adapted styles of rank {adapter_rank} for {num_styles} styles")
         self.arch, self.num_styles = arch, num_styles
+        self.adapter_rank, self.adapted_styles = adapter_rank, adapted_styles
         c1, c2, c3 = ARCHS[arch]
         s = num_styles
         self.encoder = StyledSequential(
@@ -139,6 +154,10 @@ class TransformNet(nn.Module):
             Upsample(c2, c1, s),
             ConvNormAct(c1, 3, 9, act=False),
         )
+        if adapted_styles:
+            for mod in self.modules():
+                if isinstance(mod, AdaptedConv2d):
+                    mod.add_adapters(adapted_styles, adapter_rank)
 
     def style_weights(self, style: int | torch.Tensor | None, device: torch.device) -> torch.Tensor:
         """Any accepted `style` -> float weights [S] or [N, S]."""

@@ -191,6 +191,15 @@ class TrainConfig:
         choices=("nearest", "mean"),
         group="model and loss",
     )
+    adapter_rank: int = setting(
+        4,
+        "with --base (--finetune styles): each new style also learns a correction of every convolution of its "
+        "own, of this rank, beside its scales and shifts; the base's styles stay bit-identical (0: scales and "
+        "shifts only; about 0.25 MB per style at rank 4 for the multistyle base)",
+        resume=RUN,
+        check=non_negative_int,
+        group="model and loss",
+    )
     # --- the schedule
     max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=positive_int)
     max_minutes: float | None = setting(

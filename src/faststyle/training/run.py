@@ -88,8 +88,16 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         if "arch" in explicit and config.arch != base.net.arch:
             raise UserError(f"--arch {config.arch}: the --base model is a '{base.net.arch}' net; drop --arch")
         config = dataclasses.replace(config, arch=base.net.arch)
+        rank = base.net.adapter_rank  # styles added before carry adapters: new ones get the same rank
+        if rank and config.finetune == "styles" and config.adapter_rank != rank:
+            if "adapter_rank" in explicit:
+                raise UserError(
+                    f"--adapter-rank {config.adapter_rank}: the --base model's added styles have rank {rank} "
+                    "adapters and new ones must match; drop --adapter-rank"
+                )
+            config = dataclasses.replace(config, adapter_rank=rank)
     new_styles = style_entries(paths, config.style_size)
-    plan = plan_styles(new_styles, base, config.finetune)
+    plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
     name = run_name(config, new_styles, base)
     ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
     if (ckpt_dir / "last.ckpt").exists():
@@ -123,7 +131,8 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
         )
     name = hp.get("name") or hp.get("style_name") or ckpt_dir.name
     styles = styles_of(hp, name)
-    plan = StylePlan(styles, list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0)))
+    trained, frozen = list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0))
+    plan = StylePlan(styles, trained, frozen, adapted=int(hp.get("adapted_styles", 0)))
     return Prepared(_check_common(config, ckpt_dir), plan, name, last)
 
 

@@ -17,11 +17,13 @@ from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, load_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.registry import resolve_model
+from faststyle.model.adapters import AdaptedConv2d
 from faststyle.model.checkpoint import LoadedModel, load_model
-from faststyle.model.transform_net import CondInstanceNorm
+from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.training.config import TrainConfig
 
 MULTI_STYLE_NAME = "multistyle"
+ADAPTERS = ("adapter_up", "adapter_down")
 
 
 def expand_styles(specs: list[str]) -> list[Path]:
@@ -65,13 +67,14 @@ class StylePlan:
 
     styles: every style of the resulting net, in row order; trained: the rows this run
     learns (the loss targets come from their images); frozen_rows: rows a --base run must
-    leave exactly as they were.
+    leave exactly as they were; adapted: how many of the last styles carry conv adapters.
     """
 
     styles: list[dict[str, Any]]
     trained: list[int]
     frozen_rows: int = 0
     init_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+    adapted: int = 0
 
 
 def norm_row_keys(net: torch.nn.Module) -> set[str]:
@@ -81,7 +84,17 @@ def norm_row_keys(net: torch.nn.Module) -> set[str]:
     }
 
 
-def plan_styles(new_styles: list[dict[str, Any]], base: LoadedModel | None, finetune: str) -> StylePlan:
+def per_style_keys(net: TransformNet) -> dict[str, int]:
+    """Parameters that hold one row per style -> the style their row 0 belongs to: 0 for the norm
+    rows, S - A for the adapters (only the last A styles have one)."""
+    first_adapted = net.num_styles - net.adapted_styles
+    adapters = {f"{name}.{p}" for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) for p in ADAPTERS}
+    return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters & set(net.state_dict()), first_adapted)}
+
+
+def plan_styles(
+    new_styles: list[dict[str, Any]], base: LoadedModel | None, finetune: str, adapter_rank: int = 0, seed: int = 0
+) -> StylePlan:
     """The net's style rows and starting weights for a new run (resumed runs read theirs from the checkpoint)."""
     if base is None:
         return StylePlan(new_styles, list(range(len(new_styles))))
@@ -90,19 +103,30 @@ def plan_styles(new_styles: list[dict[str, Any]], base: LoadedModel | None, fine
         raise UserError(f"--base already holds a style named {sorted(taken)[0]!r}; rename the new style image")
     rows, state, extra = norm_row_keys(base.net), base.net.state_dict(), len(new_styles)
     if finetune == "styles":
-        # the base's rows stay; each new style's rows start from the mean of the base's
-        grown = {
-            k: torch.cat([v, v.mean(0, keepdim=True).repeat(extra, 1)]) if k in rows else v for k, v in state.items()
-        }
-        kept = len(base.styles)
-        return StylePlan(base.styles + new_styles, list(range(kept, kept + extra)), kept, grown)
+        kept, had = len(base.styles), base.net.adapted_styles
+        adapted = had + extra if adapter_rank else 0
+        with torch.random.fork_rng(devices=[]):  # the new adapters' random start depends on --seed alone
+            torch.manual_seed(seed)
+            grown_net = TransformNet(
+                base.net.arch, num_styles=kept + extra, adapter_rank=adapter_rank, adapted_styles=adapted
+            )
+        grown = {}
+        for k, v in grown_net.state_dict().items():
+            if k in rows:  # the base's rows stay; each new style's rows start from the mean of the base's
+                grown[k] = torch.cat([state[k], state[k].mean(0, keepdim=True).repeat(extra, 1)])
+            elif k.endswith(ADAPTERS):  # the base's adapters stay; new ones: up zero, down random
+                grown[k] = torch.cat([state[k], v[had:]]) if had else v
+            else:
+                grown[k] = state[k]
+        return StylePlan(base.styles + new_styles, list(range(kept, kept + extra)), kept, grown, adapted)
     # Every weight trains, starting from the base; the result holds only the given styles. A
     # style named like one of the base's starts from its rows (so a base can go on training its
-    # own styles, say on larger crops), any other from the mean of the base's rows.
+    # own styles, say on larger crops), any other from the mean of the base's rows. Adapters
+    # are the base's styles' own and are left behind: the shared kernels are the start.
     known = {s["name"]: i for i, s in enumerate(base.styles)}
 
     def start(v: torch.Tensor) -> torch.Tensor:  # [S_base, C] -> [S_new, C]
         return torch.stack([v[known[s["name"]]] if s["name"] in known else v.mean(0) for s in new_styles])
 
-    fresh = {k: start(v) if k in rows else v for k, v in state.items()}
+    fresh = {k: start(v) if k in rows else v for k, v in state.items() if not k.endswith(ADAPTERS)}
     return StylePlan(new_styles, list(range(extra)), 0, fresh)

@@ -30,7 +30,7 @@ from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
-from faststyle.training.styles import StylePlan, norm_row_keys, style_entries
+from faststyle.training.styles import StylePlan, norm_row_keys, per_style_keys, style_entries
 
 NAN_CHECK_EVERY = 50
 
@@ -66,11 +66,15 @@ class StyleTransferSystem(L.LightningModule):
                 "styles": plan.styles,
                 "trained_styles": plan.trained,
                 "frozen_rows": plan.frozen_rows,
+                "adapted_styles": plan.adapted,
                 "content_layer": CONTENT_LAYER,
                 "style_layers": list(STYLE_LAYERS),
             }
         )
-        self.net = TransformNet(config.arch, num_styles=len(plan.styles))
+        rank = config.adapter_rank if plan.adapted else 0
+        self.net = TransformNet(
+            config.arch, num_styles=len(plan.styles), adapter_rank=rank, adapted_styles=plan.adapted
+        )
         if plan.init_state is not None:
             self.net.load_state_dict(plan.init_state)
         self.register_buffer("trained_rows", torch.tensor(plan.trained), persistent=False)  # style t -> net row
@@ -80,21 +84,29 @@ class StyleTransferSystem(L.LightningModule):
         if config.ema_decay > 0:
             self.averaged = AveragedModel(self.net, multi_avg_fn=ema_update(config.ema_decay)).requires_grad_(False)
         if plan.frozen_rows:
-            self._freeze_all_but_new_rows(plan.frozen_rows)
+            self._freeze_all_but_new_rows()
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.bad_images: set[int] = set()
         self.strict_loading = False  # checkpoints hold the net only, not the VGG
         self._tick: float | None = None
         self._frozen_copy: dict[str, torch.Tensor] = {}
 
-    def _freeze_all_but_new_rows(self, frozen: int) -> None:
-        """Only the new styles' norm rows learn; a gradient hook zeroes the base rows' gradients
-        (Adam then leaves them bit-identical), and every other weight is frozen outright."""
-        rows = norm_row_keys(self.net)
+    def _freeze_all_but_new_rows(self) -> None:
+        """Only the new styles' rows learn (norm scales and shifts, adapters); a gradient hook zeroes
+        the base's rows' gradients (Adam then leaves them bit-identical), every other weight is frozen."""
+        counts = self._frozen_counts
         for key, param in self.net.named_parameters():
-            param.requires_grad_(key in rows)
-            if key in rows:
-                param.register_hook(lambda g, k=frozen: torch.cat([torch.zeros_like(g[:k]), g[k:]]))
+            param.requires_grad_(key in counts)
+            k = counts.get(key, 0)
+            if k:
+                param.register_hook(lambda g, k=k: torch.cat([torch.zeros_like(g[:k]), g[k:]]))
+
+    @property
+    def _frozen_counts(self) -> dict[str, int]:
+        """Per-style parameter -> how many of its leading rows belong to the base (its first row is
+        style `first`, so the base's frozen_rows styles fill frozen_rows - first of them)."""
+        first = per_style_keys(self.net)
+        return {key: max(0, self.plan.frozen_rows - f) for key, f in first.items()}
 
     # --- construction that reads files --------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -164,8 +176,9 @@ class StyleTransferSystem(L.LightningModule):
     def on_fit_start(self) -> None:
         # After a resume has restored the weights: what the frozen base rows must still be at the end.
         if self.plan.frozen_rows:
-            k = self.plan.frozen_rows
-            self._frozen_copy = {n: p[:k].detach().clone() for n, p in self.net.named_parameters() if p.requires_grad}
+            counts = self._frozen_counts
+            params = self.net.named_parameters()
+            self._frozen_copy = {n: p[: counts[n]].detach().clone() for n, p in params if counts.get(n)}
 
     def on_train_end(self) -> None:
         for name, before in self._frozen_copy.items():
