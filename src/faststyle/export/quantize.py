@@ -43,11 +43,23 @@ def _centre_square(image: np.ndarray, side: int = CALIBRATION_SIZE) -> np.ndarra
     return np.ascontiguousarray(scaled[top : top + side, left : left + side])
 
 
+def calibration_feeds(images: list[np.ndarray], num_styles: int) -> list[dict[str, Any]]:
+    """One feed per photo, and for a multi-style model each style at least once: photo i with
+    style i mod S. Each style scales its activations differently (and an added style's adapters
+    are silent under any other), so ranges calibrated on one style would clip the rest."""
+    if num_styles <= 1:
+        return [{"image": im} for im in images]
+    styles = np.eye(num_styles, dtype=np.float32)
+    return [
+        {"image": images[i % len(images)], "style": styles[i % num_styles]} for i in range(max(len(images), num_styles))
+    ]
+
+
 class _Photos:
     """The CalibrationDataReader onnxruntime.quantization asks for: one feed dict per call."""
 
-    def __init__(self, images: list[np.ndarray], extra: dict[str, np.ndarray]):
-        self._feeds: Iterator[dict[str, Any]] = iter([{"image": im, **extra} for im in images])
+    def __init__(self, feeds: list[dict[str, Any]]):
+        self._feeds: Iterator[dict[str, Any]] = iter(feeds)
 
     def get_next(self) -> dict[str, Any] | None:
         return next(self._feeds, None)
@@ -69,13 +81,11 @@ def quantize_int8(onnx_path: str | os.PathLike[str], photos: str | os.PathLike[s
     meta = metadata_of(proto)
     if meta.get("layout", "pixels") != "pixels":
         raise UserError(f"{source}: --int8 quantizes the pixels layout only")
-    has_style = any(i.name == "style" for i in proto.graph.input)
-    extra = (
-        {"style": onnx.numpy_helper.to_array(next(i for i in proto.graph.initializer if i.name == "style"))}
-        if has_style
-        else {}
-    )
-    images = calibration_images(photos)
+    style = next((i for i in proto.graph.input if i.name == "style"), None)
+    dims = [] if style is None else [d.dim_value for d in style.type.tensor_type.shape.dim]  # [S], or [N, S]
+    feeds = calibration_feeds(calibration_images(photos), dims[-1] if dims else 1)
+    if len(dims) == 2:  # a per-image style input (--per-image-style): one row per image
+        feeds = [{**f, "style": f["style"][None]} for f in feeds]
     target = int8_path(source)
     with tempfile.TemporaryDirectory(prefix="faststyle-int8-") as tmp, atomic_path(target) as out:
         prepared = Path(tmp) / "prepared.onnx"
@@ -83,7 +93,7 @@ def quantize_int8(onnx_path: str | os.PathLike[str], photos: str | os.PathLike[s
         quantize_static(
             str(prepared),
             out,
-            _Photos(images, extra),
+            _Photos(feeds),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
