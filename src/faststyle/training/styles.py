@@ -85,11 +85,10 @@ def norm_row_keys(net: torch.nn.Module) -> set[str]:
 
 
 def per_style_keys(net: TransformNet) -> dict[str, int]:
-    """Parameters that hold one trainable row per style -> the style their row 0 belongs to: 0 for
-    the norm rows, S - A for the adapters' `up` (only the last A styles have one; `down` stays
-    at its random start, see faststyle.model.adapters)."""
+    """Parameters that hold one row per style -> the style their row 0 belongs to: 0 for the norm
+    rows, S - A for the adapters (only the last A styles have one)."""
     first_adapted = net.num_styles - net.adapted_styles
-    adapters = {f"{name}.adapter_up" for name, m in net.named_modules() if isinstance(m, AdaptedConv2d)}
+    adapters = {f"{name}.{p}" for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) for p in ADAPTERS}
     return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters & set(net.state_dict()), first_adapted)}
 
 
