@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+ADAPTER_PARAMS = ("adapter_up", "adapter_down")  # an AdaptedConv2d's per-style tensors, [A, ...] each
+
 
 class AdaptedConv2d(nn.Conv2d):
     """nn.Conv2d (padding 0) that may hold low-rank corrections for the last A styles.
@@ -84,6 +86,6 @@ class AdaptedConv2d(nn.Conv2d):
 def adapter_shape(state: dict[str, torch.Tensor]) -> tuple[int, int]:
     """(adapted styles A, rank r) of a transform net's state dict; (0, 0) when it has no adapters."""
     for key, value in state.items():
-        if key.endswith("adapter_up"):
+        if key.endswith(ADAPTER_PARAMS[0]):
             return int(value.shape[0]), int(value.shape[2])
     return 0, 0

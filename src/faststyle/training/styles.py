@@ -17,13 +17,12 @@ from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, load_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.registry import resolve_model
-from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.training.config import TrainConfig
 
 MULTI_STYLE_NAME = "multistyle"
-ADAPTERS = ("adapter_up", "adapter_down")
 
 
 def expand_styles(specs: list[str]) -> list[Path]:
@@ -88,8 +87,9 @@ def per_style_keys(net: TransformNet) -> dict[str, int]:
     """Parameters that hold one row per style -> the style their row 0 belongs to: 0 for the norm
     rows, S - A for the adapters (only the last A styles have one)."""
     first_adapted = net.num_styles - net.adapted_styles
-    adapters = {f"{name}.{p}" for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) for p in ADAPTERS}
-    return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters & set(net.state_dict()), first_adapted)}
+    adapted = [name for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) and m.adapter_up is not None]
+    adapters = [f"{name}.{p}" for name in adapted for p in ADAPTER_PARAMS]
+    return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters, first_adapted)}
 
 
 def plan_styles(
@@ -114,7 +114,7 @@ def plan_styles(
         for k, v in grown_net.state_dict().items():
             if k in rows:  # the base's rows stay; each new style's rows start from the mean of the base's
                 grown[k] = torch.cat([state[k], state[k].mean(0, keepdim=True).repeat(extra, 1)])
-            elif k.endswith(ADAPTERS):  # the base's adapters stay; new ones: up zero, down random
+            elif k.endswith(ADAPTER_PARAMS):  # the base's adapters stay; new ones: up zero, down random
                 grown[k] = torch.cat([state[k], v[had:]]) if had else v
             else:
                 grown[k] = state[k]
@@ -128,5 +128,5 @@ def plan_styles(
     def start(v: torch.Tensor) -> torch.Tensor:  # [S_base, C] -> [S_new, C]
         return torch.stack([v[known[s["name"]]] if s["name"] in known else v.mean(0) for s in new_styles])
 
-    fresh = {k: start(v) if k in rows else v for k, v in state.items() if not k.endswith(ADAPTERS)}
+    fresh = {k: start(v) if k in rows else v for k, v in state.items() if not k.endswith(ADAPTER_PARAMS)}
     return StylePlan(new_styles, list(range(extra)), 0, fresh)
