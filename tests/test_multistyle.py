@@ -20,7 +20,7 @@ from faststyle.model.adapters import AdaptedConv2d
 from faststyle.model.checkpoint import load_model, save_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer
-from faststyle.training.styles import norm_row_keys
+from faststyle.training.styles import norm_row_keys, plan_styles
 
 STYLES = ("mosaic", "wave", "candy")
 
@@ -117,7 +117,9 @@ def test_multi_style_training_writes_a_model_listing_its_styles(base_model):
     assert all(Path(s["image"]).name == f"{s['name']}.jpg" and s["style_size"] == 64 for s in loaded.styles)
 
 
-@pytest.mark.parametrize("extra", [[], ["--ema-decay", "0.9"]], ids=["plain", "ema"])
+@pytest.mark.parametrize(
+    "extra", [[], ["--ema-decay", "0.9"], ["--adapter-down-lr", "0"]], ids=["plain", "ema", "down-frozen"]
+)
 def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, tmp_path, shared, photos):
     rc = train_main(
         [
@@ -145,9 +147,18 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, 
         for i in range(3):
             assert torch.equal(base.net(x, i), grown.net(x, i)), STYLES[i]
         assert not torch.equal(grown.net(x, 3), base.net(x, torch.full((3,), 1 / 3)))  # the new one learned
-    assert grown.net.adapted_styles == 1 and grown.net.adapter_rank == 4  # with convolution adapters of its own
+    assert grown.net.adapted_styles == 1 and grown.net.adapter_rank == 16  # with convolution adapters of its own
     ups = [m.adapter_up for m in grown.net.modules() if isinstance(m, AdaptedConv2d)]
     assert all(u is not None and u.abs().sum() > 0 for u in ups)  # every one of them trained away from zero
+    start = plan_styles([{"name": "udnie"}], base, "styles", 16).init_state
+    assert start is not None
+    downs = {k: v for k, v in grown.net.state_dict().items() if k.endswith("adapter_down")}
+    moved = [not torch.equal(v, start[k]) for k, v in downs.items()]
+    assert len(moved) == len(ups)
+    if "--adapter-down-lr" in extra:
+        assert not any(moved)  # rate 0: each down factor stays the fixed random projection it started as
+    else:
+        assert all(moved)
 
 
 def test_a_style_added_over_added_ones_keeps_their_adapters_and_resumes_exactly(base_model, tmp_path, shared, photos):

@@ -192,12 +192,20 @@ class TrainConfig:
         group="model and loss",
     )
     adapter_rank: int = setting(
-        4,
+        16,
         "with --base (--finetune styles): each new style also learns a correction of every convolution of its "
         "own, of this rank, beside its scales and shifts; the base's styles stay bit-identical (0: scales and "
-        "shifts only; about 0.25 MB per style at rank 4 for the multistyle base)",
+        "shifts only; about 1 MB per style at rank 16 for the multistyle base)",
         resume=RUN,
         check=non_negative_int,
+        group="model and loss",
+    )
+    adapter_down_lr: float = setting(
+        1 / 16,
+        "learning rate of the adapters' input-side factor as a fraction of --lr (the output-side factor, which "
+        "starts at zero, takes --lr): both at --lr made fine-tunes blow up after a few hundred steps",
+        resume=RUN,
+        check=non_negative_float,
         group="model and loss",
     )
     # --- the schedule
