@@ -16,7 +16,7 @@ from faststyle.commands.stylize import main as stylize_main
 from faststyle.commands.train import main as train_main
 from faststyle.export.layouts import PixelStylizer
 from faststyle.export.onnx_export import export_onnx
-from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.checkpoint import load_model, save_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer
@@ -152,7 +152,7 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, 
     assert all(u is not None and u.abs().sum() > 0 for u in ups)  # every one of them trained away from zero
     start = plan_styles([{"name": "udnie"}], base, "styles", 16).init_state
     assert start is not None
-    downs = {k: v for k, v in grown.net.state_dict().items() if k.endswith("adapter_down")}
+    downs = {k: v for k, v in grown.net.state_dict().items() if k.endswith(ADAPTER_PARAMS[1])}
     moved = [not torch.equal(v, start[k]) for k, v in downs.items()]
     assert len(moved) == len(ups)
     if "--adapter-down-lr" in extra:
