@@ -16,7 +16,7 @@ from faststyle.commands.stylize import main as stylize_main
 from faststyle.commands.train import main as train_main
 from faststyle.export.layouts import PixelStylizer
 from faststyle.export.onnx_export import export_onnx
-from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
+from faststyle.model.adapters import ADAPTER_PARAMS, FULL, AdaptedConv2d
 from faststyle.model.checkpoint import load_model, save_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer
@@ -68,8 +68,9 @@ def test_blending_weights_equals_the_blended_scales_and_shifts():
         assert (net(x, torch.tensor([1, 2])) - torch.cat([net(x, 1), net(x, 2)])).abs().max() < 1e-5
 
 
-def test_adapters_change_only_their_style_and_blend_as_the_blended_kernel():
-    net = randomise(TransformNet("tiny", num_styles=3, adapter_rank=4, adapted_styles=1)).eval()
+@pytest.mark.parametrize("rank", [4, FULL], ids=["low-rank", "full"])
+def test_adapters_change_only_their_style_and_blend_as_the_blended_kernel(rank):
+    net = randomise(TransformNet("tiny", num_styles=3, adapter_rank=rank, adapted_styles=1)).eval()
     plain = TransformNet("tiny", num_styles=3)  # the same net without the third style's adapters
     plain.load_state_dict({k: v for k, v in net.state_dict().items() if "adapter" not in k})
     x, w = torch.rand(2, 3, 40, 44), torch.tensor([0.2, 0.3, 0.5])
@@ -78,11 +79,16 @@ def test_adapters_change_only_their_style_and_blend_as_the_blended_kernel():
             assert torch.equal(net(x, i), plain.eval()(x, i))  # styles without an adapter: exactly the base
         assert (net(x, 2) - plain(x, 2)).abs().max() > 0.05  # the adapter changes its own style
         # a blend = the blended norm rows over kernels W + 0.5 * up @ down / sqrt(r * fan-in)
+        # (or W + 0.5 * delta / sqrt(fan-in), a full correction)
         for name, mod in net.named_modules():
             if isinstance(mod, AdaptedConv2d):
-                assert mod.adapter_up is not None and mod.adapter_down is not None
-                fan_in = mod.adapter_down.shape[2]
-                delta = (mod.adapter_up[0] @ mod.adapter_down[0]).view_as(mod.weight) / (4 * fan_in) ** 0.5
+                if rank == FULL:
+                    assert mod.adapter_delta is not None and mod.adapter_up is None
+                    delta = mod.adapter_delta[0].view_as(mod.weight) / mod.adapter_delta.shape[2] ** 0.5
+                else:
+                    assert mod.adapter_up is not None and mod.adapter_down is not None
+                    fan_in = mod.adapter_down.shape[2]
+                    delta = (mod.adapter_up[0] @ mod.adapter_down[0]).view_as(mod.weight) / (4 * fan_in) ** 0.5
                 plain.get_submodule(name).weight.add_(0.5 * delta)
         reference = with_plain_norms(plain, w)(x)
         assert (net(x, w) - reference).abs().max() < 1e-4  # float rounding; a level is 4e-3
@@ -118,7 +124,9 @@ def test_multi_style_training_writes_a_model_listing_its_styles(base_model):
 
 
 @pytest.mark.parametrize(
-    "extra", [[], ["--ema-decay", "0.9"], ["--adapter-down-lr", "0"]], ids=["plain", "ema", "down-frozen"]
+    "extra",
+    [[], ["--ema-decay", "0.9"], ["--adapter-rank", "16"], ["--adapter-rank", "16", "--adapter-down-lr", "0"]],
+    ids=["plain", "ema", "rank-16", "down-frozen"],
 )
 def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, tmp_path, shared, photos):
     rc = train_main(
@@ -147,9 +155,13 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, 
         for i in range(3):
             assert torch.equal(base.net(x, i), grown.net(x, i)), STYLES[i]
         assert not torch.equal(grown.net(x, 3), base.net(x, torch.full((3,), 1 / 3)))  # the new one learned
-    assert grown.net.adapted_styles == 1 and grown.net.adapter_rank == 16  # with convolution adapters of its own
-    ups = [m.adapter_up for m in grown.net.modules() if isinstance(m, AdaptedConv2d)]
+    rank = 16 if "16" in extra else FULL
+    assert grown.net.adapted_styles == 1 and grown.net.adapter_rank == rank  # with convolution adapters of its own
+    starts_at_zero = ADAPTER_PARAMS[2] if rank == FULL else ADAPTER_PARAMS[0]  # a full correction, or up
+    ups = [getattr(m, starts_at_zero) for m in grown.net.modules() if isinstance(m, AdaptedConv2d)]
     assert all(u is not None and u.abs().sum() > 0 for u in ups)  # every one of them trained away from zero
+    if rank == FULL:
+        return
     start = plan_styles([{"name": "udnie"}], base, "styles", 16).init_state
     assert start is not None
     downs = {k: v for k, v in grown.net.state_dict().items() if k.endswith(ADAPTER_PARAMS[1])}
@@ -180,6 +192,7 @@ def test_a_style_added_over_added_ones_keeps_their_adapters_and_resumes_exactly(
         for i in range(4):  # the base's three and udnie, adapter and all
             assert torch.equal(before.net(x, i), after.net(x, i)), i
     assert add("wave", first, tmp_path / "r", "--adapter-rank", "3") == 2  # a rank the base's adapters do not have
+    assert add("wave", first, tmp_path / "r", "--adapter-rank", "full") == 2
 
 
 @pytest.mark.parametrize("start", ["nearest", "mean"])
@@ -297,18 +310,18 @@ def test_ema_ramps_up_to_its_decay_and_leaves_weights_that_did_not_move_bit_iden
     assert torch.equal(averaged.module.bias, net.bias)
 
 
-def with_adapters(model: Path, folder: Path) -> Path:
+def with_adapters(model: Path, folder: Path, rank: int = 2) -> Path:
     """The model with its last style given random convolution adapters."""
     loaded = load_model(model)
-    net = TransformNet("tiny", num_styles=3, adapter_rank=2, adapted_styles=1)
+    net = TransformNet("tiny", num_styles=3, adapter_rank=rank, adapted_styles=1)
     net.load_state_dict(loaded.net.state_dict(), strict=False)
     return save_model(randomise(net, seed=3), folder / "adapted.pth", "multistyle", {}, loaded.styles)
 
 
-@pytest.mark.parametrize("adapters", [False, True], ids=["norms", "adapters"])
+@pytest.mark.parametrize("adapters", [0, 2, FULL], ids=["norms", "adapters", "full-adapters"])
 def test_onnx_style_input_matches_torch_with_and_without_it(adapters, base_model, tmp_path):
     if adapters:
-        base_model = with_adapters(base_model, tmp_path)
+        base_model = with_adapters(base_model, tmp_path, adapters)
     path = export_onnx(base_model, tmp_path / "multi.onnx")
     net = load_model(base_model).net
     image = np.random.default_rng(1).integers(0, 256, (1, 50, 70, 3), dtype=np.uint8)
@@ -326,13 +339,14 @@ def test_onnx_style_input_matches_torch_with_and_without_it(adapters, base_model
     assert np.abs(plain.astype(int) - first).max() == 0
 
 
-def test_int8_twin_of_an_adapted_model_is_calibrated_on_every_style_and_runs_each(base_model, tmp_path, shared):
+@pytest.mark.parametrize("rank", [2, FULL], ids=["low-rank", "full"])
+def test_int8_twin_of_an_adapted_model_is_calibrated_on_every_style_and_runs_each(rank, base_model, tmp_path, shared):
     from faststyle.export.quantize import calibration_feeds, quantize_int8
 
     photos = [np.zeros((1, 8, 8, 3), np.uint8)] * 2
     feeds = calibration_feeds(photos, 3)  # every style calibrated, not only the default one
     assert sorted(int(f["style"].argmax()) for f in feeds) == [0, 1, 2]
-    path = export_onnx(with_adapters(base_model, tmp_path), tmp_path / "a.onnx")
+    path = export_onnx(with_adapters(base_model, tmp_path, rank), tmp_path / "a.onnx")
     quantize_int8(path, shared / "content")
     image = np.random.default_rng(0).integers(0, 256, (1, 40, 56, 3), dtype=np.uint8)
     exact = {s: Stylizer(path, style=s, backend="ort", precision="fp32")(image).astype(int) for s in STYLES}

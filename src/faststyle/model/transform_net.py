@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.adapters import FULL, AdaptedConv2d
 from faststyle.model.archs import ARCHS
 
 STRIDE = 4
@@ -137,7 +137,7 @@ class TransformNet(nn.Module):
             raise ValueError(f"unknown arch '{arch}'; choose one of {sorted(ARCHS)}")
         if num_styles < 1:
             raise ValueError(f"num_styles must be at least 1, not {num_styles}")
-        if not 0 <= adapted_styles <= num_styles or (adapted_styles > 0) != (adapter_rank > 0):
+        if not 0 <= adapted_styles <= num_styles or (adapted_styles > 0) != (adapter_rank != 0) or adapter_rank < FULL:
             raise ValueError(f"{adapted_styles} adapted styles of rank {adapter_rank} for {num_styles} styles")
         self.arch, self.num_styles = arch, num_styles
         self.adapter_rank, self.adapted_styles = adapter_rank, adapted_styles

@@ -34,6 +34,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
 )
+from faststyle.model.adapters import FULL
 from faststyle.model.archs import ARCHS
 from faststyle.values import (
     at_least,
@@ -75,6 +76,19 @@ def setting(
         many=many,
     )
     return field(default=default, metadata=meta)
+
+
+def rank_or_full(text: str | float) -> int:
+    """An --adapter-rank value: a whole number >= 0, or "full" (stored as adapters.FULL)."""
+    if str(text).strip().lower() == "full":
+        return FULL
+    try:
+        return int(non_negative_int(text))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0 or 'full'") from None
+
+
+rank_or_full.__name__ = "rank"
 
 
 @dataclass
@@ -192,18 +206,21 @@ class TrainConfig:
         group="model and loss",
     )
     adapter_rank: int = setting(
-        16,
+        FULL,
         "with --base (--finetune styles): each new style also learns a correction of every convolution of its "
-        "own, of this rank, beside its scales and shifts; the base's styles stay bit-identical (0: scales and "
-        "shifts only; about 1 MB per style at rank 16 for the multistyle base)",
+        "own beside its scales and shifts, the base's styles staying bit-identical: full (a whole kernel each, "
+        "as many numbers as the base's convolutions: 6.7 MB per style on the multistyle base; it learns as "
+        "--finetune all does) or a rank R (R x (C_in k k + C_out) numbers a conv: about 1 MB per style at 16; "
+        "0: scales and shifts only) [default: full]",
         resume=RUN,
-        check=non_negative_int,
+        check=rank_or_full,
+        metavar="{full,R}",
         group="model and loss",
     )
     adapter_down_lr: float = setting(
         1 / 16,
-        "learning rate of the adapters' input-side factor as a fraction of --lr (the output-side factor, which "
-        "starts at zero, takes --lr): both at --lr made fine-tunes blow up after a few hundred steps",
+        "rank-R adapters: learning rate of their input-side factor as a fraction of --lr (the output-side factor, "
+        "which starts at zero, takes --lr): both at --lr made fine-tunes blow up after a few hundred steps",
         resume=RUN,
         check=non_negative_float,
         group="model and loss",

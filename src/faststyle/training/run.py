@@ -18,6 +18,7 @@ from faststyle.errors import UserError
 from faststyle.hardware import choose_precision
 from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
+from faststyle.model.adapters import FULL
 from faststyle.model.checkpoint import save_model, styles_of
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
 from faststyle.training.config import TrainConfig, apply_resume
@@ -91,8 +92,9 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         rank = base.net.adapter_rank  # styles added before carry adapters: new ones get the same rank
         if rank and config.finetune == "styles" and config.adapter_rank != rank:
             if "adapter_rank" in explicit:
+                given, had = (("full" if r == FULL else str(r)) for r in (config.adapter_rank, rank))
                 raise UserError(
-                    f"--adapter-rank {config.adapter_rank}: the --base model's added styles have rank {rank} "
+                    f"--adapter-rank {given}: the --base model's added styles have rank {had} "
                     "adapters and new ones must match; drop --adapter-rank"
                 )
             config = dataclasses.replace(config, adapter_rank=rank)

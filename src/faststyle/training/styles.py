@@ -87,8 +87,8 @@ def per_style_keys(net: TransformNet) -> dict[str, int]:
     """Parameters that hold one row per style -> the style their row 0 belongs to: 0 for the norm
     rows, S - A for the adapters (only the last A styles have one)."""
     first_adapted = net.num_styles - net.adapted_styles
-    adapted = [name for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) and m.adapter_up is not None]
-    adapters = [f"{name}.{p}" for name in adapted for p in ADAPTER_PARAMS]
+    adapted = [(name, m) for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) and m.adapted]
+    adapters = [f"{name}.{p}" for name, m in adapted for p in ADAPTER_PARAMS if getattr(m, p) is not None]
     return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters, first_adapted)}
 
 
@@ -114,7 +114,7 @@ def plan_styles(
         for k, v in grown_net.state_dict().items():
             if k in rows:  # the base's rows stay; each new style's rows start from the mean of the base's
                 grown[k] = torch.cat([state[k], state[k].mean(0, keepdim=True).repeat(extra, 1)])
-            elif k.endswith(ADAPTER_PARAMS):  # the base's adapters stay; new ones: up zero, down random
+            elif k.endswith(ADAPTER_PARAMS):  # the base's adapters stay; new ones as a fresh net starts them
                 grown[k] = torch.cat([state[k], v[had:]]) if had else v
             else:
                 grown[k] = state[k]
