@@ -16,7 +16,8 @@ from faststyle.commands.stylize import main as stylize_main
 from faststyle.commands.train import main as train_main
 from faststyle.export.layouts import PixelStylizer
 from faststyle.export.onnx_export import export_onnx
-from faststyle.model.adapters import ADAPTER_PARAMS, FULL, AdaptedConv2d
+from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
+from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import load_model, save_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.runtime import Stylizer

@@ -40,8 +40,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faststyle.model.archs import FULL
+
 ADAPTER_PARAMS = ("adapter_up", "adapter_down", "adapter_delta")  # an AdaptedConv2d's per-style tensors, [A, ...]
-FULL = -1  # the adapter "rank" of a whole per-style kernel correction (delta) instead of up @ down
 
 
 class AdaptedConv2d(nn.Conv2d):

@@ -1,4 +1,4 @@
-"""The transform net's widths, in a module without torch (train.py --help lists them instantly)."""
+"""The transform net's widths and adapter forms, in a module without torch (train.py --help lists them instantly)."""
 
 # Channel widths of the three stages. "slim" halves Johnson's widths (his instance-norm
 # release reported no quality loss at half width); "tiny" halves them again for phones.
@@ -7,3 +7,7 @@ ARCHS: dict[str, tuple[int, int, int]] = {
     "slim": (16, 32, 64),
     "tiny": (8, 16, 32),
 }
+
+# The adapter "rank" that stands for a whole per-style kernel correction instead of up @ down
+# (faststyle.model.adapters; `--adapter-rank full`).
+FULL = -1

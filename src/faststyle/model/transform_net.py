@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.model.adapters import FULL, AdaptedConv2d
-from faststyle.model.archs import ARCHS
+from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.archs import ARCHS, FULL
 
 STRIDE = 4
 MIN_SIZE = 16  # at 1/4 size that is 4 px, enough for the 3x3 reflection pads

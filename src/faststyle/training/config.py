@@ -34,8 +34,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
 )
-from faststyle.model.adapters import FULL
-from faststyle.model.archs import ARCHS
+from faststyle.model.archs import ARCHS, FULL
 from faststyle.values import (
     at_least,
     between,

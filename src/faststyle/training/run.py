@@ -18,7 +18,7 @@ from faststyle.errors import UserError
 from faststyle.hardware import choose_precision
 from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
-from faststyle.model.adapters import FULL
+from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model, styles_of
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
 from faststyle.training.config import TrainConfig, apply_resume
