@@ -87,8 +87,8 @@ def per_style_keys(net: TransformNet) -> dict[str, int]:
     """Parameters that hold one row per style -> the style their row 0 belongs to: 0 for the norm
     rows, S - A for the adapters (only the last A styles have one)."""
     first_adapted = net.num_styles - net.adapted_styles
-    adapted = [(name, m) for name, m in net.named_modules() if isinstance(m, AdaptedConv2d) and m.adapted]
-    adapters = [f"{name}.{p}" for name, m in adapted for p in ADAPTER_PARAMS if getattr(m, p) is not None]
+    convs = [(name, m) for name, m in net.named_modules() if isinstance(m, AdaptedConv2d)]
+    adapters = [f"{name}.{p}" for name, m in convs for p in ADAPTER_PARAMS if getattr(m, p) is not None]
     return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters, first_adapted)}
 
 
