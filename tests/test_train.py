@@ -136,6 +136,10 @@ def test_config_file_supplies_defaults_and_flags_override(tmp_path):
     conf.write_text("image_sise: 96\n")
     with pytest.raises(Exception, match="image_sise"):
         parse_args(["--config", str(conf)])
+    printed = parse_args(["--adapter-rank", "full", "--lr", "0.01"]).to_yaml()  # as --print-config shows it
+    conf.write_text(printed)
+    back = parse_args(["--config", str(conf)])  # reads back: full is stored as -1
+    assert (back.adapter_rank, back.lr) == (parse_args([]).adapter_rank, 0.01)
 
 
 @pytest.mark.parametrize("recipe", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))

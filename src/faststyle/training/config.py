@@ -78,8 +78,9 @@ def setting(
 
 
 def rank_or_full(text: str | float) -> int:
-    """An --adapter-rank value: a whole number >= 0, or "full" (stored as adapters.FULL)."""
-    if str(text).strip().lower() == "full":
+    """An --adapter-rank value: a whole number >= 0, or "full". Checkpoints and --print-config
+    store full as FULL (-1), so that number reads back as full too."""
+    if str(text).strip().lower() in ("full", str(FULL)):
         return FULL
     try:
         return int(non_negative_int(text))
