@@ -94,3 +94,22 @@ def test_inference_form_in_the_graph_computes_what_the_trained_net_does(arch):
         x = torch.rand(shape)
         with torch.no_grad():
             torch.testing.assert_close(fast(x), net(x), atol=1e-5, rtol=0)
+
+
+def test_inference_form_keeps_an_added_styles_output_conv_correction():
+    from faststyle.model.archs import FULL
+    from faststyle.model.phase_conv import inference_net
+    from faststyle.model.transform_net import TransformNet
+
+    torch.manual_seed(0)
+    net = TransformNet("tiny", num_styles=3, adapter_rank=FULL, adapted_styles=1).eval()
+    for p in net.parameters():
+        p.data.normal_(0, 0.2)
+    fast = inference_net(net)
+    x = torch.rand(2, 3, 24, 36)
+    with torch.no_grad():
+        for style in (torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.3, 0.2, 0.5]), torch.tensor([2, 0])):
+            torch.testing.assert_close(fast(x, style), net(x, style), atol=1e-5, rtol=0)
+        before = fast(x, 2)
+        net.decoder[2][1].adapter_delta.zero_()  # the correction the phased kernel must have carried
+        assert (before - net(x, 2)).abs().max() > 0.01

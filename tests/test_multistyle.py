@@ -83,6 +83,10 @@ def test_adapters_change_only_their_style_and_blend_as_the_blended_kernel(rank):
         # (or W + 0.5 * delta / sqrt(fan-in), a full correction)
         for name, mod in net.named_modules():
             if isinstance(mod, AdaptedConv2d):
+                if name == "decoder.2.1":  # the output conv (3 channels): corrected only in full form
+                    assert mod.adapted == (rank == FULL)
+                    if not mod.adapted:
+                        continue
                 if rank == FULL:
                     assert mod.adapter_delta is not None and mod.adapter_up is None
                     delta = mod.adapter_delta[0].view_as(mod.weight) / mod.adapter_delta.shape[2] ** 0.5
@@ -383,3 +387,14 @@ def test_gallery_gives_a_multi_style_model_a_column_per_style_or_blend(multi_onn
     sheet, two = load_rgb(every), load_rgb(strip)
     assert sheet.shape[1] > two.shape[1] > 2 * 48  # photo + a, b, c columns against photo + two
     assert gallery_cmd.main([*args[:-2], "--styles", "nope", "-o", str(tmp_path / "x.png")]) == 2
+
+
+def test_full_adapters_saved_before_the_output_conv_had_one_still_load():
+    net = randomise(TransformNet("tiny", num_styles=2, adapter_rank=FULL, adapted_styles=1)).eval()
+    older = {k: v for k, v in net.state_dict().items() if k != "decoder.2.1.adapter_delta"}
+    again = TransformNet("tiny", num_styles=2, adapter_rank=FULL, adapted_styles=1).eval()
+    again.load_state_dict(older)  # strict: the missing correction is supplied as zeros
+    net.decoder[2][1].adapter_delta.data.zero_()
+    x = torch.rand(1, 3, 20, 20)
+    with torch.no_grad():
+        assert torch.equal(again(x, 1), net(x, 1))

@@ -4,7 +4,8 @@ Fine-tuning only a new style's instance-norm scales and shifts over a frozen mul
 keeps every other style bit-identical, but it caps what the new style can draw: measured on
 Monet (README: time to quality), it stays above what unfreezing the convolutions reaches in
 minutes. An adapter gives each added style a correction of its own to every shared kernel that
-feeds a norm, still leaving the base untouched, in one of two forms:
+feeds a norm (full ones to the output conv too), still leaving the base untouched, in one of
+two forms:
 
     full (rank FULL, the default):  W(w) = W + sum_a w[S-A+a] * delta[a] / sqrt(Cin*k*k)
         delta: [A, Cout, Cin*k*k], as many numbers as the shared kernels
@@ -24,7 +25,11 @@ about lr / sqrt(fan-in), 9e-4 at the fine-tune's 3e-2 for a 128-channel 3x3 conv
 Full is Adam on W itself, kept per style: it learns as `--finetune all` does and keeps the
 base's styles bit-identical, for 6.7 MB per style on the johnson-width base. On Monet it
 scored 1.299 after 1,251 steps of the 30-minute cosine, against 1.367 for rank 16 (1 MB per
-style). In the low-rank form both factors train: with `down` fixed (a random projection, as in
+style); correcting the output conv (9x9 to RGB, no norm after it) too, 1.277, near the 1.273
+of `--finetune all`, which is what full does by default now. A rank would save nothing on a
+conv with 3 outputs, so low-rank adapters leave that conv shared.
+
+In the low-rank form both factors train: with `down` fixed (a random projection, as in
 LoRA-FA) a 5-minute Monet fine-tune scored 1.533, against 1.422 with both. With both at the
 fine-tune's lr of 3e-2 the two factors of a layer grew together and the loss jumped for good
 after 400-600 steps (one layer's correction 24x its kernel by step 1,000); the trainer

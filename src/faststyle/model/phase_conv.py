@@ -23,37 +23,52 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.model.transform_net import ConvNormAct, TransformNet
+from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.transform_net import ConvNormAct, Styled, StyledSequential, TransformNet
 
 
-class PhaseConv(nn.Module):
+def phased(w: torch.Tensor) -> torch.Tensor:
+    """A k x k kernel [C', C, k, k] as the stride-2 kernel of its four output phases, [4C', C, k+1, k+1].
+
+    Phase (a, b) of output channel o is channel o*4 + a*2 + b, as pixel_shuffle reads it: the
+    kernel placed at offset (a, b) in the (k+1) x (k+1) window. Built with pads so that a
+    kernel computed in the graph (a style's adapted kernel) is phased there too.
+    """
+    shifted = [F.pad(w, (b, 1 - b, a, 1 - a)) for a in range(2) for b in range(2)]
+    return torch.stack(shifted, 1).flatten(0, 1)
+
+
+class PhaseConv(Styled):
     """Reflect pad + k x k conv (stride 1) on an even-sized map, as a stride-2 conv + pixel_shuffle.
 
     [N, C, H, W] -> [N, C', H, W], H and W even (the net's maps are multiples of its stride 4).
+    A conv with per-style adapters keeps them: its kernel for style weights [S] is computed and
+    phased on the fly (in the ONNX graph too); per-image weights [N, S] run it as it was.
     """
 
     def __init__(self, layer: ConvNormAct):
         super().__init__()
-        pad, conv = cast(nn.ReflectionPad2d, layer[0]), cast(nn.Conv2d, layer[1])
-        w = conv.weight.detach()  # [C', C, k, k]
-        cout, cin, k, _ = w.shape
-        # phase (a, b) of output channel o is channel o*4 + a*2 + b, as pixel_shuffle reads it
-        phased = torch.zeros(cout, 2, 2, cin, k + 1, k + 1, dtype=w.dtype)
-        for a in range(2):
-            for b in range(2):
-                phased[:, a, b, :, a : a + k, b : b + k] = w
+        pad, conv = cast(nn.ReflectionPad2d, layer[0]), cast(AdaptedConv2d, layer[1])
+        cout, cin, k, _ = conv.weight.shape
         self.pad = pad.padding
+        self.adapted = conv if conv.adapted else None
         self.conv = nn.Conv2d(cin, 4 * cout, k + 1, stride=2)
         assert conv.bias is not None and self.conv.bias is not None  # both convs are built with a bias
         with torch.no_grad():
-            self.conv.weight.copy_(phased.reshape(4 * cout, cin, k + 1, k + 1))
+            self.conv.weight.copy_(phased(conv.weight.detach()))
             self.conv.bias.copy_(conv.bias.detach().repeat_interleave(4))
-        self.post = nn.Sequential(*list(layer)[2:])  # instance norm + ReLU if the layer had them
+        self.post = StyledSequential(*list(layer)[2:])  # instance norm + ReLU if the layer had them
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, self.pad, mode="reflect")  # [N, C, H+k-1, W+k-1] -> conv -> [N, 4C', H/2, W/2]
-        y: torch.Tensor = self.post(F.pixel_shuffle(self.conv(x), 2))
-        return y
+        if self.adapted is None:
+            y = self.conv(x)
+        elif style.dim() == 1:
+            y = F.conv2d(x, phased(self.adapted.kernel(style)), self.conv.bias, stride=2)
+        else:  # one style per image: the adapted conv as it was, [N, C', H, W]
+            return cast(torch.Tensor, self.post(self.adapted(x, style), style))
+        out: torch.Tensor = self.post(F.pixel_shuffle(y, 2), style)
+        return out
 
 
 def inference_net(net: TransformNet) -> TransformNet:

@@ -15,6 +15,8 @@ is valid, then the output is cropped back. The same code runs in the ONNX graph.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -74,12 +76,11 @@ class StyledSequential(nn.Sequential):
 class ConvNormAct(StyledSequential):
     """Reflection pad + conv (+ conditional instance norm + ReLU unless `act` is False).
 
-    A conv followed by a norm can hold per-style adapters (faststyle.model.adapters); the
-    output conv cannot (and stays a plain nn.Conv2d that the export re-parameterises)."""
+    Every conv can hold per-style adapters (faststyle.model.adapters); the output conv (act
+    False, no norm after it) only full ones: its 3 output channels leave a rank nothing to save."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, act: bool = True, num_styles: int = 1):
-        conv = AdaptedConv2d(cin, cout, kernel, stride) if act else nn.Conv2d(cin, cout, kernel, stride)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), conv]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), AdaptedConv2d(cin, cout, kernel, stride)]
         if act:
             layers += [CondInstanceNorm(cout, num_styles), nn.ReLU(inplace=True)]
         super().__init__(*layers)
@@ -119,7 +120,8 @@ class TransformNet(nn.Module):
 
     `num_styles` styles share every convolution; each has its own instance-norm scale and
     shift, and the last `adapted_styles` of them also a rank-`adapter_rank` correction of
-    every conv that feeds a norm (styles added over a frozen base). `style` in forward: None
+    every conv that feeds a norm, and with full adapters of the output conv too (styles added
+    over a frozen base). `style` in forward: None
     (the first style), a style index, a LongTensor [N] of indices (one per image), or float
     weights [S] / [N, S] that blend the styles.
     """
@@ -155,9 +157,21 @@ class TransformNet(nn.Module):
             ConvNormAct(c1, 3, 9, act=False),
         )
         if adapted_styles:
+            output = cast(ConvNormAct, self.decoder[-1])[1]
             for mod in self.modules():
-                if isinstance(mod, AdaptedConv2d):
+                if isinstance(mod, AdaptedConv2d) and (mod is not output or adapter_rank == FULL):
                     mod.add_adapters(adapted_styles, adapter_rank)
+            if adapter_rank == FULL:
+                self._register_load_state_dict_pre_hook(self._accept_unadapted_output)
+
+    @staticmethod
+    def _accept_unadapted_output(state: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
+        """Full-adapter checkpoints from before the output conv had a correction load as one of zeros."""
+        key = prefix + "decoder.2.1.adapter_delta"
+        first = state.get(prefix + "decoder.0.conv.1.adapter_delta")
+        if key not in state and first is not None and prefix + "decoder.2.1.weight" in state:
+            weight = state[prefix + "decoder.2.1.weight"]  # [3, C, 9, 9]
+            state[key] = weight.new_zeros(first.shape[0], weight.shape[0], weight[0].numel())
 
     def style_weights(self, style: int | torch.Tensor | None, device: torch.device) -> torch.Tensor:
         """Any accepted `style` -> float weights [S] or [N, S]."""

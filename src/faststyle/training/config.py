@@ -207,11 +207,12 @@ class TrainConfig:
     )
     adapter_rank: int = setting(
         FULL,
-        "with --base (--finetune styles): each new style also learns a correction of every convolution of its "
-        "own beside its scales and shifts, the base's styles staying bit-identical: full (a whole kernel each, "
-        "as many numbers as the base's convolutions: 6.7 MB per style on the multistyle base; it learns as "
-        "--finetune all does) or a rank R (R x (C_in k k + C_out) numbers a conv: about 1 MB per style at 16; "
-        "0: scales and shifts only) [default: full]",
+        "with --base (--finetune styles): each new style also learns corrections of the convolutions of its "
+        "own beside its scales and shifts, the base's styles staying bit-identical: full (a whole kernel for "
+        "every convolution, output one included, as many numbers as the base's convolutions: 6.7 MB per style "
+        "on the multistyle base; it learns as --finetune all does) or a rank R for each one that feeds a norm "
+        "(R x (C_in k k + C_out) numbers a conv: about 1 MB per style at 16; 0: scales and shifts only) "
+        "[default: full]",
         resume=RUN,
         check=rank_or_full,
         metavar="{full,R}",
