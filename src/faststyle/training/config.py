@@ -394,7 +394,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         if name not in by_name:
             raise UserError(f"--config {path}: unknown key '{key}' (known: {', '.join(sorted(by_name))})")
         m = by_name[name].metadata
-        if m["many"] and not isinstance(value, list):
+        if m["many"] and value is not None and not isinstance(value, list):  # null stays unset
             value = [value]
         try:
             if m["check"] is not None and value is not None:
