@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
 
+    from faststyle.cpu import cpu_summary
     from faststyle.quality.evaluate import evaluate
     from faststyle.training.run import train
 
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "results.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if saved.is_file() else {"rates": {}, "runs": {}}
+    results.setdefault("machine", cpu_summary())  # the rates, and so every "minute", belong to this CPU
     for method in methods:  # steps per minute, each measured alone before anything else runs
         if method not in results["rates"]:
             folder = out / "calibrate" / method
@@ -176,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_table(results: dict[str, Any], path: Path) -> None:
     lines = [
+        f"{results.get('machine', 'machine not recorded')}; steps per minute: "
+        + ", ".join(f"{method} {rate:.1f}" for method, rate in results["rates"].items()),
+        "",
         "| style | method | minutes | steps | loss | style similarity | structure |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -213,6 +218,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("evaluate loss (lower is better)")
     axes[0][0].legend(fontsize=8)
+    fig.suptitle(results.get("machine", ""), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
