@@ -163,7 +163,9 @@ def test_adding_a_style_leaves_the_base_styles_bit_identical(extra, base_model, 
     rank = 16 if "16" in extra else FULL
     assert grown.net.adapted_styles == 1 and grown.net.adapter_rank == rank  # with convolution adapters of its own
     starts_at_zero = ADAPTER_PARAMS[2] if rank == FULL else ADAPTER_PARAMS[0]  # a full correction, or up
-    ups = [getattr(m, starts_at_zero) for m in grown.net.modules() if isinstance(m, AdaptedConv2d)]
+    convs = [m for m in grown.net.modules() if isinstance(m, AdaptedConv2d)]
+    ups = [getattr(m, starts_at_zero) for m in convs if m.adapted]
+    assert len(ups) == len(convs) - (rank != FULL)  # every conv; with a rank, all but the output one
     assert all(u is not None and u.abs().sum() > 0 for u in ups)  # every one of them trained away from zero
     if rank == FULL:
         return
