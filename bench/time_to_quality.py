@@ -8,7 +8,7 @@ minutes on this machine, each scored with `faststyle evaluate` on the content ph
 style similarity, structure): snapshots of one run where the learning rate is constant or the
 recipe has its own length (scratch), else one run per budget, as `--max-minutes M` would train
 (its cosine decays over the M minutes). Methods:
-    scratch  python train.py --style X --config configs/cpu.yaml
+    scratch  python train.py --style X --config configs/cpu.yaml (configs/cpu_fp32.yaml on a CPU without bf16)
     styles   python train.py --style X --base BASE                 (only the new style's norm rows and adapters train)
     all      python train.py --style X --base BASE --finetune all  (every weight trains)
 A "minute" is a step budget: each method's steps per minute are measured first, alone, with a
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LR_ALL = 1e-3  # --finetune all: the paper's Adam rate
 LABELS = {
-    "scratch": "from scratch (configs/cpu.yaml)",
+    "scratch": "from scratch (configs/cpu.yaml or cpu_fp32.yaml)",
     "styles": "base + new style's norm rows and adapters (default)",
     "all": "base, every weight (--finetune all)",
 }
@@ -105,16 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base", default="multistyle", help="the multi-style model to fine-tune")
     p.add_argument("--methods", default="scratch,styles,all")
     p.add_argument("--minutes", default="1,2,5,10,30")
-    p.add_argument("--config", type=Path, default=ROOT / "configs" / "cpu.yaml", help="the from-scratch recipe")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the from-scratch recipe [default: configs/cpu.yaml, or configs/cpu_fp32.yaml on a CPU without bf16]",
+    )
     p.add_argument("--content", type=Path, default=SHARED / "content")
     p.add_argument("-o", "--output", type=Path, default=Path("runs/ttq"))
     args = p.parse_args(argv)
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
 
-    from faststyle.cpu import cpu_summary
+    from faststyle.cpu import cpu_has_bf16, cpu_summary
     from faststyle.quality.evaluate import evaluate
     from faststyle.training.run import train
 
+    if args.config is None:  # the 30-minute recipe for this CPU: bf16 trains 256 px crops in that time
+        args.config = ROOT / "configs" / ("cpu.yaml" if cpu_has_bf16() else "cpu_fp32.yaml")
     minutes = [float(m) for m in args.minutes.split(",")]
     methods = args.methods.split(",")
     out = args.output
