@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.model.adapters import AdaptedConv2d
+from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.archs import ARCHS, FULL
 
 STRIDE = 4
@@ -164,14 +164,11 @@ class TransformNet(nn.Module):
             if adapter_rank == FULL:
                 self._register_load_state_dict_pre_hook(self._accept_unadapted_output)
 
-    @staticmethod
-    def _accept_unadapted_output(state: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
+    def _accept_unadapted_output(self, state: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
         """Full-adapter checkpoints from before the output conv had a correction load as one of zeros."""
         key = prefix + "decoder.2.1.adapter_delta"
-        first = state.get(prefix + "decoder.0.conv.1.adapter_delta")
-        if key not in state and first is not None and prefix + "decoder.2.1.weight" in state:
-            weight = state[prefix + "decoder.2.1.weight"]  # [3, C, 9, 9]
-            state[key] = weight.new_zeros(first.shape[0], weight.shape[0], weight[0].numel())
+        if key not in state and any(k.startswith(prefix) and k.endswith(ADAPTER_PARAMS[2]) for k in state):
+            state[key] = torch.zeros_like(self.get_parameter("decoder.2.1.adapter_delta"))
 
     def style_weights(self, style: int | torch.Tensor | None, device: torch.device) -> torch.Tensor:
         """Any accepted `style` -> float weights [S] or [N, S]."""
