@@ -11,7 +11,7 @@ For each: ms per size and its speed-up over ORT fp32 (same run), whether it is c
 memory of a fresh process that runs it once at each size, and the share of this CPU's measured
 matrix-product peak for its precision (fp32, or bf16 where the CPU has it) that it reaches.
 Training: faststyle's step fp32 vs bf16 at 128 and 256 px against a plain PyTorch loop
-(bench/train_speed.py). Prints markdown and writes it to -o/<cpu>.md with the CPU model and flags.
+(bench/train_speed.py). Prints markdown and writes it to -o/<cpu>-<widest matrix flag>.md with the CPU model and flags.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(ROOT / "bench"))
-    from faststyle.cpu import cpu_model, cpu_summary
+    from faststyle.cpu import cpu_flags, cpu_model, cpu_summary
 
     lines = [f"# {cpu_model()}", "", f"{cpu_summary()}; torch {torch.__version__}", ""]
     print("\n".join(lines), flush=True)
@@ -193,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     args.output.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", cpu_model().lower()).strip("-")
+    # The model name alone does not tell machines apart here (an "AMD EPYC" with AVX2 only and one
+    # with AVX512-BF16), so the file is also named by the widest matrix instructions the CPU has.
+    tier = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in cpu_flags()), "baseline")
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{cpu_model()} {tier}".lower()).strip("-")
     (args.output / f"{slug}.md").write_text(text)
     print(f"wrote {args.output / f'{slug}.md'}")
     return 0
