@@ -49,22 +49,21 @@ class PhaseConv(Styled):
     def __init__(self, layer: ConvNormAct):
         super().__init__()
         pad, conv = cast(nn.ReflectionPad2d, layer[0]), cast(AdaptedConv2d, layer[1])
-        cout, cin, k, _ = conv.weight.shape
         self.pad = pad.padding
+        assert conv.bias is not None  # the net's convs are built with a bias
+        self.bias = nn.Parameter(conv.bias.detach().repeat_interleave(4))  # [4C'], phase-major like the kernel
+        # A conv with adapters computes its phased kernel per style in forward; only a plain one stores it.
         self.adapted = conv if conv.adapted else None
-        self.conv = nn.Conv2d(cin, 4 * cout, k + 1, stride=2)
-        assert conv.bias is not None and self.conv.bias is not None  # both convs are built with a bias
-        with torch.no_grad():
-            self.conv.weight.copy_(phased(conv.weight.detach()))
-            self.conv.bias.copy_(conv.bias.detach().repeat_interleave(4))
+        self.weight = None if conv.adapted else nn.Parameter(phased(conv.weight.detach()))  # [4C', C, k+1, k+1]
         self.post = StyledSequential(*list(layer)[2:])  # instance norm + ReLU if the layer had them
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, self.pad, mode="reflect")  # [N, C, H+k-1, W+k-1] -> conv -> [N, 4C', H/2, W/2]
         if self.adapted is None:
-            y = self.conv(x)
+            assert self.weight is not None
+            y = F.conv2d(x, self.weight, self.bias, stride=2)
         elif style.dim() == 1:
-            y = F.conv2d(x, phased(self.adapted.kernel(style)), self.conv.bias, stride=2)
+            y = F.conv2d(x, phased(self.adapted.kernel(style)), self.bias, stride=2)
         else:  # one style per image: the adapted conv as it was, [N, C', H, W]
             return cast(torch.Tensor, self.post(self.adapted(x, style), style))
         out: torch.Tensor = self.post(F.pixel_shuffle(y, 2), style)
