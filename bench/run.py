@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(ROOT / "bench"))
-    from faststyle.cpu import cpu_flags, cpu_model, cpu_summary
+    from faststyle.cpu import BF16_CPU_FLAGS, cpu_flags, cpu_model, cpu_summary
 
     lines = [f"# {cpu_model()}", "", f"{cpu_summary()}; torch {torch.__version__}", ""]
     print("\n".join(lines), flush=True)
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     # The model name alone does not tell machines apart here (an "AMD EPYC" with AVX2 only and one
     # with AVX512-BF16), so the file is also named by the widest matrix instructions the CPU has.
-    tier = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in cpu_flags()), "baseline")
+    tier = next((f for f in (*BF16_CPU_FLAGS, "avx512f", "avx2") if f in cpu_flags()), "baseline")
     slug = re.sub(r"[^a-z0-9]+", "-", f"{cpu_model()} {tier}".lower()).strip("-")
     (args.output / f"{slug}.md").write_text(text)
     print(f"wrote {args.output / f'{slug}.md'}")
