@@ -6,6 +6,7 @@ same recipe written the straightforward way (pytorch/examples' fast_neural_style
 full relu4_3 pass over both output and input, contiguous NCHW). Median of timed steps after warm-up.
 
     python bench/train_speed.py [--arch slim] [--sizes 128,256] [--steps 5] [--precisions fp32,bf16,bf16-vgg]
+    python bench/train_speed.py --device cuda --arch johnson --sizes 256 --batch 16 --precisions bf16
 
 Ratios in parentheses are to the plain loop in fp32, measured in the same run.
 """
@@ -30,9 +31,9 @@ def faststyle_step(net, loss_fn, opt, x, precision: str = "fp32"):
     """What StyleTransferSystem.training_step does; precision "bf16": bf16-mixed as train.py runs
     it (autocast over the transform net and the frozen VGG); "bf16-vgg": the net float32, only
     the VGG in bf16 (a variant we measured and dropped: slower)."""
-    with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+    with torch.autocast(x.device.type, torch.bfloat16, enabled=precision == "bf16"):
         y = net(x)
-    with torch.autocast("cpu", torch.bfloat16, enabled=precision != "fp32"):
+    with torch.autocast(x.device.type, torch.bfloat16, enabled=precision != "fp32"):
         terms = loss_fn(y, x)
     opt.zero_grad(set_to_none=True)
     terms["loss"].backward()
@@ -74,36 +75,41 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--precisions", default="fp32,bf16")
     p.add_argument("--vgg-weights", default=None)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args(argv)
     from faststyle.cpu import cpu_summary
+    from faststyle.hardware import pick_device
 
-    features = load_vgg16_features(args.vgg_weights)
+    device = pick_device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    features = load_vgg16_features(args.vgg_weights).to(device)
     precisions = args.precisions.split(",")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_summary()
     print(
-        f"{cpu_summary()}; torch {torch.__version__}, {torch.get_num_threads()} threads; arch={args.arch} "
+        f"{where}; torch {torch.__version__}, {torch.get_num_threads()} threads; arch={args.arch} "
         f"batch={args.batch}; images/s (median of {args.steps} steps after a warm-up)"
     )
     print("| size | plain loop fp32 | " + " | ".join(f"faststyle {p}" for p in precisions) + " |")
     print("|---" * (2 + len(precisions)) + "|")
     for size in [int(s) for s in args.sizes.split(",")]:
         torch.manual_seed(0)
-        x = torch.rand(args.batch, 3, size, size)
-        style = torch.rand(1, 3, 256, 256)
-        net2 = TransformNet(args.arch)
-        vgg = load_vgg16_features(args.vgg_weights)
+        x = torch.rand(args.batch, 3, size, size, device=device)
+        style = torch.rand(1, 3, 256, 256, device=device)
+        net2 = TransformNet(args.arch).to(device)
+        vgg = load_vgg16_features(args.vgg_weights).to(device)
         with torch.no_grad():
             targets = {k: v for k, v in PerceptualLoss(vgg).vgg(style).items()}
             targets = {k: gram_matrix(v, "chw") for k, v in targets.items()}
         opt2 = torch.optim.Adam(net2.parameters(), 1e-3)
-        plain = median_ms(lambda: plain_step(net2, vgg, targets, opt2, x), args.steps) / 1000
+        plain = median_ms(lambda: plain_step(net2, vgg, targets, opt2, x), args.steps, sync) / 1000
         cells = []
         for precision in precisions:
-            net = TransformNet(args.arch).to(memory_format=torch.channels_last)
+            net = TransformNet(args.arch).to(device, memory_format=torch.channels_last)
             loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
             loss_fn.set_style(style)
             opt = torch.optim.Adam(net.parameters(), 1e-3)
             xc = x.contiguous(memory_format=torch.channels_last)
-            ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps) / 1000
+            ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps, sync) / 1000
             cells.append(f"{args.batch / ours:.2f} ({plain / ours:.2f}x)")
         print(f"| {size} | {args.batch / plain:.2f} | " + " | ".join(cells) + " |", flush=True)
 
