@@ -111,6 +111,25 @@ def test_forced_paths_the_machine_cannot_run_are_one_line(model_onnx, tmp_path, 
     assert err.count("\n") == 1 and "pip install 'faststyle[openvino]'" in err
 
 
+def test_auto_runs_torch_on_a_gpu_this_onnxruntime_cannot_use(model_pth, model_onnx, tmp_path, monkeypatch, capsys):
+    from faststyle.inference import stylizer as stylizers
+    from faststyle.inference import torch_backend
+
+    made = []
+    monkeypatch.setattr(stylizers, "gpu_only_for_torch", lambda: True)
+    monkeypatch.setattr(torch_backend, "TorchStylizer", lambda path, device, *a: made.append((path, device)) or "torch")
+    # a bundled name: its checkpoint runs on the GPU, and stylize says so
+    assert stylizers.load_stylizer("starry_night", quiet=False) == "torch"
+    assert made[-1][0].name == "starry_night.pth" and made[-1][1] == "auto"
+    assert "runs on the GPU with PyTorch" in capsys.readouterr().err
+    # a forced engine or device is obeyed, and an ONNX file with no checkpoint beside it stays on ONNX Runtime
+    assert stylizers.load_stylizer(model_pth, backend="ort", device="cpu").backend == "ort"
+    lone = tmp_path / "lone.onnx"
+    lone.write_bytes(model_onnx.read_bytes())
+    assert stylizers.load_stylizer(lone).backend in ("ort", "openvino")
+    assert len(made) == 1
+
+
 def test_int8_export_writes_a_checked_twin(model_pth, tmp_path, shared, capsys):
     from faststyle.commands.cli import main
 
