@@ -105,7 +105,8 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         choices=["auto", "ort", "openvino", "torch"],
         default="auto",
         help="auto (default): the fastest engine that stays within 1 level mean / 24 max of ONNX Runtime fp32 on "
-        "this machine, measured once per model and remembered; ort: ONNX Runtime; openvino: OpenVINO (pip install "
+        "this machine, measured once per model and remembered (on a GPU that this onnxruntime cannot use: PyTorch "
+        "there, for models with a checkpoint); ort: ONNX Runtime; openvino: OpenVINO (pip install "
         "'faststyle[openvino]'); torch: PyTorch, needs a .ckpt/.pth model",
     )
     p.add_argument(
