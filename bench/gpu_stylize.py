@@ -31,11 +31,14 @@ def frame(width: int, height: int) -> np.ndarray:
 def ort_ms(onnx_path: str, image: np.ndarray, runs: int, cuda: bool) -> str:
     import onnxruntime as ort
 
-    from faststyle.inference.onnx_runtime import OrtStylizer, cpu_providers, cuda_providers
+    from faststyle.errors import UserError
+    from faststyle.inference.onnx_runtime import OrtStylizer
+    from faststyle.inference.stylizer import ort_providers
 
-    if cuda and "CUDAExecutionProvider" not in ort.get_available_providers():
+    try:
+        providers = ort_providers("cuda" if cuda else "cpu")
+    except UserError:
         return f"n/a (onnxruntime {ort.__version__} has no CUDAExecutionProvider)"
-    providers = cuda_providers() if cuda else cpu_providers()
     stylizer = OrtStylizer(onnx_path, threads=os.cpu_count(), providers=providers)
     return f"{median_ms(lambda: stylizer(image), runs):.1f}"
 

@@ -71,9 +71,7 @@ def gpu_only_for_torch() -> bool:
     Checks the device node first, so a machine without one never pays for importing torch."""
     if not os.path.exists("/dev/nvidiactl") or importlib.util.find_spec("torch") is None:
         return False
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" in ort.get_available_providers():
+    if ort_providers("auto")[0] != "CPUExecutionProvider":
         return False
     import torch
 
