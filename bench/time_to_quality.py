@@ -208,7 +208,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     styles = sorted({k.split("/")[0] for k in results["runs"]})
-    fig, axes = plt.subplots(1, len(styles), figsize=(4.2 * len(styles), 3.4), squeeze=False, sharey=True)
+    # each style its own scale: losses of different styles are not comparable with each other
+    fig, axes = plt.subplots(1, len(styles), figsize=(4.2 * len(styles), 3.4), squeeze=False)
     for ax, style in zip(axes[0], styles, strict=True):
         for key, scores in results["runs"].items():
             if key.startswith(f"{style}/"):
@@ -224,7 +225,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("minutes of training (this CPU)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("evaluate loss (lower is better)")
-    axes[0][0].legend(fontsize=8)
+    labelled = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    axes[0][0].legend(labelled.values(), labelled.keys(), fontsize=8)  # every method, whichever panel has it
     fig.suptitle(results.get("machine", ""), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
