@@ -20,26 +20,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from faststyle.errors import ModelError, UserError
-from faststyle.inference.stylizer import StyleSpec, check_pixels, style_weights
+from faststyle.errors import ModelError
+from faststyle.inference.stylizer import StyleSpec, check_pixels, ort_providers, style_weights
 
 LAYOUTS = ("pixels", "zoo", "net")
 STRIDE, MIN_SIZE = 4, 16  # the net layout's input: H and W multiples of STRIDE, at least MIN_SIZE
-
-
-def cpu_providers() -> list[str]:
-    return ["CPUExecutionProvider"]
-
-
-def cuda_providers() -> list[str]:
-    """CUDA first, CPU as fallback for any op CUDA lacks; a one-line error if ORT has no CUDA."""
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise UserError(
-            "this onnxruntime has no CUDA support (pip install onnxruntime-gpu, or use --device cpu / --backend torch)"
-        )
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 def _ort_reason(e: Exception) -> str:
@@ -78,7 +63,7 @@ class OrtStylizer:
             options.inter_op_num_threads = 1
         options.log_severity_level = 3  # ORT's warnings are about graph internals, not the user's input
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=providers or cpu_providers())
+            self.session = ort.InferenceSession(str(self.path), options, providers=providers or ort_providers("cpu"))
         except Exception as e:
             raise ModelError(f"{self.path}: not a readable ONNX model ({_ort_reason(e)})") from None
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)

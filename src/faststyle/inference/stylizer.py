@@ -48,7 +48,8 @@ class Stylizer(Protocol):
 
 
 def ort_providers(device: str) -> list[str]:
-    """ONNX Runtime execution providers for a --device value (auto: CUDA when this ORT has it)."""
+    """ONNX Runtime execution providers for a --device value (auto: CUDA when this ORT has it); on CUDA, the CPU
+    stays second as the fallback for any op CUDA lacks."""
     import onnxruntime as ort
 
     available = ort.get_available_providers()
