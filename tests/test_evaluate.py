@@ -213,3 +213,12 @@ def test_contact_sheet_wraps_long_labels_instead_of_widening_columns():
     long = contact_sheet([[tile, tile]], ["a", "vincent_van_gogh_wheat_field_with_cypresses"], gap=4)
     assert long.shape[1] <= short.shape[1] + 8  # the column stays about as wide as its picture
     assert long.shape[0] >= short.shape[0] + 2 * LABEL_HEIGHT  # the label took lines instead
+
+
+def test_gallery_columns_of_one_style_from_two_models_name_their_models():
+    from faststyle.quality.gallery import column_labels
+
+    runs = [("ttq/scratch/min30.pth", "monet"), ("ttq/styles/min30.pth", "monet"), ("wave.onnx", "wave")]
+    assert column_labels(runs) == ["monet (scratch/min30)", "monet (styles/min30)", "wave"]
+    assert column_labels([("a.onnx", "wave"), ("a.onnx", "wave")]) == ["wave", "wave"]  # one model, twice
+    assert column_labels([("multistyle", "candy"), ("multistyle", "wave")]) == ["candy", "wave"]

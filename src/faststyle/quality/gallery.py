@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -37,18 +38,36 @@ def gallery(
     names = list(models) if models else list(list_models())
     if not names:
         raise UserError("no models: pass -m MODEL, or list folders of .onnx files in $FASTSTYLE_MODELS")
-    columns: list[tuple[str, Callable[[NDArray[np.uint8]], NDArray[np.uint8]]]] = []
+    columns: list[tuple[str, str, Callable[[NDArray[np.uint8]], NDArray[np.uint8]]]] = []
     for name in names:
         stylizer = load_stylizer(name)
         if len(stylizer.styles) == 1:
-            columns.append((stylizer.style, stylizer))
+            columns.append((name, stylizer.style, stylizer))
             continue
         for spec in styles or stylizer.styles:  # one engine, a weight vector per column
             weights, label = style_weights(spec, stylizer.styles)
-            columns.append((label, partial(stylizer, weights=weights)))
+            columns.append((name, label, partial(stylizer, weights=weights)))
     rows = []
     for path in photos:
         image = fit_rgb(load_rgb(path), max_size=size)
-        rows.append([image] + [stylize(image) for _, stylize in columns])
-    labels = ["photo"] + [label for label, _ in columns]
+        rows.append([image] + [stylize(image) for _, _, stylize in columns])
+    labels = ["photo", *column_labels([(name, label) for name, label, _ in columns])]
     return save_rgb(contact_sheet(rows, labels), Path(out))
+
+
+def column_labels(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """(model, style label) per column -> the label over each column.
+
+    Two models of one style (a from-scratch run beside a fine-tune, say) would share a label:
+    such columns also name their model, by as much of its path as tells the models apart
+    ("scratch/min30" and "styles/min30", not "min30" twice).
+    """
+    models = sorted({name for name, _ in columns})
+    tags = {name: name for name in models}
+    for depth in range(1, max(len(Path(n).parts) for n in models) + 1):
+        tried = {n: "/".join(Path(n).with_suffix("").parts[-depth:]) for n in models}
+        if len(set(tried.values())) == len(models):
+            tags = tried
+            break
+    models_of = Counter(label for _, label in set(columns))  # the same model given twice is one
+    return [f"{label} ({tags[name]})" if models_of[label] > 1 else label for name, label in columns]
