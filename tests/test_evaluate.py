@@ -38,9 +38,12 @@ def style(shared) -> Path:
     return shared / "styles" / "mosaic.jpg"
 
 
-def run_evaluate(model: Path, photos: Path, style: Path, out: Path, steps: str, capsys) -> tuple[dict, str]:
+def run_evaluate(
+    model: Path, photos: Path, style: Path, out: Path, steps: str, capsys, *extra: str
+) -> tuple[dict, str]:
     rc = evaluate_cmd.main(
         [
+            *extra,
             "-m",
             str(model),
             "--content",
@@ -94,13 +97,18 @@ def test_evaluate_scores_with_the_models_own_weights(model_pth, photos, style, t
         loaded.net,
         tmp_path / "weighted.pth",
         "random",
-        {"arch": "slim", "style_weight": 0.5 * losses.DEFAULT_STYLE_WEIGHT},
+        {"arch": "slim", "style_weight": 0.5 * losses.DEFAULT_STYLE_WEIGHT, "style_size": 128},
     )
-    base, _ = run_evaluate(model_pth, photos / "amber.jpg", style, tmp_path / "a", "0", capsys)
+    base, _ = run_evaluate(model_pth, photos / "amber.jpg", style, tmp_path / "a", "0", capsys, "--style-size", "128")
     own, _ = run_evaluate(weighted, photos / "amber.jpg", style, tmp_path / "b", "0", capsys)
-    assert own["objective_from_checkpoint"] == ["style_weight"] and "gatys" not in own["images"][0]
+    assert own["objective_from_checkpoint"] == ["style_weight", "style_size"] and "gatys" not in own["images"][0]
+    assert own["objective"]["style_size"] == base["objective"]["style_size"] == 128
     assert own["images"][0]["model"]["style"] == pytest.approx(0.5 * base["images"][0]["model"]["style"], rel=1e-5)
     assert own["images"][0]["model"]["content"] == pytest.approx(base["images"][0]["model"]["content"], rel=1e-5)
+    # --style-size scores under another scale than the checkpoint's: its style loss is another
+    rescaled, _ = run_evaluate(weighted, photos / "amber.jpg", style, tmp_path / "c", "0", capsys, "--style-size", "64")
+    assert rescaled["objective"]["style_size"] == 64 and rescaled["objective_from_checkpoint"] == ["style_weight"]
+    assert rescaled["images"][0]["model"]["style"] != pytest.approx(own["images"][0]["model"]["style"], rel=1e-3)
 
 
 @pytest.mark.slow
@@ -120,6 +128,7 @@ def test_evaluate_onnx_agrees_with_torch(model_pth, model_onnx, photos, style, t
         (["--content", "missing-folder"], "missing-folder: no such file or folder"),
         (["--gatys-steps", "50,lots"], "--gatys-steps '50,lots'"),
         (["--size", "8"], "--size 8"),
+        (["--style-size", "8"], "--style-size"),
     ],
 )
 def test_evaluate_bad_input_is_one_line(model_pth, photos, style, tmp_path, capsys, argv, message):

@@ -48,6 +48,13 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         help="folder for report.json and contact_sheet.png (default %(default)s)",
     )
     a(
+        "--style-size",
+        type=at_least(16),
+        metavar="PX",
+        help="score under this style size instead of the model's own (from its checkpoint, else 256): for a model "
+        "trained at another scale, such as pytorch/examples' at the style image's own size",
+    )
+    a(
         "--timing-runs",
         type=positive_int,
         default=5,
@@ -113,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         vgg_weights=args.vgg_weights,
         model_style=args.model_style,
+        style_size=args.style_size,
         temporal=args.temporal,
         frames=args.frames,
         video=args.video,

@@ -72,7 +72,7 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
         metavar="PX",
         default=DEFAULT_STYLE_SIZE,
         help="longer side the style image is shrunk to "
-        "before its statistics are taken; smaller = larger brush strokes (default %(default)s)",
+        "before its statistics are taken; larger = larger strokes and motifs (default %(default)s)",
     )
     a(
         "--style-loss",

@@ -152,6 +152,7 @@ def evaluate(
     vgg_weights: str | None = None,
     progress: Callable[[str], None] | None = None,
     model_style: str | None = None,
+    style_size: int | None = None,
     temporal: bool = False,
     frames: int = 8,
     video: str | os.PathLike[str] | None = None,
@@ -161,15 +162,18 @@ def evaluate(
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`.
 
     A model holding several styles is scored on `model_style`, by default the one named like
-    the style image's file. `temporal` adds faststyle.quality.temporal's steadiness scores
-    (a `size` px window panned and zoomed over `frames` frames, and noise), for the model and
-    for the photo frames themselves. `video` adds the warping error along optical flow over its
-    first `video_frames` frames (at `size` px), per frame and with `stylize --temporal`'s blend
-    of `temporal_blend` (faststyle.quality.temporal_video).
+    the style image's file, under the objective it was trained with; `style_size` replaces that
+    objective's style size (a model trained at another scale). `temporal` adds
+    faststyle.quality.temporal's steadiness scores (a `size` px window panned and zoomed over
+    `frames` frames, and noise), for the model and for the photo frames themselves. `video` adds
+    the warping error along optical flow over its first `video_frames` frames (at `size` px), per
+    frame and with `stylize --temporal`'s blend of `temporal_blend` (faststyle.quality.temporal_video).
     """
     say = progress or (lambda msg: None)
     if size < 16:
         raise UserError(f"--size {size}: too small; use at least 16 px")
+    if style_size is not None and style_size < 16:
+        raise UserError(f"--style-size {style_size}: too small; use at least 16 px")
     if not 0 <= temporal_blend < 1:
         raise UserError(f"--temporal-blend {temporal_blend}: the previous output's share must be in [0, 1)")
     steps = sorted({s for s in gatys_steps if s > 0})
@@ -189,6 +193,8 @@ def evaluate(
             )
         stylizer = load_stylizer(model, backend=None, device=device, style=pick)
     objective, taken = objective_from(stylizer.hparams)
+    if style_size is not None:
+        objective, taken = {**objective, "style_size": style_size}, [k for k in taken if k != "style_size"]
     scorer = Scorer(load_vgg16_features(vgg_weights).to(dev), style_image, objective)
 
     images, rows, skipped = [], [], []

@@ -153,7 +153,7 @@ class TrainConfig:
     )
     style_size: int = setting(
         DEFAULT_STYLE_SIZE,
-        "longer side the style image is resized to before its statistics are taken (smaller = larger brush strokes)",
+        "longer side the style image is resized to before its statistics are taken (larger = larger strokes, motifs)",
         resume=RUN,
         check=at_least(16),
         group="model and loss",
