@@ -71,8 +71,8 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
         type=int,
         metavar="PX",
         default=DEFAULT_STYLE_SIZE,
-        help="longer side the style image is shrunk to "
-        "before its statistics are taken; larger = larger strokes and motifs (default %(default)s)",
+        help="longer side the style image is shrunk to (never enlarged) before its statistics are taken; "
+        "larger = larger strokes and motifs (default %(default)s)",
     )
     a(
         "--style-loss",

@@ -153,7 +153,8 @@ class TrainConfig:
     )
     style_size: int = setting(
         DEFAULT_STYLE_SIZE,
-        "longer side the style image is resized to before its statistics are taken (larger = larger strokes, motifs)",
+        "longer side the style image is shrunk to (never enlarged) before its statistics are taken: larger = larger "
+        "strokes and motifs; one above the painting's takes it at its own size, as pytorch/examples does",
         resume=RUN,
         check=at_least(16),
         group="model and loss",
