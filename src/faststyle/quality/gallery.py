@@ -64,7 +64,7 @@ def column_labels(columns: Sequence[tuple[str, str]]) -> list[str]:
     """
     models = sorted({name for name, _ in columns})
     tags = {name: name for name in models}
-    for depth in range(1, max(len(Path(n).parts) for n in models) + 1):
+    for depth in range(1, max((len(Path(n).parts) for n in models), default=0) + 1):
         tried = {n: "/".join(Path(n).with_suffix("").parts[-depth:]) for n in models}
         if len(set(tried.values())) == len(models):
             tags = tried
