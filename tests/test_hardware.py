@@ -4,11 +4,16 @@ run refused in one line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from faststyle import cpu
+from faststyle.allocator import glibc_version
 from faststyle.commands.stylize import main as stylize_main
 from faststyle.inference import choose
 
@@ -141,3 +146,53 @@ def test_int8_export_writes_a_checked_twin(model_pth, tmp_path, shared, capsys):
     assert engine.precision == "int8" and engine.style == "random"  # the metadata came along
     image = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
     assert engine(image).shape == image.shape
+
+
+# A child that frees a 64 MiB block and prints how much of it the process still holds (MiB).
+FREED_BLOCK_KEPT = """
+import ctypes, sys
+from faststyle.allocator import keep_freed_memory
+if sys.argv[1] == "keep":
+    print(keep_freed_memory(), file=sys.stderr)
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+before = rss()
+block = libc.malloc(64 << 20)
+ctypes.memset(block, 1, 64 << 20)
+libc.free(ctypes.c_void_p(block))
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(not glibc_version(), reason="glibc only")
+def test_freed_memory_is_kept_for_reuse_unless_the_user_tuned_malloc():
+
+    def held(mode: str, **env: str) -> float:
+        run = subprocess.run(
+            [sys.executable, "-c", FREED_BLOCK_KEPT, mode], env={**os.environ, **env}, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return float(run.stdout)
+
+    assert held("default") < 8  # glibc's default: a block this large is unmapped on free
+    assert held("keep") > 56  # kept: the next step's tensors reuse these pages
+    assert held("keep", FASTSTYLE_MALLOC="default") < 8  # the user's choice wins
+    assert held("keep", MALLOC_TRIM_THRESHOLD_="0") < 8  # and so do glibc's own tunables
+
+
+def test_keep_freed_memory_says_why_it_left_malloc_alone(monkeypatch):
+    from faststyle import allocator
+
+    def no_libc(*_args):
+        raise AssertionError("mallopt must not be called")
+
+    monkeypatch.setattr(allocator.ctypes, "CDLL", no_libc)
+    monkeypatch.setattr(allocator, "glibc_version", lambda: "glibc 2.36")
+    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/libjemalloc.so.2")
+    assert allocator._apply() == "another allocator is preloaded: left as it is"
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
+    assert allocator._apply() == "GLIBC_TUNABLES is set: left as given"
+    monkeypatch.setattr(allocator, "glibc_version", lambda: "")
+    assert allocator._apply() == "not glibc: left as it is"

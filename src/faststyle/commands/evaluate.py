@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import run_cli
 from faststyle.values import at_least, positive_int
@@ -108,6 +109,8 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from faststyle.quality.evaluate import evaluate, parse_steps
     from faststyle.quality.report_table import format_table
+
+    keep_freed_memory()  # the models' passes and Gatys' steps reuse the last one's pages
 
     report = evaluate(
         args.model,

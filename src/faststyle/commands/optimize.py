@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
 from faststyle.loss.defaults import (
@@ -103,6 +104,7 @@ def check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check(args)
+    keep_freed_memory()  # each L-BFGS step reuses the last one's pages
     import torch
     from tqdm import tqdm
 

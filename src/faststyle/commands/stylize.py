@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device
 from faststyle.errors import UserError, run_cli
 from faststyle.values import non_negative_int, positive_float, positive_int, thread_count, unit_float
@@ -204,6 +205,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         precision=args.precision,
         quiet=args.quiet,
     )
+    if stylizer.backend == "torch":  # ONNX Runtime and OpenVINO keep arenas of their own
+        keep_freed_memory()  # each photo or frame reuses the last one's pages: 1.5x at 1024 px
     files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
