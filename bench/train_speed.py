@@ -8,7 +8,9 @@ full relu4_3 pass over both output and input, contiguous NCHW). Median of timed 
     python bench/train_speed.py [--arch slim] [--sizes 128,256] [--steps 5] [--precisions fp32,bf16,bf16-vgg]
     python bench/train_speed.py --device cuda --arch johnson --sizes 256 --batch 16 --precisions bf16
 
-Ratios in parentheses are to the plain loop in fp32, measured in the same run.
+Ratios in parentheses are to the plain loop in fp32, measured in the same run. On a CPU the plain
+loop and our step in each precision run first with glibc malloc's defaults ("malloc default"),
+then our step again with freed memory kept for reuse, as train.py runs it (faststyle.allocator).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import torch
 import torch.nn.functional as F
 
+from faststyle.allocator import keep_freed_memory
 from faststyle.loss.defaults import STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss
 from faststyle.loss.statistics import gram_matrix
@@ -89,29 +92,44 @@ def main(argv: list[str] | None = None) -> None:
         f"{where}; torch {torch.__version__}, {torch.get_num_threads()} threads; arch={args.arch} "
         f"batch={args.batch}; images/s (median of {args.steps} steps after a warm-up)"
     )
-    print("| size | plain loop fp32 | " + " | ".join(f"faststyle {p}" for p in precisions) + " |")
-    print("|---" * (2 + len(precisions)) + "|")
-    for size in [int(s) for s in args.sizes.split(",")]:
-        torch.manual_seed(0)
-        x = torch.rand(args.batch, 3, size, size, device=device)
-        style = torch.rand(1, 3, 256, 256, device=device)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    on_cpu = device.type == "cpu"
+
+    def ours(size: int, precision: str) -> float:
+        net = TransformNet(args.arch).to(device, memory_format=torch.channels_last)
+        loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
+        loss_fn.set_style(style)
+        opt = torch.optim.Adam(net.parameters(), 1e-3)
+        xc = inputs[size].contiguous(memory_format=torch.channels_last)
+        return median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps, sync) / 1000
+
+    torch.manual_seed(0)
+    inputs = {size: torch.rand(args.batch, 3, size, size, device=device) for size in sizes}
+    style = torch.rand(1, 3, 256, 256, device=device)
+    # First everything that runs with glibc malloc's defaults, as a plain script gets them;
+    # train.py then keeps freed memory for reuse (faststyle.allocator), which cannot be undone.
+    plain, default_malloc = {}, {}
+    for size in sizes:
         net2 = TransformNet(args.arch).to(device)
         vgg = load_vgg16_features(args.vgg_weights).to(device)
         with torch.no_grad():
             targets = {k: v for k, v in PerceptualLoss(vgg).vgg(style).items()}
             targets = {k: gram_matrix(v, "chw") for k, v in targets.items()}
         opt2 = torch.optim.Adam(net2.parameters(), 1e-3)
-        plain = median_ms(lambda: plain_step(net2, vgg, targets, opt2, x), args.steps, sync) / 1000
+        plain[size] = median_ms(lambda: plain_step(net2, vgg, targets, opt2, inputs[size]), args.steps, sync) / 1000
+        for precision in precisions if on_cpu else []:
+            default_malloc[size, precision] = ours(size, precision)
+    allocator = keep_freed_memory() if on_cpu else "GPU"
+    print(f"(malloc: {allocator})")
+    columns = [f"faststyle {p}" + (", malloc default | faststyle " + p if on_cpu else "") for p in precisions]
+    print("| size | plain loop fp32 | " + " | ".join(columns) + " |")
+    print("|---" * (2 + len(precisions) * (2 if on_cpu else 1)) + "|")
+    for size in sizes:
         cells = []
         for precision in precisions:
-            net = TransformNet(args.arch).to(device, memory_format=torch.channels_last)
-            loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
-            loss_fn.set_style(style)
-            opt = torch.optim.Adam(net.parameters(), 1e-3)
-            xc = x.contiguous(memory_format=torch.channels_last)
-            ours = median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps, sync) / 1000
-            cells.append(f"{args.batch / ours:.2f} ({plain / ours:.2f}x)")
-        print(f"| {size} | {args.batch / plain:.2f} | " + " | ".join(cells) + " |", flush=True)
+            times = ([default_malloc[size, precision]] if on_cpu else []) + [ours(size, precision)]
+            cells += [f"{args.batch / t:.2f} ({plain[size] / t:.2f}x)" for t in times]
+        print(f"| {size} | {args.batch / plain[size]:.2f} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
