@@ -196,3 +196,27 @@ def test_keep_freed_memory_says_why_it_left_malloc_alone(monkeypatch):
     assert allocator._apply() == "GLIBC_TUNABLES is set: left as given"
     monkeypatch.setattr(allocator, "glibc_version", lambda: "")
     assert allocator._apply() == "not glibc: left as it is"
+
+
+def fake_cpuinfo(tmp_path, family: int, flags: str):
+    path = tmp_path / f"cpuinfo{family}"
+    path.write_text(
+        f"processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: 2\n"
+        f"model name\t: AMD EPYC\nflags\t\t: {flags}\n"
+    )
+    return str(path)
+
+
+def test_cpus_that_share_a_model_name_are_told_apart(tmp_path, monkeypatch, model_onnx):
+    # A virtual machine's "AMD EPYC" may be a Zen 4 or a Zen 5: a remembered engine choice and
+    # a benchmark report must not carry over from one to the other.
+    flags = "fpu avx2 avx512f avx512_bf16 avx512_vnni"
+    monkeypatch.setattr(cpu, "CPUINFO", fake_cpuinfo(tmp_path, 25, flags))
+    zen4 = cpu.cpu_summary(), choose.cache_key(model_onnx, [], 2)
+    monkeypatch.setattr(cpu, "CPUINFO", fake_cpuinfo(tmp_path, 26, flags))
+    zen5 = cpu.cpu_summary(), choose.cache_key(model_onnx, [], 2)
+    assert zen4[0].startswith("AMD EPYC (family 25 model 2), ") and "avx512_bf16" in zen4[0]
+    assert zen5[0].startswith("AMD EPYC (family 26 model 2), ")
+    assert zen4[1] != zen5[1]
+    monkeypatch.setattr(cpu, "CPUINFO", str(tmp_path / "missing"))
+    assert cpu.cpu_generation() == "" and cpu.cpu_flags() == set()
