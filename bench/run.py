@@ -11,7 +11,8 @@ For each: ms per size and its speed-up over ORT fp32 (same run), whether it is c
 memory of a fresh process that runs it once at each size, and the share of this CPU's measured
 matrix-product peak for its precision (fp32, or bf16 where the CPU has it) that it reaches.
 Training: faststyle's step fp32 vs bf16 at 128 and 256 px against a plain PyTorch loop
-(bench/train_speed.py). Prints markdown and writes it to -o/<cpu>-<widest matrix flag>.md with the CPU model and flags.
+(bench/train_speed.py). Prints markdown and writes it, with the CPU model and flags, to
+-o/<cpu>-<family>-<model>-<widest matrix flag>.md.
 """
 
 from __future__ import annotations
@@ -58,14 +59,23 @@ print([l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")]
 
 
 def matmul_peak_gflops(dtype: torch.dtype, n: int = 2048, runs: int = 5) -> float:
-    """This CPU's practical matrix-product peak in `dtype`: the best of a few large products."""
+    """This CPU's practical matrix-product peak in `dtype`: the best of a few large products, each
+    done both by torch.mm and as the same product in a 1x1 convolution. The convolution runs on
+    oneDNN, whose kernels use AVX-512 on AMD CPUs too; MKL's fp32 mm takes its AVX2 path there
+    (183 against 402 GFLOP/s on a 2-core Zen 5 EPYC), which would put faster engines above 100%."""
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
+    # out[0, o, s] = sum_i w[o, i] x[0, i, s] over n positions s: an [n, n] by [n, n] product,
+    # channels-last as the convolutions it stands for run
+    x = torch.randn(1, n, 64, n // 64, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(n, n, 1, 1, dtype=dtype).contiguous(memory_format=torch.channels_last)
     best = float("inf")
-    for _ in range(runs):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
+    with torch.no_grad():
+        for product in (lambda: a @ b, lambda: torch.nn.functional.conv2d(x, w)):
+            product()
+            for _ in range(runs):
+                t = time.perf_counter()
+                product()
+                best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
 
 
@@ -179,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(ROOT / "bench"))
-    from faststyle.cpu import BF16_CPU_FLAGS, cpu_flags, cpu_model, cpu_summary
+    from faststyle.cpu import BF16_CPU_FLAGS, cpu_flags, cpu_generation, cpu_model, cpu_summary
 
     lines = [f"# {cpu_model()}", "", f"{cpu_summary()}; torch {torch.__version__}", ""]
     print("\n".join(lines), flush=True)
@@ -199,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     args.output.mkdir(parents=True, exist_ok=True)
-    # The model name alone does not tell machines apart here (an "AMD EPYC" with AVX2 only and one
-    # with AVX512-BF16), so the file is also named by the widest matrix instructions the CPU has.
+    # The model name alone does not tell machines apart here (an "AMD EPYC" with AVX2 only, a
+    # Zen 4 and a Zen 5 with AVX512-BF16), so the file is also named by the CPU family and model
+    # numbers and the widest matrix instructions the CPU has.
     tier = next((f for f in (*BF16_CPU_FLAGS, "avx512f", "avx2") if f in cpu_flags()), "baseline")
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{cpu_model()} {tier}".lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{cpu_model()} {cpu_generation()} {tier}".lower()).strip("-")
     (args.output / f"{slug}.md").write_text(text)
     print(f"wrote {args.output / f'{slug}.md'}")
     return 0
