@@ -6,9 +6,9 @@ threshold (128 KiB at first, raised as blocks are freed, 32 MiB at most) out as 
 unmaps them on free and trims the heap top back to the OS; every step then page-faults each
 page in again and the kernel zeroes it. With mmap off and trimming off, a freed block returns
 to malloc's free lists and the next step reuses it. The numbers are bit-identical; on a 2-core
-AMD EPYC (AVX512-BF16) train.py ran 1.08x the steps/s from scratch (configs/cpu.yaml) and
-1.21x fine-tuning the johnson-width base, torch inference 1.5x at 1024 px, for 14% more peak
-memory (the process keeps its high-water mark). README, Speed, has the commands.
+Zen 5 EPYC train.py ran 1.08-1.11x the steps/s from scratch (configs/cpu.yaml) and 1.10-1.21x
+fine-tuning the johnson-width base, torch inference 1.5x at 1024 px, for 14% more peak memory
+(the process keeps its high-water mark). README, Speed, has the commands.
 
 Standard library only. The user's own settings win: a process started with FASTSTYLE_MALLOC=default,
 with glibc's mmap or trim tunables set, or with jemalloc, tcmalloc or mimalloc preloaded is left

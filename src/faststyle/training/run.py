@@ -154,7 +154,7 @@ def train(
     """The whole run; returns the exit status. `explicit`: settings the user gave (for --resume);
     `callbacks`: extra Lightning callbacks (benchmarks use them to snapshot a run)."""
     run = prepare(config, set(explicit))
-    keep_freed_memory()  # each step reuses the last one's pages: 1.08-1.21x steps/s
+    keep_freed_memory()  # each step reuses the last one's pages: 1.08-1.21x steps/s (README, Speed)
     config, name = run.config, run.name
     assert config.checkpoint_dir is not None
     ckpt_dir = Path(config.checkpoint_dir)
