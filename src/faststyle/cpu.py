@@ -14,14 +14,7 @@ CPUINFO = "/proc/cpuinfo"
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags as /proc/cpuinfo names them (empty where there is no /proc/cpuinfo)."""
-    try:
-        with open(CPUINFO) as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set(_cpuinfo_field("flags").split())
 
 
 def _cpuinfo_field(name: str) -> str:
@@ -63,6 +56,7 @@ def cpu_has_int8() -> bool:
 
 def cpu_summary() -> str:
     """'AMD EPYC (family 26 model 2), 2 cores, avx2 avx512f avx512_bf16 ...': for reports."""
-    shown = [f for f in ("avx2", "avx512f", *BF16_CPU_FLAGS, *INT8_CPU_FLAGS, "avx512_fp16") if f in cpu_flags()]
-    generation = f" ({cpu_generation()})" if cpu_generation() else ""
-    return f"{cpu_model()}{generation}, {os.cpu_count()} cores, {' '.join(shown) or 'no AVX2'}"
+    flags, generation = cpu_flags(), cpu_generation()  # each reads /proc/cpuinfo: once, not per flag
+    shown = [f for f in ("avx2", "avx512f", *BF16_CPU_FLAGS, *INT8_CPU_FLAGS, "avx512_fp16") if f in flags]
+    where = f"{cpu_model()} ({generation})" if generation else cpu_model()
+    return f"{where}, {os.cpu_count()} cores, {' '.join(shown) or 'no AVX2'}"
