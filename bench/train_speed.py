@@ -1,7 +1,7 @@
 """Training-step throughput (images/s) at 128 and 256 px, batch 4, fp32 and bf16, on this machine.
 
 Compares faststyle's step (content features only up to relu2_2 and without autograd,
-channels-last, no per-step host syncs beyond the NaN guard) with a plain PyTorch loop of the
+the layouts train.py uses, no per-step host syncs beyond the NaN guard) with a plain PyTorch loop of the
 same recipe written the straightforward way (pytorch/examples' fast_neural_style pattern:
 full relu4_3 pass over both output and input, contiguous NCHW). Median of timed steps after warm-up.
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args(argv)
     from faststyle.cpu import cpu_summary
-    from faststyle.hardware import pick_device
+    from faststyle.hardware import pick_device, transform_net_format
 
     device = pick_device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else None
@@ -96,11 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     on_cpu = device.type == "cpu"
 
     def ours(size: int, precision: str) -> float:
-        net = TransformNet(args.arch).to(device, memory_format=torch.channels_last)
+        net = TransformNet(args.arch).to(device, memory_format=transform_net_format(device))
         loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
         loss_fn.set_style(style)
         opt = torch.optim.Adam(net.parameters(), 1e-3)
-        xc = inputs[size].contiguous(memory_format=torch.channels_last)
+        xc = inputs[size].contiguous(memory_format=transform_net_format(device))
         return median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps, sync) / 1000
 
     torch.manual_seed(0)

@@ -15,6 +15,7 @@ import torch
 from faststyle import cpu
 from faststyle.allocator import glibc_version
 from faststyle.commands.stylize import main as stylize_main
+from faststyle.hardware import transform_net_format
 from faststyle.inference import choose
 
 AMX_XEON = {"avx2", "avx512f", "amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni"}
@@ -220,3 +221,9 @@ def test_cpus_that_share_a_model_name_are_told_apart(tmp_path, monkeypatch, mode
     assert zen4[1] != zen5[1]
     monkeypatch.setattr(cpu, "CPUINFO", str(tmp_path / "missing"))
     assert cpu.cpu_generation() == "" and cpu.cpu_flags() == set()
+
+
+def test_the_transform_net_trains_nchw_on_a_cpu_and_channels_last_on_a_gpu():
+    # No GPU is needed to ask: the rule only reads the device's type.
+    assert transform_net_format(torch.device("cpu")) == torch.contiguous_format
+    assert transform_net_format(torch.device("cuda")) == torch.channels_last

@@ -22,6 +22,7 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from faststyle.errors import UserError
+from faststyle.hardware import transform_net_format
 from faststyle.image_io import load_rgb
 from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
@@ -37,25 +38,26 @@ NAN_CHECK_EVERY = 50
 
 
 class StyleTransferSystem(L.LightningModule):
-    trained_rows: torch.Tensor  # [T] buffer: trained-style id -> the net's style row
-
     """Transform net + frozen VGG loss network + Adam.
 
     `plan` says which styles the net holds and which of them this run trains (see
     faststyle.training.styles); by default the config's style images, all trained. With a
     --base plan the base's rows are frozen, and so is every shared weight when only the new
-    styles' scales and shifts are fine-tuned.
+    styles' scales and shifts are fine-tuned. `fast_layouts`: the VGG channels-last and the net
+    in faststyle.hardware.transform_net_format (False: both as built, NCHW).
     """
 
+    trained_rows: torch.Tensor  # [T] buffer: trained-style id -> the net's style row
+
     def __init__(
-        self, config: TrainConfig, plan: StylePlan | None = None, name: str | None = None, channels_last: bool = True
+        self, config: TrainConfig, plan: StylePlan | None = None, name: str | None = None, fast_layouts: bool = True
     ):
         super().__init__()
         plan = plan or StylePlan(
             style_entries([Path(p) for p in config.style or ["style"]], config.style_size),
             list(range(len(config.style or ["style"]))),
         )
-        self.config, self.plan, self.channels_last = config, plan, channels_last
+        self.config, self.plan, self.fast_layouts = config, plan, fast_layouts
         name = name or config.name or plan.styles[0]["name"]
         # What a checkpoint must hold to rebuild the net and its objective without this code's
         # defaults: every setting, the model's name, its styles, and the loss layers.
@@ -127,8 +129,8 @@ class StyleTransferSystem(L.LightningModule):
         self.loss_fn.set_styles(
             [style_tensor(load_rgb(s["image"]), s["style_size"] or c.style_size).to(self.device) for s in trained]
         )
-        if self.channels_last:
-            self.net.to(memory_format=torch.channels_last)
+        if self.fast_layouts:
+            self.net.to(memory_format=transform_net_format(self.device))
             self.loss_fn.to(memory_format=torch.channels_last)
         resuming = self._trainer is not None and self.trainer.ckpt_path is not None
         if self.plan.frozen_rows and c.new_style_start == "nearest" and not resuming:
@@ -214,8 +216,8 @@ class StyleTransferSystem(L.LightningModule):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         assert self.loss_fn is not None  # built in setup()
         content, ids = batch["image"], batch["style"]  # [B, 3, S, S] in [0, 1]; [B] trained-style ids
-        if self.channels_last:
-            content = content.contiguous(memory_format=torch.channels_last)
+        if self.fast_layouts:
+            content = content.contiguous(memory_format=transform_net_format(self.device))
         many = len(self.plan.trained) > 1
         styled = self.net(content, self.net_style(ids))  # under bf16-mixed: bf16 convolutions, fp32 norms
         terms = self.loss_fn(styled, content, ids, per_image=many)
