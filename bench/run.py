@@ -4,7 +4,7 @@
 
 Inference paths, each on one square uint8 image (median of --runs after a warm-up):
   ORT fp32 (the reference) | ORT int8 (static QDQ, calibrated on ../shared coco128 photos) |
-  OpenVINO fp32 | OpenVINO bf16 (CPUs with AMX/AVX512-BF16) | torch fp32 and bf16 (channels-last,
+  OpenVINO fp32 | OpenVINO bf16 (CPUs with AMX/AVX512-BF16) | torch fp32 and bf16 (NCHW on a CPU,
   the phase-conv form: `stylize --backend torch`) | auto (what `stylize` picks here).
 For each: ms per size and its speed-up over ORT fp32 (same run), whether it is correct (on
 ../shared/content, within 1 level mean and 24 max of ORT fp32; PSNR shown), the peak resident
