@@ -68,7 +68,8 @@ class Snapshots(L.Callback):
 
 
 def method_config(method: str, style: Path, base: str | None, cpu_yaml: Path, **extra: Any) -> Any:
-    from faststyle.training.config import TrainConfig, read_yaml
+    from faststyle.training.config import TrainConfig
+    from faststyle.training.config_sources import read_yaml
 
     settings: dict[str, Any] = {"style": [str(style)], "data": str(SHARED / "data" / "coco128"), "export": False}
     if method == "scratch":

@@ -125,7 +125,7 @@ def test_empty_data_folder_fails_at_start(tmp_path, shared, capsys):
 
 def test_config_file_supplies_defaults_and_flags_override(tmp_path):
     from faststyle.commands.train import build_parser
-    from faststyle.training.config import merge
+    from faststyle.training.config_sources import merge
 
     def parse_args(argv):
         return merge(build_parser().parse_args(argv))[0]
@@ -145,7 +145,8 @@ def test_config_file_supplies_defaults_and_flags_override(tmp_path):
 
 @pytest.mark.parametrize("recipe", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_every_shipped_recipe_reads_into_settings(recipe):
-    from faststyle.training.config import TrainConfig, read_yaml
+    from faststyle.training.config import TrainConfig
+    from faststyle.training.config_sources import read_yaml
 
     settings = read_yaml(ROOT / "configs" / recipe)  # an unknown key or a bad value raises here
     config = TrainConfig(**settings)

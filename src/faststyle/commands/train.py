@@ -11,7 +11,7 @@ from faststyle.errors import run_cli
 
 
 def build_parser(prog: str = "train.py") -> Parser:
-    from faststyle.training.config import add_arguments
+    from faststyle.training.config_sources import add_arguments
 
     p = Parser(
         prog=prog,
@@ -25,7 +25,7 @@ def build_parser(prog: str = "train.py") -> Parser:
 
 def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
     def run() -> int:
-        from faststyle.training.config import merge
+        from faststyle.training.config_sources import merge
 
         config, explicit = merge(build_parser(prog).parse_args(argv))
         if config.print_config:

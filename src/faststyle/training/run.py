@@ -22,7 +22,8 @@ from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model, styles_of
 from faststyle.training.checkpoint_io import AtomicCheckpointIO
-from faststyle.training.config import TrainConfig, apply_resume
+from faststyle.training.config import TrainConfig
+from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
 from faststyle.training.records import check_local_data
 from faststyle.training.styles import StylePlan, expand_styles, load_base, plan_styles, run_name, style_entries
