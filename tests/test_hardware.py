@@ -15,6 +15,7 @@ import torch
 from faststyle import cpu
 from faststyle.allocator import glibc_version
 from faststyle.commands.stylize import main as stylize_main
+from faststyle.errors import UserError
 from faststyle.hardware import transform_net_format
 from faststyle.inference import choose
 
@@ -86,6 +87,29 @@ def test_chooser_takes_the_fastest_correct_engine_and_remembers(model_onnx, tmp_
     assert choose.choose(model_onnx, quiet=True) == ("openvino", "bf16")
     assert choose.choose(model_onnx, quiet=True) == ("openvino", "bf16")
     assert calls == [1], "measured once, then read from the cache"
+
+
+def test_choosing_among_one_backend_says_the_winner_without_ort_timed(model_onnx, tmp_path, monkeypatch, capsys):
+    """--backend openvino measures only OpenVINO's paths: the report must not need ORT fp32's time."""
+    monkeypatch.setenv("FASTSTYLE_CACHE", str(tmp_path))
+    monkeypatch.setattr(choose, "candidates", lambda *a, **k: [("openvino", "fp32"), ("openvino", "bf16")])
+    trials = [
+        choose.Trial("openvino", "fp32", 50.0, 0.0, 1, 80.0),
+        choose.Trial("openvino", "bf16", 20.0, 0.3, 11, 52.0),
+    ]
+    monkeypatch.setattr(choose, "measure", lambda *a, **k: trials)
+    assert choose.choose(model_onnx, backend="openvino") == ("openvino", "bf16")
+    err = capsys.readouterr().err
+    assert "openvino bf16 (within 11 levels)" in err and "ONNX Runtime fp32," not in err
+
+
+def test_no_correct_path_is_one_line_naming_the_fix(model_onnx, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTSTYLE_CACHE", str(tmp_path))
+    monkeypatch.setattr(choose, "candidates", lambda *a, **k: [("ort", "int8"), ("openvino", "bf16")])
+    trials = [choose.Trial("ort", "int8", 20.0, 2.6, 60, 35.0), choose.Trial("openvino", "bf16", 30.0, 1.5, 30, 40.0)]
+    monkeypatch.setattr(choose, "measure", lambda *a, **k: trials)
+    with pytest.raises(UserError, match=r"openvino bf16 differs .* 30 at most .*--precision fp32"):
+        choose.choose(model_onnx)
 
 
 def test_forced_paths_the_machine_cannot_run_are_one_line(model_onnx, tmp_path, monkeypatch, capsys):

@@ -142,6 +142,13 @@ def measure(path: Path, options: list[tuple[str, str]], threads: int | None = No
     return trials
 
 
+def speedup(best: Trial, trials: list[Trial]) -> str:
+    """ "openvino bf16 (5.3x ONNX Runtime fp32, within 12 levels)", the ratio only where ORT fp32 was timed."""
+    reference = next((t for t in trials if (t.backend, t.precision) == ("ort", "fp32")), None)
+    ratio = f"{reference.ms / best.ms:.1f}x ONNX Runtime fp32, " if reference else ""
+    return f"{best.backend} {best.precision} ({ratio}within {best.max_levels} levels)"
+
+
 def cache_file() -> Path:
     root = os.environ.get("FASTSTYLE_CACHE") or Path.home() / ".cache" / "faststyle"
     return Path(root) / "engines.json"
@@ -185,13 +192,18 @@ def choose(
     if key in cached:
         return cached[key]["backend"], cached[key]["precision"]
     trials = measure(path, options, threads)
-    best = min((t for t in trials if t.correct), key=lambda t: t.ms)
+    correct = [t for t in trials if t.correct]
+    if not correct:  # fp32 paths match the reference; only a forced reduced precision can miss
+        near = min(trials, key=lambda t: t.max_levels)
+        raise UserError(
+            f"{near.backend} {near.precision} differs from ONNX Runtime fp32 by {near.mean_levels:.2f} levels on "
+            f"average and {near.max_levels} at most on this model here (limits {MAX_MEAN_LEVELS:g} and "
+            f"{MAX_LEVELS}); use --precision fp32"
+        )
+    best = min(correct, key=lambda t: t.ms)
     if not quiet:
-        reference = next(t for t in trials if (t.backend, t.precision) == ("ort", "fp32"))
         print(
-            f"faststyle: {path.name} runs fastest here with {best.backend} {best.precision} "
-            f"({reference.ms / best.ms:.1f}x ONNX Runtime fp32, within {best.max_levels} levels); "
-            f"remembered in {store}",
+            f"faststyle: {path.name} runs fastest here with {speedup(best, trials)}; remembered in {store}",
             file=sys.stderr,
         )
     cached[key] = {"backend": best.backend, "precision": best.precision, "trials": [asdict(t) for t in trials]}
