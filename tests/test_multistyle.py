@@ -374,6 +374,11 @@ def test_stylize_style_flag_picks_blends_and_names_valid_styles(base_model, tmp_
     assert stylize_main([*args, "--style", "monet"]) == 2
     err = capsys.readouterr().err
     assert "monet" in err and "mosaic, wave, candy" in err and err.count("\n") == 1
+    for bad in ("wave=inf", "wave=inf,candy=1", "wave=1e308,candy=1e308", "wave=nan"):
+        assert stylize_main([*args, "--style", bad]) == 2, bad  # would blend to NaN: a black picture
+        err = capsys.readouterr().err
+        assert "weights must be finite" in err and err.count("\n") == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p_candy.jpg", "p_wave0.5_candy0.5.jpg"]
 
 
 def test_gallery_gives_a_multi_style_model_a_column_per_style_or_blend(multi_onnx, shared, tmp_path):

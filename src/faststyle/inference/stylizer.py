@@ -16,6 +16,7 @@ Every backend (ONNX Runtime, torch) is a callable with the same behaviour:
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import sys
 import tempfile
@@ -64,7 +65,9 @@ def ort_providers(device: str) -> list[str]:
                 "or use --device cpu / --backend torch)"
             )
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    raise UserError(f"--device {device}: ONNX Runtime runs on cpu or cuda (use --backend torch for {device})")
+    if device.split(":")[0] in ("mps", "xpu"):
+        raise UserError(f"--device {device}: ONNX Runtime runs on cpu or cuda (use --backend torch for {device})")
+    raise UserError(f"--device {device}: not a device (use auto, cpu, cuda, cuda:N or, with --backend torch, mps)")
 
 
 def gpu_only_for_torch() -> bool:
@@ -167,9 +170,10 @@ def style_weights(spec: StyleSpec, names: list[str]) -> tuple[np.ndarray, str]:
     unknown = [n for n in mix if n not in names]
     if unknown:
         raise UserError(f"style {unknown[0]!r} is not in this model (its styles: {', '.join(names)})")
-    if not mix or any(not (w >= 0) for w in mix.values()) or sum(mix.values()) <= 0:
-        raise UserError(f"style weights must be 0 or more and not all 0, got {spec!r}")
     total = sum(mix.values())
+    if not mix or any(not (w >= 0) for w in mix.values()) or not 0 < total < math.inf:
+        # inf (or weights whose sum overflows) would blend to NaN: a black picture, not an error
+        raise UserError(f"style weights must be finite, 0 or more and not all 0, got {spec!r}")
     for name, w in mix.items():
         weights[names.index(name)] += w / total
     if len(mix) == 1:
