@@ -72,7 +72,7 @@ def test_a_broken_image_is_one_line_and_the_rest_is_written(tree, tmp_path, mode
     assert run_batch(str(tree), str(out), "-m", str(model_onnx), "--workers", "2") == 1
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "broken.jpg" in errors[0] and "Traceback" not in captured.err
+    assert len(errors) == 1 and errors[0].count("broken.jpg") == 1 and "Traceback" not in captured.err
     assert "5 written, 0 already there, 1 failed" in captured.out
     assert len(outputs(out)) == 5 and not list(out.rglob("*.tmp*"))
 
@@ -111,6 +111,18 @@ def test_batch_refuses_a_missing_folder_in_one_line(tmp_path, model_onnx, capsys
     assert run_batch(str(tmp_path / "nowhere"), str(tmp_path / "out"), "-m", str(model_onnx)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a folder" in err and not (tmp_path / "out").exists()
+
+
+def test_batch_refuses_output_as_input_and_skips_an_output_inside_it(tree, model_onnx, capsys):
+    before = outputs(tree)
+    assert run_batch(str(tree), str(tree), "-m", str(model_onnx)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "OUTPUT is INPUT" in err and outputs(tree) == before
+    inside = tree / "styled"
+    for _ in range(2):  # the second run must not take the first run's results for photos
+        assert run_batch(str(tree), str(inside), "-m", str(model_onnx), "--workers", "1") == 0
+    assert "0 written, 5 already there, 0 failed" in capsys.readouterr().out.splitlines()[-1]
+    assert len(outputs(inside)) == 5
 
 
 @pytest.mark.slow

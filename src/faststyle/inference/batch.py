@@ -76,7 +76,14 @@ def plan(source: Source, output: Path) -> list[Item]:
         root = Path(source.root)
         if not root.is_dir():
             raise UserError(f"{root}: not a folder (pass a folder tree of images, or --dataset for a dataset)")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        out = output.resolve()
+        if out == root.resolve():
+            raise UserError(f"{output}: OUTPUT is INPUT; name another folder (outputs would overwrite the photos)")
+        files = sorted(
+            p
+            for p in root.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and out not in p.resolve().parents
+        )  # an OUTPUT inside INPUT holds earlier results, not photos
         if not files:
             raise UserError(f"{root}: no images anywhere below it")
         items = []
@@ -137,8 +144,9 @@ def process(item: Item) -> str | None:
         weights = style_of(settings.style, item.key, stylizer.styles, settings.seed)
         image = stylize_array(partial(stylizer, weights=weights), settings.source.load(item), settings.options)
         save_rgb(image, item.dest)
-    except UserError as e:
-        return f"{item.source or item.key}: {e}"
+    except UserError as e:  # load_rgb's errors already start with the file's name
+        where = item.source or item.key
+        return str(e) if str(e).startswith(where) else f"{where}: {e}"
     except Exception as e:  # one broken image must not stop a million-image job
         return (
             f"{item.source or item.key}: failed ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})"
