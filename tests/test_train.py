@@ -13,6 +13,7 @@ from conftest import FAST, ckpt_step, net_params
 
 from faststyle.commands.train import main as train_main
 from faststyle.model.checkpoint import load_model
+from faststyle.training import records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -257,6 +258,85 @@ def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
     assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5, losses
 
 
+def test_ctrl_c_says_which_step_is_kept_and_how_to_go_on(tmp_path, shared, photos, capsys):
+    import lightning.pytorch as L
+
+    from faststyle.commands.train import build_parser
+    from faststyle.training.config_sources import merge
+    from faststyle.training.run import train as run_training
+
+    class CtrlC(L.Callback):
+        def on_train_batch_start(self, trainer, *args):
+            if trainer.global_step == 3:
+                raise KeyboardInterrupt
+
+    argv = ["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos), *FAST]
+    argv += ["--checkpoint-dir", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "r"), "--checkpoint-every", "2"]
+    config, explicit = merge(build_parser().parse_args([*argv, "--max-steps", "6"]))
+    with pytest.raises(SystemExit):
+        run_training(config, explicit, callbacks=[CtrlC()])
+    err = capsys.readouterr().err
+    assert f"interrupted at step 3: {tmp_path / 'ck' / 'last.ckpt'} holds step 2" in err and "--resume" in err
+    assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 2
+
+
+def test_flags_lightning_or_the_machine_would_refuse_are_one_line_before_training(tmp_path, shared, photos, capsys):
+    from PIL import Image
+
+    thin, dot = tmp_path / "thin.png", tmp_path / "dot.png"
+    Image.new("RGB", (4000, 8), (200, 30, 30)).save(thin)
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(dot)
+    (tmp_path / "afile").write_text("not a folder")
+    style = str(shared / "styles" / "mosaic.jpg")
+    cases = [
+        (["--accelerator", "bogus"], "--accelerator bogus: not one of"),
+        (["--strategy", "bogus"], "--strategy bogus: not a Lightning strategy"),
+        (["--devices", "999"], "--devices 999: this machine has"),
+        (["--log-dir", str(tmp_path / "afile")], "pass a writable --log-dir"),
+        (["--export-dir", str(tmp_path / "afile")], "pass a writable --export-dir"),
+        (["--name", "../../evil"], "a model name, not a path"),
+        (["--style", str(thin)], "4000x8 px, 256x1 at --style-size 256; a style image needs at least 16 px"),
+        (["--style", str(dot)], "1x1 px; a style image needs at least 16 px"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((["--accelerator", "gpu"], "--accelerator gpu: no GPU that PyTorch can use here"))
+    for extra, expected in cases:
+        fast = [f for f in FAST if f != "--no-export"]  # the export folder is checked only when there is an export
+        argv = ["--style", style, "--data", str(photos), "--checkpoint-dir", str(tmp_path / "ck"), *fast, *extra]
+        assert train_main([*argv, "--style-size", "256", "--max-steps", "1"]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, (extra, err)
+        assert not (tmp_path / "ck").exists()
+
+
+def test_missing_data_is_one_line_at_once_whether_a_path_or_a_hub_id(tmp_path, shared, monkeypatch, capsys):
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    (tmp_path / "in").mkdir()
+    monkeypatch.chdir(tmp_path)
+    base = ["--style", str(shared / "styles" / "mosaic.jpg"), "--checkpoint-dir", str(tmp_path / "ck"), *FAST]
+    base += ["--max-steps", "1"]
+    answers = []
+
+    def hub(self, repo_id, **kw):
+        raise answers[-1]
+
+    monkeypatch.setattr(HfApi, "dataset_info", hub)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for data, answer, expected in [
+        ("in/missing_dir", None, "no such folder"),  # 'in' is a folder here: a path, never asked of the Hub
+        ("a/b/c", None, "no such folder"),
+        ("someone/nothing", RepositoryNotFoundError.__new__(RepositoryNotFoundError), "no such dataset on the Hub"),
+        ("someone/photos", OSError("Name or service not known"), "cannot be reached (OSError); pass a local folder"),
+    ]:
+        answers.append(answer)
+        assert train_main([*base, "--data", data]) == 2, data
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, err
+    assert not (tmp_path / "ck").exists()
+
+
 def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, monkeypatch, capsys):
     """A Hub id goes straight to datasets.load_dataset; offline, a stand-in dataset plays the Hub."""
     import datasets
@@ -268,6 +348,7 @@ def test_hub_dataset_without_the_image_column_fails_at_start(tmp_path, shared, m
         return datasets.Dataset.from_dict({"caption": ["a cat", "a dog"], "jpg": [None, None]})
 
     monkeypatch.setattr(datasets, "load_dataset", fake_hub)
+    monkeypatch.setattr(records, "check_hub_dataset", lambda data: None)  # the Hub, reachable, knows the id
     code = train_main(
         [
             "--style",

@@ -15,7 +15,8 @@ def build_parser(prog: str = "train.py") -> Parser:
 
     p = Parser(
         prog=prog,
-        description="Train a fast style-transfer network (Johnson et al. 2016) for one style image.",
+        description="Train a fast style-transfer network (Johnson et al. 2016) for one style image, or one network "
+        "for several (a style each, blendable), or add a style to a --base model.",
         epilog="Defaults shown are the built-in ones; --config FILE overrides them, the command line "
         "overrides both. --print-config shows the result.",
     )

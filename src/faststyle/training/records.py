@@ -83,8 +83,31 @@ def check_local_data(data: str) -> None:
     if not os.path.isdir(data):
         if os.path.exists(data) or data.startswith((".", "/")):
             raise UserError(f"--data '{data}' is not a folder of images (pass a folder or a Hub dataset id)")
-        return  # a Hub dataset id: checked when it is opened
+        parts = data.rstrip("/").split("/")
+        if len(parts) > 2 or (len(parts) == 2 and os.path.isdir(parts[0])):  # a path, not OWNER/NAME
+            raise UserError(f"--data '{data}': no such folder")
+        check_hub_dataset(data)
+        return
     for _, _, names in os.walk(data):
         if any(os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES for n in names):
             return
     raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)")
+
+
+def check_hub_dataset(data: str) -> None:
+    """A Hub id that is not there, or a Hub that cannot be reached, found in a second, not after
+    `datasets` has retried for a minute. HF_HUB_OFFLINE=1 skips it (a cached copy is used)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        HfApi().dataset_info(data, timeout=20)
+    except RepositoryNotFoundError:
+        raise UserError(f"--data '{data}': no such folder here, and no such dataset on the Hub") from None
+    except Exception as e:  # the network's own errors differ by huggingface_hub version
+        raise UserError(
+            f"--data '{data}': no such folder here, and the Hugging Face Hub cannot be reached ({type(e).__name__}); "
+            "pass a local folder, or set HF_HUB_OFFLINE=1 to use a copy already in the cache"
+        ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,15 @@ from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
 from faststyle.training.records import check_local_data
-from faststyle.training.styles import StylePlan, expand_styles, load_base, plan_styles, run_name, style_entries
+from faststyle.training.styles import (
+    StylePlan,
+    check_style_sizes,
+    expand_styles,
+    load_base,
+    plan_styles,
+    run_name,
+    style_entries,
+)
 from faststyle.training.system import StyleTransferSystem
 
 
@@ -85,7 +95,10 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         raise UserError("pass --style IMG (the style image(s) to learn)")
     if config.base is None and "finetune" in explicit:
         raise UserError("--finetune needs --base (the model to start from)")
+    if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
+        raise UserError(f"--name {config.name!r}: a model name, not a path (it names files; use --checkpoint-dir)")
     paths = expand_styles(config.style)
+    check_style_sizes(paths, config.style_size)
     base = load_base(config.base) if config.base else None
     if base is not None:
         if "arch" in explicit and config.arch != base.net.arch:
@@ -143,10 +156,42 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
 def _check_common(config: TrainConfig, ckpt_dir: Path) -> TrainConfig:
     if config.data is None:
         raise UserError("pass --data DIR (a folder of photos) or a Hugging Face Hub dataset id")
+    check_hardware(config)
     check_local_data(config.data)
     config = dataclasses.replace(config, checkpoint_dir=str(ckpt_dir), vgg_weights=resolve_weights(config.vgg_weights))
     check_writable(ckpt_dir)
+    ensure_writable(config.log_dir, "pass a writable --log-dir")
+    if config.export:  # found out before the run, not after it
+        ensure_writable(config.export_dir, "pass a writable --export-dir, or --no-export")
     return config
+
+
+def check_hardware(config: TrainConfig) -> None:
+    """--accelerator, --strategy and --devices that Lightning would refuse (with a traceback) or
+    that would start more training processes than this machine can run, as one line each."""
+    from lightning.pytorch.accelerators import AcceleratorRegistry, CUDAAccelerator, MPSAccelerator
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    accelerator = config.accelerator
+    known = sorted({*AcceleratorRegistry.available_accelerators(), "gpu", "auto"})
+    if accelerator not in known:
+        raise UserError(f"--accelerator {accelerator}: not one of {', '.join(known)}")
+    if accelerator in ("gpu", "cuda") and not (CUDAAccelerator.is_available() or MPSAccelerator.is_available()):
+        raise UserError(f"--accelerator {accelerator}: no GPU that PyTorch can use here; use --accelerator auto or cpu")
+    if accelerator == "mps" and not MPSAccelerator.is_available():
+        raise UserError("--accelerator mps: no Apple GPU here; use --accelerator auto or cpu")
+    strategies = ["auto", *StrategyRegistry.available_strategies()]
+    if config.strategy not in strategies:
+        raise UserError(f"--strategy {config.strategy}: not a Lightning strategy (e.g. auto, ddp, ddp_spawn, fsdp)")
+    on_cpu = accelerator == "cpu" or (
+        accelerator == "auto" and not (CUDAAccelerator.is_available() or MPSAccelerator.is_available())
+    )
+    cores = os.cpu_count() or 1
+    if on_cpu and str(config.devices).isdigit() and int(config.devices) > cores:
+        raise UserError(
+            f"--devices {config.devices}: this machine has {cores} CPU cores, and each CPU device is a training "
+            "process of its own; use --devices 1 (one process uses every core)"
+        )
 
 
 def train(
@@ -183,7 +228,7 @@ def train(
         max_steps=config.max_steps,
         max_epochs=-1,
         max_time={"seconds": round(60 * config.max_minutes)} if config.max_minutes else None,
-        callbacks=[checkpointing, *(callbacks or [])],
+        callbacks=[checkpointing, ResumeHint(checkpointing), *(callbacks or [])],
         use_distributed_sampler=False,  # our sampler shards by rank itself
         plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(config.log_dir, name=name, version=f"{ckpt_dir.name}-seed{config.seed}"),
@@ -205,6 +250,25 @@ def train(
         onnx_path = export_onnx(final, Path(config.export_dir) / f"{name}.onnx")
         print(f"ONNX model: {onnx_path}")
     return 0
+
+
+class ResumeHint(L.Callback):
+    """On Ctrl-C, say what survives and how to go on: Lightning itself only says it is shutting down."""
+
+    def __init__(self, checkpointing: ModelCheckpoint) -> None:
+        self.checkpointing = checkpointing
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, KeyboardInterrupt) or trainer.global_rank != 0:
+            return
+        saved = self.checkpointing._last_global_step_saved  # 0 before the first save
+        where = Path(self.checkpointing.dirpath or ".") / "last.ckpt"
+        kept = f"{where} holds step {saved}" if saved else "no checkpoint was written yet"
+        print(
+            f"interrupted at step {trainer.global_step}: {kept}; run the same command with --resume to go on from it",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 @rank_zero_only

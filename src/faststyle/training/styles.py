@@ -39,6 +39,25 @@ def expand_styles(specs: list[str]) -> list[Path]:
     return files
 
 
+MIN_STYLE_SIDE = 16  # VGG halves it three times before relu4_3: 16 px leave 2
+
+
+def check_style_sizes(paths: list[Path], style_size: int | None) -> None:
+    """A style image too small (or too thin) for VGG's poolings, once shrunk to --style-size."""
+    from PIL import Image
+
+    for path in paths:
+        with Image.open(path) as image:
+            w, h = image.size
+        scale = min(1.0, style_size / max(w, h)) if style_size else 1.0
+        if min(w, h) * scale < MIN_STYLE_SIDE:
+            shrunk = f", {round(w * scale)}x{round(h * scale)} at --style-size {style_size}" if scale < 1 else ""
+            raise UserError(
+                f"--style {path}: {w}x{h} px{shrunk}; a style image needs at least {MIN_STYLE_SIDE} px on its "
+                "shorter side (use a larger image, or a larger --style-size)"
+            )
+
+
 def style_entries(paths: list[Path], style_size: int) -> list[dict[str, Any]]:
     return [{"name": p.stem, "image": str(p.resolve()), "style_size": style_size} for p in paths]
 
