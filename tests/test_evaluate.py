@@ -175,7 +175,14 @@ def test_optimize_writes_an_image_with_lower_loss(vgg_features, photos, style, t
     [
         (["--content", "missing.jpg"], "missing.jpg: no such file"),
         (["-o", "out.xyz"], "unknown image format '.xyz'"),
-        (["--steps", "0"], "--steps must be at least 1"),
+        (["--steps", "0"], "--steps 0: must be at least 1"),
+        (["--lr", "nan"], "--lr nan: expected a finite number"),
+        (["--lr", "-1"], "--lr -1: must be greater than 0"),
+        (["--lr", "0"], "--lr 0: must be greater than 0"),
+        (["--tv-weight", "nan"], "expected a finite number"),  # NaN or inf weights gave a black picture
+        (["--content-weight", "inf"], "expected a finite number"),
+        (["--style-weight", "-1"], "--style-weight -1: must be at least 0"),
+        (["--content-weight", "0", "--style-weight", "0"], "nothing to optimise"),
     ],
 )
 def test_optimize_bad_input_is_one_line(photos, style, tmp_path, capsys, argv, message):
@@ -185,6 +192,14 @@ def test_optimize_bad_input_is_one_line(photos, style, tmp_path, capsys, argv, m
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_optimize_leaves_an_existing_output_unless_told(photos, style, tmp_path, capsys):
+    out = tmp_path / "x.png"
+    out.write_bytes(b"the user's earlier result")
+    argv = ["--content", str(photos / "chicago.jpg"), "--style", str(style), "-o", str(out), "--steps", "1"]
+    assert optimize_cmd.main([*argv, "--quiet"]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err and out.read_bytes() == b"the user's earlier result"
 
 
 def test_gallery_is_photos_by_models(model_onnx, shared, tmp_path, capsys):
@@ -212,6 +227,20 @@ def test_gallery_is_photos_by_models(model_onnx, shared, tmp_path, capsys):
     assert grid.shape[0] > 2 * 43 and grid.shape[1] > 3 * 64  # 2 rows (64x43 and 64x64), 3 columns
     assert gallery_cmd.main(["--content", str(tmp_path / "nothing.jpg"), "-o", str(tmp_path / "x.png")]) == 2
     assert "nothing.jpg" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+    before = out.read_bytes()
+    again = ["--content", str(shared / "content" / "amber.jpg"), "-m", str(model_onnx), "--size", "32", "-o", str(out)]
+    assert gallery_cmd.main(again) == 2  # a second grid must not silently replace the first
+    assert "exists; pass --overwrite" in capsys.readouterr().err and out.read_bytes() == before
+    assert gallery_cmd.main([*again, "--overwrite"]) == 0 and load_rgb(out).shape[1] < grid.shape[1]
+
+
+def test_evaluate_keeps_an_earlier_report_unless_told(model_onnx, photos, style, tmp_path, capsys):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "report.json").write_text("{}")
+    argv = ["-m", str(model_onnx), "--content", str(photos), "--style", str(style), "--gatys-steps", "0"]
+    assert evaluate_cmd.main([*argv, "--size", "32", "--timing-runs", "1", "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a report; pass --overwrite" in err and (tmp_path / "r" / "report.json").read_text() == "{}"
 
 
 def test_contact_sheet_wraps_long_labels_instead_of_widening_columns():

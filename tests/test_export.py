@@ -78,6 +78,25 @@ def test_export_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
     assert not (tmp_path / "x.onnx").exists()
 
 
+def test_export_flags_that_cannot_work_are_refused_before_anything_is_written(model_pth, tmp_path, capsys):
+    from faststyle.commands.cli import main
+
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "m.onnx"
+    cases = [
+        (["-o", str(out), "--int8", "--calibration", str(tmp_path / "empty")], "no photos to calibrate"),
+        (["-o", str(out), "--int8", "--calibration", str(tmp_path / "nowhere")], "no such file or folder"),
+        (["-o", str(out), "--calibration", str(tmp_path / "empty")], "add --int8 or drop it"),
+        (["-o", str(out), "--int8", "--layout", "zoo"], "pixels layout only"),
+        (["-o", str(tmp_path / "m.txt")], "is written to a .onnx file"),
+    ]
+    for extra, message in cases:
+        assert main(["export", str(model_pth), *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (extra, err)
+    assert list(tmp_path.iterdir()) == [tmp_path / "empty"]
+
+
 @pytest.mark.parametrize("arch", ["johnson", "slim", "tiny"])
 def test_inference_form_in_the_graph_computes_what_the_trained_net_does(arch):
     from faststyle.model.phase_conv import PhaseConv, inference_net

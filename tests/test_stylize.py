@@ -98,6 +98,22 @@ def test_max_size_and_scale_resize_first(model_onnx, tmp_path, capsys):
     assert Image.open(tmp_path / "b.png").size == (30, 20)
     assert main([str(src), "-m", str(model_onnx), "--strength", "1.5"]) == 2
     assert "between 0 and 1" in capsys.readouterr().err
+    assert main([str(src), "-m", str(model_onnx), "--max-size", "2"]) == 2  # a video's encoder failed on 2x1 frames
+    assert "must be at least 16" in capsys.readouterr().err
+    rc, _, err = stylize(capsys, src, "-m", model_onnx, "--scale", "1000", "-o", tmp_path / "huge.png")
+    assert rc == 1 and f"{src}: the result would be 120000x80000" in err and not (tmp_path / "huge.png").exists()
+
+
+def test_messages_name_what_is_wrong(model_onnx, tmp_path, capsys):
+    src = save_photo(tmp_path / "p.jpg")
+    (tmp_path / "p_random.jpg").mkdir()  # where the output would go
+    (tmp_path / "models.onnx").mkdir()
+    rc, _, err = stylize(capsys, src, "-m", model_onnx, "--overwrite")
+    assert rc == 1 and "is a folder; name a file" in err and err.count("error:") == 1
+    rc, _, err = stylize(capsys, src, "-m", tmp_path / "models.onnx")
+    assert rc == 2 and "a folder, not a model file" in err
+    rc, _, err = stylize(capsys, src, "-m", model_onnx, "--device", "bogus", "-o", tmp_path / "o.jpg")
+    assert rc == 2 and "--device bogus: not a device" in err and "use --backend torch for bogus" not in err
 
 
 # --- options that change the result -------------------------------------------------------

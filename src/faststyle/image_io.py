@@ -78,7 +78,10 @@ def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[n
             with Image.open(source) as img:
                 w, h = img.size
                 if w * h > max_pixels:
-                    raise ImageError(f"{label}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx; refusing it")
+                    raise ImageError(
+                        f"{label}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx, the most faststyle decodes; "
+                        "shrink it first (e.g. to 16k px on its longer side)"
+                    )
                 if w == 0 or h == 0:
                     raise ImageError(f"{label}: image has zero size ({w}x{h})")
                 img.load()
@@ -88,7 +91,10 @@ def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[n
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image file Pillow can read (unsupported or corrupt format)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{label}: image is too large (decompression-bomb guard)") from None
+        raise ImageError(
+            f"{label}: a compressed part of this file expands past {max_pixels / 1e6:.0f} Mpx (Pillow's "
+            "decompression-bomb guard); re-save it with an image editor, or shrink it"
+        ) from None
     except PermissionError:
         raise ImageError(f"{label}: permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:

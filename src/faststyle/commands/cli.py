@@ -10,7 +10,7 @@ import sys
 # so `faststyle stylize` never pays for importing the training stack.
 COMMANDS = {
     "stylize": ("stylize", "stylize photos, folders, globs or videos with a trained model"),
-    "train": ("train", "train a model for one style image (same as python train.py)"),
+    "train": ("train", "train a model for one or more style images (same as python train.py)"),
     "export": ("export", "export a checkpoint to a verified ONNX file"),
     "optimize": ("optimize", "Gatys-style optimisation of one image: quality reference and quick preview"),
     "evaluate": ("evaluate", "losses, style similarity and speed of a model, against the Gatys baseline"),
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if argv else 2
+    if argv[0] not in COMMANDS:
+        print(f"error: {argv[0]!r} is not a faststyle command (one of {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
     ns = parser.parse_args(argv[:1])
     module = importlib.import_module(f"faststyle.commands.{COMMANDS[ns.command][0]}")
     code: int = module.main(argv[1:], prog=f"faststyle {ns.command}")  # every command's main returns an exit code

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
-from faststyle.errors import run_cli
+from faststyle.errors import UserError, run_cli
 from faststyle.values import at_least, positive_int
 
 
@@ -102,6 +103,7 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         help="the blend scored on --video as 'model --temporal' (stylize --temporal-blend; default %(default)s)",
     )
     add_device(p)
+    a("--overwrite", action="store_true", help="replace a report already in the output folder")
     add_vgg_weights(p)
     return p
 
@@ -110,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     from faststyle.quality.evaluate import evaluate, parse_steps
     from faststyle.quality.report_table import format_table
 
+    written = [Path(args.output) / name for name in ("report.json", "contact_sheet.png")]
+    if any(p.exists() for p in written) and not args.overwrite:  # minutes of scoring must not eat an old report
+        raise UserError(f"-o {args.output} already holds a report; pass --overwrite to replace it, or another -o")
     keep_freed_memory()  # the models' passes and Gatys' steps reuse the last one's pages
 
     report = evaluate(

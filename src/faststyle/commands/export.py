@@ -70,6 +70,19 @@ def run(args: argparse.Namespace) -> int:
         if clashing or args.layout != "pixels":
             flag = clashing[0] if clashing else "--layout"
             raise UserError(f"{flag} does not apply to --triton (a repository holds the pixels layout); drop it")
+    if args.calibration and not args.int8:
+        raise UserError("--calibration picks the photos for --int8; add --int8 or drop it")
+    if args.output and Path(args.output).suffix.lower() != ".onnx":
+        raise UserError(f"-o {args.output}: an ONNX model is written to a .onnx file")
+    if args.int8:  # checked before the float file is written, not after
+        from faststyle.export.quantize import calibration_images
+
+        if args.layout != "pixels":
+            raise UserError("--int8 quantizes the pixels layout only; drop --layout or --int8")
+        if args.calibration and not Path(args.calibration).exists():
+            raise UserError(f"--calibration {args.calibration}: no such file or folder")
+        if args.calibration:
+            calibration_images(args.calibration)
     loaded = load_model(args.checkpoint)
     if args.triton:
         from faststyle.export.triton import write_repository

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from faststyle.commands.common import Parser
-from faststyle.errors import run_cli
+from faststyle.errors import UserError, run_cli
 from faststyle.values import at_least
 
 
@@ -23,6 +24,7 @@ def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
         help="for a multi-style model: the columns, each a style or a blend (a=0.5,b=0.5) [default: every style]",
     )
     p.add_argument("-o", "--output", default="gallery.jpg", help="where to write the grid (.jpg or .png)")
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     return p
 
 
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None, prog: str = "faststyle gallery") -> int:
 
     def run() -> int:
         args = build_parser(prog).parse_args(argv)
+        if Path(args.output).exists() and not args.overwrite:
+            raise UserError(f"-o {args.output} exists; pass --overwrite to replace it")
         print(f"wrote {gallery(args.content, args.model, args.size, args.output, args.styles)}")
         return 0
 

@@ -19,6 +19,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
 )
+from faststyle.values import at_least, non_negative_float, positive_float, positive_int
 
 
 def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
@@ -31,10 +32,16 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
     a("--content", required=True, metavar="PHOTO", help="the photo to stylize")
     a("--style", required=True, metavar="IMG", help="the style image")
     a("-o", "--output", required=True, metavar="OUT", help="image to write (.jpg, .png, .webp)")
-    a("--steps", type=int, metavar="N", default=100, help="L-BFGS iterations, or Adam steps (default %(default)s)")
+    a(
+        "--steps",
+        type=positive_int,
+        metavar="N",
+        default=100,
+        help="L-BFGS iterations, or Adam steps (default %(default)s)",
+    )
     a(
         "--size",
-        type=int,
+        type=at_least(16),
         metavar="PX",
         default=256,
         help="longer side of the output in px; the photo is resized to it (default %(default)s)",
@@ -45,31 +52,31 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
         default="lbfgs",
         help="optimiser; L-BFGS needs far fewer steps (default %(default)s)",
     )
-    a("--lr", type=float, default=None, help="step size [default: 1.0 for L-BFGS, 0.02 for Adam]")
+    a("--lr", type=positive_float, default=None, help="step size [default: 1.0 for L-BFGS, 0.02 for Adam]")
     a(
         "--content-weight",
-        type=float,
+        type=non_negative_float,
         metavar="W",
         default=DEFAULT_CONTENT_WEIGHT,
         help="weight of the relative content error (default %(default)s)",
     )
     a(
         "--style-weight",
-        type=float,
+        type=non_negative_float,
         metavar="W",
         default=DEFAULT_STYLE_WEIGHT,
         help="weight of the relative style error, as in training; more = stronger style (default %(default)s)",
     )
     a(
         "--tv-weight",
-        type=float,
+        type=non_negative_float,
         metavar="W",
         default=DEFAULT_TV_WEIGHT,
         help="weight of total variation (smoothness); 0 disables it (default %(default)s)",
     )
     a(
         "--style-size",
-        type=int,
+        type=at_least(16),
         metavar="PX",
         default=DEFAULT_STYLE_SIZE,
         help="longer side the style image is shrunk to (never enlarged) before its statistics are taken; "
@@ -83,6 +90,7 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
     )
     add_vgg_weights(p)
     add_device(p)
+    a("--overwrite", action="store_true", help="replace OUT if it exists")
     a("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -91,12 +99,10 @@ def check(args: argparse.Namespace) -> None:
     """Everything that can be wrong with the flags, before minutes of optimisation."""
     from PIL import Image
 
-    if args.steps < 1:
-        raise UserError(f"--steps must be at least 1, not {args.steps}")
-    if args.size < 16:
-        raise UserError(f"--size must be at least 16 px, not {args.size}")
-    if args.style_size < 16:
-        raise UserError(f"--style-size must be at least 16, not {args.style_size}")
+    if args.content_weight + args.style_weight == 0:
+        raise UserError("--content-weight and --style-weight are both 0: there is nothing to optimise")
+    if Path(args.output).exists() and not args.overwrite:
+        raise UserError(f"-o {args.output} exists; pass --overwrite to replace it")
     suffix = Path(args.output).suffix.lower()
     if suffix not in Image.registered_extensions():
         raise UserError(f"-o {args.output}: unknown image format '{suffix}' (use .jpg, .png or .webp)")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device
 from faststyle.errors import UserError, run_cli
-from faststyle.values import non_negative_int, positive_float, positive_int, thread_count, unit_float
+from faststyle.values import at_least, non_negative_int, positive_float, thread_count, unit_float
 
 if TYPE_CHECKING:
     from faststyle.inference.pipeline import Options
@@ -67,7 +67,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument("--list", action="store_true", help="list the bundled models and exit")
     p.add_argument(
-        "--max-size", type=positive_int, metavar="N", help="shrink so the longer side is at most N pixels first"
+        "--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first"
     )
     p.add_argument("--scale", type=positive_float, metavar="F", help="resize by factor F first (before --max-size)")
     p.add_argument(
@@ -226,6 +226,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with tqdm(plan, unit="file", disable=True if args.quiet or len(plan) < 2 else None) as bar:
         for src, dest in bar:
             problem = dest if isinstance(dest, str) else None
+            if problem is None and dest.is_dir():
+                problem = f"{src}: output {dest} is a folder; name a file, or pass -o {dest}/ to write into it"
             if problem is None and dest.exists() and not args.overwrite:
                 problem = f"{src}: output {dest} exists (pass --overwrite to replace it)"
             if problem is None:

@@ -110,4 +110,8 @@ def stylize_path(
             transform = TemporalBlend(transform, opts.temporal)
         return stylize_video(in_path, out_path, transform, progress=opts.progress)
     image = load_rgb(in_path)
-    return save_rgb(stylize_array(stylizer, image, opts, desc=in_path.name), out_path)
+    try:
+        result = stylize_array(stylizer, image, opts, desc=in_path.name)
+    except UserError as e:  # "the result would be ... Mpx": say which photo
+        raise UserError(f"{in_path}: {e}") from None
+    return save_rgb(result, out_path)

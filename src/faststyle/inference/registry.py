@@ -51,6 +51,8 @@ def resolve_model(spec: str | os.PathLike[str] | None = None, prefer_checkpoint:
     spec = DEFAULT_MODEL if spec is None else spec
     path = user_path(spec)
     if path.suffix.lower() in MODEL_SUFFIXES or path.is_file() or os.sep in str(spec):
+        if path.is_dir():
+            raise ModelError(f"{path}: a folder, not a model file (pass a .onnx, .ckpt or .pth file)")
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
         return path
