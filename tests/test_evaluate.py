@@ -232,6 +232,13 @@ def test_gallery_is_photos_by_models(model_onnx, shared, tmp_path, capsys):
     assert gallery_cmd.main(again) == 2  # a second grid must not silently replace the first
     assert "exists; pass --overwrite" in capsys.readouterr().err and out.read_bytes() == before
     assert gallery_cmd.main([*again, "--overwrite"]) == 0 and load_rgb(out).shape[1] < grid.shape[1]
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    mixed = [str(tmp_path / "broken.jpg"), str(tmp_path / "gone.jpg"), str(shared / "content" / "amber.jpg")]
+    argv = ["--content", *mixed, "-m", str(model_onnx), "--size", "32", "-o", str(tmp_path / "m.png")]
+    assert gallery_cmd.main(argv) == 1  # the readable photo still gets its row
+    err = capsys.readouterr().err
+    assert err.count("error:") == 2 and "broken.jpg" in err and "gone.jpg" in err
+    assert load_rgb(tmp_path / "m.png").shape[1] == load_rgb(out).shape[1]
 
 
 def test_evaluate_keeps_an_earlier_report_unless_told(model_onnx, photos, style, tmp_path, capsys):

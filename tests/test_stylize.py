@@ -100,6 +100,8 @@ def test_max_size_and_scale_resize_first(model_onnx, tmp_path, capsys):
     assert "between 0 and 1" in capsys.readouterr().err
     assert main([str(src), "-m", str(model_onnx), "--max-size", "2"]) == 2  # a video's encoder failed on 2x1 frames
     assert "must be at least 16" in capsys.readouterr().err
+    assert main([str(src), "-m", str(model_onnx), "--temporal-blend", "0.3"]) == 2  # silently ignored before
+    assert "add --temporal" in capsys.readouterr().err
     rc, _, err = stylize(capsys, src, "-m", model_onnx, "--scale", "1000", "-o", tmp_path / "huge.png")
     assert rc == 1 and f"{src}: the result would be 120000x80000" in err and not (tmp_path / "huge.png").exists()
 
@@ -203,6 +205,15 @@ def test_unusual_image_modes_work(model_onnx, tmp_path, capsys, mode, suffix):
     rc, _, err = stylize(capsys, src, "-m", model_onnx)
     assert rc == 0, err
     assert load_rgb(tmp_path / "in_random.jpg").shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("scale", [1 / 255, 1.0, 16.0])  # float TIFFs in 0-1, 0-255 and 0-4080
+def test_a_float_greyscale_tiff_keeps_its_picture_whatever_its_range(tmp_path, scale):
+    grey = np.asarray(Image.fromarray(photo_array()).convert("L"), np.float32)
+    src = tmp_path / "float.tif"
+    Image.fromarray(grey * np.float32(scale), mode="F").save(src)
+    loaded = load_rgb(src)[..., 0].astype(float)
+    assert np.corrcoef(loaded.ravel(), grey.ravel())[0, 1] > 0.99 and loaded.std() > 10  # not one flat grey
 
 
 def test_exif_rotated_jpeg_is_stylized_upright(model_onnx, tmp_path, capsys):

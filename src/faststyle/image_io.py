@@ -35,7 +35,13 @@ def _to_rgb(img: Image.Image) -> NDArray[np.uint8]:
         grey = np.clip(np.asarray(img, dtype=np.float64) * (255.0 / depth), 0, 255).round()
         return np.repeat(grey.astype(np.uint8)[..., None], 3, axis=2)
     if img.mode == "F":
-        grey = np.clip(np.asarray(img, dtype=np.float64) * 255.0, 0, 255).round().astype(np.uint8)
+        # Float greyscale: 0-1 as most tools write it; any other range (0-255, 0-4095, negative)
+        # is stretched from its own min to max, not clipped into one flat grey.
+        values = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(values.min()), float(values.max())
+        if low < 0 or high > 1:
+            values = (values - low) / (high - low) if high > low else np.zeros_like(values)
+        grey = np.clip(values * 255.0, 0, 255).round().astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         # Transparent pixels become white, as a viewer shows them on a page.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from faststyle.commands.common import Parser
@@ -35,7 +36,10 @@ def main(argv: list[str] | None = None, prog: str = "faststyle gallery") -> int:
         args = build_parser(prog).parse_args(argv)
         if Path(args.output).exists() and not args.overwrite:
             raise UserError(f"-o {args.output} exists; pass --overwrite to replace it")
-        print(f"wrote {gallery(args.content, args.model, args.size, args.output, args.styles)}")
-        return 0
+        path, problems = gallery(args.content, args.model, args.size, args.output, args.styles)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"wrote {path}" + (f" without {len(problems)} photo(s)" if problems else ""))
+        return 1 if problems else 0
 
     return run_cli(run)

@@ -91,9 +91,9 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     p.add_argument(
         "--temporal-blend",
         type=_blend,
-        default=0.5,
+        default=None,
         metavar="A",
-        help="with --temporal: the previous output's share, below 1 (default %(default)s)",
+        help="with --temporal: the previous output's share, below 1 (default 0.5)",
     )
     p.add_argument(
         "--tile",
@@ -192,6 +192,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from faststyle.inference.pipeline import Options
     from faststyle.inference.stylizer import load_stylizer
 
+    if args.temporal_blend is not None and not args.temporal:
+        parser.error("--temporal-blend sets --temporal's mix; add --temporal")
     if args.temporal:  # said once, before any work, not once per video
         from faststyle.inference.temporal_blend import require_opencv
 
@@ -217,7 +219,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         tile=args.tile,
         preserve_color=args.preserve_color,
         strength=args.strength,
-        temporal=args.temporal_blend if args.temporal else 0.0,
+        temporal=(0.5 if args.temporal_blend is None else args.temporal_blend) if args.temporal else 0.0,
         progress=progress,
     )
     failed = len(errors)

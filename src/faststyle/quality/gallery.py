@@ -25,15 +25,16 @@ def gallery(
     size: int = 320,
     out: str | os.PathLike[str] = "gallery.jpg",
     styles: Sequence[str] | None = None,
-) -> Path:
+) -> tuple[Path, list[str]]:
     """Stylize every photo in `content` (files, folders, globs) with every model (default: all
     bundled ones), each photo's longer side at most `size`; write the grid to `out`.
 
     A model holding several styles gets a column per style (default every one of its styles;
     `styles` names them, or blends such as "starry_night=0.5,wave=0.5", in order).
+    Returns the grid's path and a line for each photo left out (missing or unreadable).
     """
     photos, errors = expand_inputs(list(content), suffixes=IMAGE_SUFFIXES)
-    if errors or not photos:
+    if not photos:
         raise UserError(errors[0] if errors else "no photos found in --content")
     names = list(models) if models else list(list_models())
     if not names:
@@ -49,10 +50,16 @@ def gallery(
             columns.append((name, label, partial(stylizer, weights=weights)))
     rows = []
     for path in photos:
-        image = fit_rgb(load_rgb(path), max_size=size)
+        try:
+            image = fit_rgb(load_rgb(path), max_size=size)
+        except UserError as e:  # one unreadable photo costs its row, not the grid
+            errors.append(str(e))
+            continue
         rows.append([image] + [stylize(image) for _, _, stylize in columns])
+    if not rows:
+        raise UserError(f"none of the --content photos could be read ({errors[0]})")
     labels = ["photo", *column_labels([(name, label) for name, label, _ in columns])]
-    return save_rgb(contact_sheet(rows, labels), Path(out))
+    return save_rgb(contact_sheet(rows, labels), Path(out)), errors
 
 
 def column_labels(columns: Sequence[tuple[str, str]]) -> list[str]:
