@@ -116,3 +116,23 @@ def test_training_gram_matches_the_definition_in_value_and_gradient(channels_las
     assert torch.allclose(gram(x), gram_matrix(x, "chw"), rtol=1e-12, atol=0)
     assert torch.allclose(a.grad, b.grad, rtol=1e-10, atol=1e-14)
     assert a.grad.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_training_gram_of_bf16_features_is_float32_with_a_bf16_gradient():
+    """bf16-mixed training: VGG taps arrive in bf16; the Gram is taken in float32 (a bf16 Gram
+    loses most of its digits) and the gradient goes back in bf16, close to the float32 one."""
+    from faststyle.loss.gram import gram
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 16, 12, 12).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    a = x.clone().requires_grad_()
+    b = x.float().requires_grad_()
+    weights = torch.randn(2, 16, 16)
+    g = gram(a)
+    assert g.dtype == torch.float32
+    assert torch.allclose(g, gram_matrix(x.float(), "chw"), rtol=1e-5, atol=1e-7)
+    (g * weights).sum().backward()
+    (gram_matrix(b, "chw") * weights).sum().backward()
+    assert a.grad.dtype == torch.bfloat16
+    assert a.grad.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(a.grad.float(), b.grad, rtol=2e-2, atol=1e-2 * b.grad.abs().max().item())
