@@ -48,6 +48,24 @@ def test_loss_is_invariant_to_vgg_activation_scale(vgg_features, images, style_l
     torch.testing.assert_close(grad10, grad1, rtol=1e-5, atol=1e-5 * grad1.abs().max().item())
 
 
+def test_loss_does_not_depend_on_either_images_memory_layout(vgg_features, images):
+    # evaluate scores an ONNX output (a plain array) against a photo that may be channels-last,
+    # and the other way round: the content term must pair the same pixels whatever the strides.
+    torch.manual_seed(0)
+    output = (images["photo"] + 0.1 * torch.randn_like(images["photo"])).clamp(0, 1)  # [1, 3, 43, 64]
+    loss_fn = PerceptualLoss(vgg_features)
+    loss_fn.set_style(images["style"])
+    cl = torch.channels_last
+    pairs = [(output, images["photo"]), (output.contiguous(memory_format=cl), images["photo"])]
+    pairs += [(output, images["photo"].contiguous(memory_format=cl))]
+    with torch.no_grad():
+        terms = [loss_fn(out, photo) for out, photo in pairs]
+    assert terms[0]["content"] > 0
+    for other in terms[1:]:
+        for name in ("content", "style", "loss"):
+            assert other[name].item() == pytest.approx(terms[0][name].item(), rel=1e-5), name
+
+
 @pytest.mark.parametrize("style_loss", ["gram", "meanstd"])
 def test_gatys_lowers_the_loss(vgg_features, images, style_loss):
     loss_fn = PerceptualLoss(vgg_features, style_loss=style_loss)
