@@ -321,6 +321,54 @@ def test_pth_model_with_both_backends_matches_onnx(model_pth, model_onnx, tmp_pa
     assert rc == 2 and "--backend torch needs a .ckpt or .pth" in err
 
 
+# --- animated images -------------------------------------------------------------------------
+
+
+def save_animation(path: Path, durations=(80, 120, 200)) -> Path:
+    """A 3-frame 64x48 animated GIF, each frame another photo, each with its own duration."""
+    frames = [Image.fromarray(photo_array(64, 48, seed)) for seed in range(len(durations))]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=list(durations), loop=0)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp"])
+def test_an_animation_comes_out_animated_with_every_frame_and_its_timing(model_onnx, tmp_path, capsys, suffix):
+    src = save_animation(tmp_path / f"cat{suffix}")
+    rc, out, err = stylize(capsys, src, "-m", model_onnx)
+    assert rc == 0, err
+    result = tmp_path / f"cat_random{suffix}"  # an animation keeps its format by default
+    assert f"wrote {result}" in out
+    with Image.open(result) as anim:
+        assert anim.n_frames == 3 and anim.size == (64, 48) and anim.info["loop"] == 0
+        durations = []
+        for i in range(3):
+            anim.seek(i)
+            anim.load()  # a WebP frame's duration is known once it is decoded
+            durations.append(anim.info["duration"])
+        assert durations == [80, 120, 200]
+    # Lossless APNG out: each frame is exactly what the model makes of that frame alone.
+    assert stylize(capsys, src, "-m", model_onnx, "-o", tmp_path / "cat.png")[0] == 0
+    model = Stylizer(model_onnx)
+    with Image.open(src) as gif, Image.open(tmp_path / "cat.png") as png:
+        assert png.n_frames == 3
+        for i in range(3):
+            gif.seek(i)
+            png.seek(i)
+            expected = model(np.asarray(gif.convert("RGB")))
+            assert np.array_equal(np.asarray(png.convert("RGB")), expected), f"frame {i}"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temp files left"
+
+
+def test_an_animation_written_as_a_still_is_its_first_frame_and_says_so(model_onnx, tmp_path, capsys):
+    src = save_animation(tmp_path / "cat.gif")
+    rc, _, err = stylize(capsys, src, "-m", model_onnx, "-o", tmp_path / "still.bmp")  # one frame, lossless
+    assert rc == 0, err
+    assert "note:" in err and "3 frames" in err and ".gif" in err
+    with Image.open(tmp_path / "still.bmp") as still, Image.open(src) as gif:
+        assert not getattr(still, "is_animated", False)
+        assert np.array_equal(np.asarray(still.convert("RGB")), Stylizer(model_onnx)(np.asarray(gif.convert("RGB"))))
+
+
 # --- video -----------------------------------------------------------------------------------
 
 

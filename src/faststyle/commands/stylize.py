@@ -45,8 +45,8 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         prog=prog,
         description="Stylize photos and videos with a fast neural style-transfer model.",
         epilog="Folders are not searched recursively. Outputs are named NAME_STYLE.jpg (videos keep "
-        "their container) beside each input, or in -o. Exit status: 0 all written, "
-        "1 some inputs failed, 2 bad model or arguments.",
+        "their container, animated GIF/WebP/PNG files their format and every frame) beside each input, "
+        "or in -o. Exit status: 0 all written, 1 some inputs failed, 2 bad model or arguments.",
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, folders of them, or glob patterns")
     p.add_argument(
@@ -85,8 +85,9 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     p.add_argument(
         "--temporal",
         action="store_true",
-        help="videos: steady the strokes from frame to frame by mixing in the previous output, moved along the "
-        "optical flow, where the flow is reliable (softens fine detail a little; needs 'faststyle[video]')",
+        help="videos and animations: steady the strokes from frame to frame by mixing in the previous output, "
+        "moved along the optical flow, where the flow is reliable (softens fine detail a little; "
+        "needs 'faststyle[video]')",
     )
     p.add_argument(
         "--temporal-blend",
@@ -148,6 +149,7 @@ def list_bundled() -> int:
 def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, Path | str]]:
     """Each input -> its output path, or a one-line error that makes it skipped."""
     from faststyle.image_io import IMAGE_SUFFIXES
+    from faststyle.inference.animation import is_animated
     from faststyle.inference.inputs import output_name
     from faststyle.inference.video import VIDEO_SUFFIXES
 
@@ -158,13 +160,14 @@ def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, P
     plan: list[tuple[Path, Path | str]] = []
     taken: set[Path] = set()
     for src in files:
-        dest = out if out is not None and out_is_file else (out or src.parent) / output_name(src, style)
+        name = output_name(src, style, animated=is_animated(src))
+        dest = out if out is not None and out_is_file else (out or src.parent) / name
         if dest.resolve() in inputs:
             plan.append((src, f"{src}: output {dest} would overwrite an input file; choose another -o"))
         elif dest.resolve() in taken and not out_is_file:
             # good.jpg and good.png in one folder: the later one's name keeps its extension
             # (good_png_starry_night.jpg), or, failing that, a number
-            base = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower())
+            base = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower(), animated=is_animated(src))
             dest = next(c for c in _numbered(base) if c.resolve() not in taken and c.resolve() not in inputs)
             plan.append((src, dest))
             taken.add(dest.resolve())

@@ -69,10 +69,10 @@ def expand_inputs(
     return unique, errors
 
 
-def output_name(src: Path, style: str, tag: str = "") -> str:
+def output_name(src: Path, style: str, tag: str = "", animated: bool = False) -> str:
     """photo.png -> photo_<style>.jpg (photo_<tag>_<style>.jpg with a tag); a video keeps its
-    container (clip.mov -> clip_<style>.mov)."""
-    suffix = src.suffix.lower() if src.suffix.lower() in CONTAINERS else ".jpg"
+    container (clip.mov -> clip_<style>.mov), an `animated` image its format (cat.gif -> cat_<style>.gif)."""
+    suffix = src.suffix.lower() if animated or src.suffix.lower() in CONTAINERS else ".jpg"
     return f"{src.stem}{'_' + tag if tag else ''}_{safe_name(style)}{suffix}"
 
 

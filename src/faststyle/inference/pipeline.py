@@ -5,7 +5,8 @@
 
 Per image: load (any mode, EXIF upright) -> resize (--max-size/--scale) -> stylize, whole
 or in tiles -> optionally keep the photo's colours -> blend with the photo (--strength)
--> save atomically. Videos run the same per-frame steps through faststyle.inference.video.
+-> save atomically. Videos and animated images run the same per-frame steps through
+faststyle.inference.video and faststyle.inference.animation.
 
 The ONNX Runtime backend needs no torch; torch is imported only for .ckpt/.pth models.
 """
@@ -13,6 +14,7 @@ The ONNX Runtime backend needs no torch; torch is imported only for .ckpt/.pth m
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -93,25 +95,42 @@ def stylize_path(
     out_path: str | os.PathLike[str],
     opts: Options | None = None,
 ) -> Path:
-    """Stylize one image or video file into `out_path` (written atomically; format from its suffix)."""
+    """Stylize one image, animation or video file into `out_path` (written atomically; format
+    from its suffix). An animated GIF/WebP/PNG written as a still gets its first frame, and a note."""
     opts = opts or Options()
+    from faststyle.inference.animation import ANIMATED_SUFFIXES, frame_count, is_animated, stylize_animation
     from faststyle.inference.video import is_video, stylize_video
 
     in_path = Path(in_path)
     if is_video(in_path):
-        # Frames never get a tile bar of their own: the frame bar is the progress.
-        frame_opts = replace(opts, progress=False)
-        transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]] = lambda frame: stylize_array(
-            stylizer, frame, frame_opts
+        return stylize_video(in_path, out_path, _frame_transform(stylizer, opts), progress=opts.progress)
+    if is_animated(in_path):
+        if Path(out_path).suffix.lower() in ANIMATED_SUFFIXES:
+            return stylize_animation(in_path, out_path, _frame_transform(stylizer, opts), progress=opts.progress)
+        print(
+            f"note: {in_path} has {frame_count(in_path)} frames and {Path(out_path).name} holds one: "
+            "only the first is stylized (name a .gif, .webp or .png output for all of them)",
+            file=sys.stderr,
         )
-        if opts.temporal:
-            from faststyle.inference.temporal_blend import TemporalBlend
-
-            transform = TemporalBlend(transform, opts.temporal)
-        return stylize_video(in_path, out_path, transform, progress=opts.progress)
     image = load_rgb(in_path)
     try:
         result = stylize_array(stylizer, image, opts, desc=in_path.name)
     except UserError as e:  # "the result would be ... Mpx": say which photo
         raise UserError(f"{in_path}: {e}") from None
     return save_rgb(result, out_path)
+
+
+def _frame_transform(
+    stylizer: Callable[[NDArray[np.uint8]], NDArray[np.uint8]], opts: Options
+) -> Callable[[NDArray[np.uint8]], NDArray[np.uint8]]:
+    """One video or animation frame -> its result, with --temporal's blend if asked for."""
+    # Frames never get a tile bar of their own: the frame bar is the progress.
+    frame_opts = replace(opts, progress=False)
+    transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]] = lambda frame: stylize_array(
+        stylizer, frame, frame_opts
+    )
+    if opts.temporal:
+        from faststyle.inference.temporal_blend import TemporalBlend
+
+        transform = TemporalBlend(transform, opts.temporal)
+    return transform

@@ -1,0 +1,85 @@
+"""Animated GIF, WebP and PNG (APNG) files: every frame stylized, timing and looping kept.
+
+Pillow hands out each frame composited onto the ones before it (a GIF frame is often only
+the patch that changed), so every frame is a whole picture to stylize, and the result is
+written with full frames and the source's per-frame durations and loop count. Frames are
+independent pictures, as a video's are; `stylize --temporal` steadies them the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from faststyle.errors import UserError
+from faststyle.image_io import MAX_PIXELS, atomic_path
+
+# The formats that hold an animation, and Pillow's name for each.
+ANIMATED_SUFFIXES = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
+# Every frame's result is held until the file is written: cap the frames' pixels in all.
+MAX_TOTAL_PIXELS = 4 * MAX_PIXELS
+
+
+def is_animated(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is an image file of more than one frame (False for anything unreadable:
+    the still-image reader then says what is wrong with it)."""
+    if Path(path).suffix.lower() not in ANIMATED_SUFFIXES:
+        return False
+    try:
+        with Image.open(path) as img:
+            return bool(getattr(img, "is_animated", False))
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+
+
+def frame_count(path: str | os.PathLike[str]) -> int:
+    with Image.open(path) as img:
+        return int(getattr(img, "n_frames", 1))
+
+
+def stylize_animation(
+    in_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
+    progress: bool | None = None,
+) -> Path:
+    """Each frame of `in_path` through `transform` (uint8 [H, W, 3] -> [h, w, 3]) into the
+    animated file `out_path` (.gif, .webp or .png), written atomically."""
+    from tqdm import tqdm
+
+    in_path, out_path = Path(in_path), Path(out_path)
+    fmt = ANIMATED_SUFFIXES.get(out_path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{out_path}: an animation needs a .gif, .webp or .png output")
+    try:
+        with Image.open(in_path) as img:
+            n = int(getattr(img, "n_frames", 1))
+            if n * img.width * img.height > MAX_TOTAL_PIXELS:
+                raise UserError(
+                    f"{in_path}: {n} frames of {img.width}x{img.height} are too many to hold at once; "
+                    "convert it to a video (.mp4) and stylize that"
+                )
+            loop = img.info.get("loop", 0)
+            frames, durations = [], []
+            with tqdm(total=n, desc=in_path.name, unit="frame", leave=False, disable=_disabled(progress)) as bar:
+                for frame in ImageSequence.Iterator(img):
+                    rgb = np.asarray(frame.convert("RGB"))  # decoding it sets a WebP frame's duration
+                    durations.append(int(frame.info.get("duration") or 100))
+                    frames.append(Image.fromarray(transform(rgb), "RGB"))
+                    bar.update()
+    except (OSError, UnidentifiedImageError, ValueError) as e:
+        raise UserError(f"{in_path}: cannot read its frames ({e})") from None
+    extra = {"quality": 95} if fmt == "WEBP" else {}
+    with atomic_path(out_path) as tmp:
+        frames[0].save(tmp, format=fmt, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **extra)
+    return out_path
+
+
+def _disabled(progress: bool | None) -> bool | None:
+    """tqdm's `disable`: None shows the bar on a terminal only."""
+    return None if progress is None else not progress
