@@ -369,6 +369,22 @@ def test_an_animation_written_as_a_still_is_its_first_frame_and_says_so(model_on
         assert np.array_equal(np.asarray(still.convert("RGB")), Stylizer(model_onnx)(np.asarray(gif.convert("RGB"))))
 
 
+def test_an_animations_transparent_pixels_are_white_as_in_a_still(model_onnx, tmp_path, capsys):
+    frames = []
+    for seed in range(2):
+        rgba = np.dstack([photo_array(64, 48, seed), np.full((48, 64), 255, np.uint8)])
+        rgba[:, :32, 3] = 0  # the left half transparent
+        frames.append(Image.fromarray(rgba, "RGBA"))
+    frames[0].save(tmp_path / "clear.png", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "still.png")  # the first frame alone, as a still
+    assert stylize(capsys, tmp_path / "clear.png", "-m", model_onnx, "-o", tmp_path / "out.png")[0] == 0
+    model = Stylizer(model_onnx)
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.n_frames == 2
+        first = np.asarray(out.convert("RGB"))
+    assert np.array_equal(first, model(load_rgb(tmp_path / "still.png")))
+
+
 # --- video -----------------------------------------------------------------------------------
 
 

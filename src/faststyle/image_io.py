@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".g
 MAX_PIXELS = 4 * 89_478_485
 
 
-def _to_rgb(img: Image.Image) -> NDArray[np.uint8]:
+def pillow_to_rgb(img: Image.Image) -> NDArray[np.uint8]:
     """Any Pillow mode -> uint8 [H, W, 3] RGB."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit greyscale: scale to 8 bits instead of clipping at 255 as convert() does.
@@ -91,7 +91,7 @@ def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[n
                 if w == 0 or h == 0:
                     raise ImageError(f"{label}: image has zero size ({w}x{h})")
                 img.load()
-                return _to_rgb(ImageOps.exif_transpose(img))
+                return pillow_to_rgb(ImageOps.exif_transpose(img))
     except ImageError:
         raise
     except UnidentifiedImageError:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from faststyle.errors import UserError
-from faststyle.image_io import MAX_PIXELS, atomic_path
+from faststyle.image_io import MAX_PIXELS, atomic_path, pillow_to_rgb
 
 # The formats that hold an animation, and Pillow's name for each.
 ANIMATED_SUFFIXES = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
@@ -68,7 +68,7 @@ def stylize_animation(
             frames, durations = [], []
             with tqdm(total=n, desc=in_path.name, unit="frame", leave=False, disable=_disabled(progress)) as bar:
                 for frame in ImageSequence.Iterator(img):
-                    rgb = np.asarray(frame.convert("RGB"))  # decoding it sets a WebP frame's duration
+                    rgb = pillow_to_rgb(frame)  # transparent pixels white, as in a still; sets a WebP frame's duration
                     durations.append(int(frame.info.get("duration") or 100))
                     frames.append(Image.fromarray(transform(rgb), "RGB"))
                     bar.update()
