@@ -160,14 +160,15 @@ def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, P
     plan: list[tuple[Path, Path | str]] = []
     taken: set[Path] = set()
     for src in files:
-        name = output_name(src, style, animated=is_animated(src))
+        animated = is_animated(src)  # opens the file: once per input
+        name = output_name(src, style, animated=animated)
         dest = out if out is not None and out_is_file else (out or src.parent) / name
         if dest.resolve() in inputs:
             plan.append((src, f"{src}: output {dest} would overwrite an input file; choose another -o"))
         elif dest.resolve() in taken and not out_is_file:
             # good.jpg and good.png in one folder: the later one's name keeps its extension
             # (good_png_starry_night.jpg), or, failing that, a number
-            base = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower(), animated=is_animated(src))
+            base = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower(), animated=animated)
             dest = next(c for c in _numbered(base) if c.resolve() not in taken and c.resolve() not in inputs)
             plan.append((src, dest))
             taken.add(dest.resolve())

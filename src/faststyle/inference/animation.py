@@ -66,7 +66,9 @@ def stylize_animation(
                 )
             loop = img.info.get("loop", 0)
             frames, durations = [], []
-            with tqdm(total=n, desc=in_path.name, unit="frame", leave=False, disable=_disabled(progress)) as bar:
+            # progress None: a bar on a terminal only (tqdm's disable=None), as video.py's frame bar
+            disable = None if progress is None else not progress
+            with tqdm(total=n, desc=in_path.name, unit="frame", leave=False, disable=disable) as bar:
                 for frame in ImageSequence.Iterator(img):
                     rgb = pillow_to_rgb(frame)  # transparent pixels white, as in a still; sets a WebP frame's duration
                     durations.append(int(frame.info.get("duration") or 100))
@@ -78,8 +80,3 @@ def stylize_animation(
     with atomic_path(out_path) as tmp:
         frames[0].save(tmp, format=fmt, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **extra)
     return out_path
-
-
-def _disabled(progress: bool | None) -> bool | None:
-    """tqdm's `disable`: None shows the bar on a terminal only."""
-    return None if progress is None else not progress
