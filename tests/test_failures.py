@@ -525,3 +525,50 @@ def test_evaluate_names_a_model_that_changes_the_size(tmp_path, shared, capsys):
         "crop.onnx returns 32x20 pixels for a 32x21 photo; evaluate scores an "
         "output against its photo and needs both the same size"
     )
+
+
+# 15. Found by a later smoke test: Pillow's bomb guard (raised past ~179 Mpx) hit stylize's
+# planning, which opens each input to see whether it is animated, so no input was done.
+# A lowered guard stands in for a 196 Mpx photo here: the same exception, in milliseconds.
+def test_stylize_plans_past_pillows_own_bomb_guard(tmp_path, model_onnx, monkeypatch, capsys):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # 2x is under the photos' 48x32
+    a, b = photo(tmp_path / "a.png"), photo(tmp_path / "b.png")
+    out = tmp_path / "out"
+    assert stylize_main([str(a), str(b), "-m", str(model_onnx), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_random.jpg", "b_random.jpg"]
+    assert Image.MAX_IMAGE_PIXELS == 500  # the guard is put back as it was
+
+
+# 16. --overwrite replaces an earlier output, never the picture the command reads.
+@pytest.mark.parametrize("command", ["optimize-content", "optimize-style", "gallery"])
+def test_output_may_not_be_an_input_even_with_overwrite(command, tmp_path, shared, model_onnx, capsys):
+    content = photo(tmp_path / "c.png")
+    style = photo(tmp_path / "s.png", 40, 40)
+    target = style if command == "optimize-style" else content
+    before = target.read_bytes()
+    if command == "gallery":
+        argv = ["gallery", "--content", str(content), "-m", str(model_onnx), "-o", str(target), "--overwrite"]
+    else:
+        argv = ["optimize", "--content", str(content), "--style", str(style), "-o", str(target), "--overwrite"]
+    assert faststyle_main(argv) != 0
+    err = capsys.readouterr().err
+    assert one_line(err) and "choose another -o" in err
+    assert target.read_bytes() == before
+
+
+# 17. An -o whose suffix is no format stylize writes is refused, not made a folder of .jpg files.
+def test_stylize_refuses_an_unknown_output_format(tmp_path, model_onnx, capsys):
+    src = photo(tmp_path / "p.jpg")
+    assert stylize_main([str(src), "-m", str(model_onnx), "-o", str(tmp_path / "p.avif")]) == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and "'.avif'" in err and not (tmp_path / "p.avif").exists()
+
+
+# 18. Lightning's refusals of --devices / --accelerator are one line, before any step.
+@pytest.mark.parametrize("bad", [["--devices", "foo"], ["--accelerator", "tpu"]])
+def test_bad_device_flags_are_one_line(bad, tmp_path, shared, photos, capsys):
+    argv = ["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos), *FAST, *bad]
+    rc = train_main([*argv, "--checkpoint-dir", str(tmp_path / "ck"), "--export-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc != 0 and one_line(err) and bad[1] in err
+    assert not (tmp_path / "ck" / "last.ckpt").exists()

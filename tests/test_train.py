@@ -258,7 +258,8 @@ def test_loss_falls_on_a_fixed_batch(vgg_features, shared):
     assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5, losses
 
 
-def test_ctrl_c_says_which_step_is_kept_and_how_to_go_on(tmp_path, shared, photos, capsys):
+@pytest.mark.parametrize("stop_at", [3, 1])
+def test_ctrl_c_says_which_step_is_kept_and_how_to_go_on(stop_at, tmp_path, shared, photos, capsys):
     import lightning.pytorch as L
 
     from faststyle.commands.train import build_parser
@@ -267,7 +268,7 @@ def test_ctrl_c_says_which_step_is_kept_and_how_to_go_on(tmp_path, shared, photo
 
     class CtrlC(L.Callback):
         def on_train_batch_start(self, trainer, *args):
-            if trainer.global_step == 3:
+            if trainer.global_step == stop_at:
                 raise KeyboardInterrupt
 
     argv = ["--style", str(shared / "styles" / "mosaic.jpg"), "--data", str(photos), *FAST]
@@ -276,6 +277,10 @@ def test_ctrl_c_says_which_step_is_kept_and_how_to_go_on(tmp_path, shared, photo
     with pytest.raises(SystemExit):
         run_training(config, explicit, callbacks=[CtrlC()])
     err = capsys.readouterr().err
+    if stop_at == 1:  # before the first checkpoint: --resume would be refused, so it is not advised
+        assert "interrupted at step 1: no checkpoint was written yet" in err and "without --resume" in err
+        assert not (tmp_path / "ck" / "last.ckpt").exists()
+        return
     assert f"interrupted at step 3: {tmp_path / 'ck' / 'last.ckpt'} holds step 2" in err and "--resume" in err
     assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 2
 

@@ -73,25 +73,35 @@ def decode_rgb_bytes(data: bytes, max_pixels: int = MAX_PIXELS, label: str = "im
     return _decode(io.BytesIO(data), label, max_pixels)
 
 
-def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[np.uint8]:
-    """Open, size-check, decode, rotate upright, convert to RGB; every failure -> one ImageError line."""
-    pillow_limit = Image.MAX_IMAGE_PIXELS
+@contextmanager
+def pillow_limit(max_pixels: int = MAX_PIXELS) -> Iterator[None]:
+    """Pillow's decompression-bomb guard at `max_pixels` instead of its own ~89 Mpx (which would
+    refuse photos we mean to take, and raises DecompressionBombError past ~179 Mpx), and as an
+    error, not a warning: every Image.open of a user's file goes through this."""
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        # Pillow's own guard (about 89 Mpx) would refuse photos we mean to take; ours is `max_pixels`.
-        Image.MAX_IMAGE_PIXELS = max_pixels
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise ImageError(
-                        f"{label}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx, the most faststyle decodes; "
-                        "shrink it first (e.g. to 16k px on its longer side)"
-                    )
-                if w == 0 or h == 0:
-                    raise ImageError(f"{label}: image has zero size ({w}x{h})")
-                img.load()
-                return pillow_to_rgb(ImageOps.exif_transpose(img))
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[np.uint8]:
+    """Open, size-check, decode, rotate upright, convert to RGB; every failure -> one ImageError line."""
+    try:
+        with pillow_limit(max_pixels), Image.open(source) as img:
+            w, h = img.size
+            if w * h > max_pixels:
+                raise ImageError(
+                    f"{label}: {w}x{h} is more than {max_pixels / 1e6:.0f} Mpx, the most faststyle decodes; "
+                    "shrink it first (e.g. to 16k px on its longer side)"
+                )
+            if w == 0 or h == 0:
+                raise ImageError(f"{label}: image has zero size ({w}x{h})")
+            img.load()
+            return pillow_to_rgb(ImageOps.exif_transpose(img))
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -107,8 +117,6 @@ def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> NDArray[n
         raise ImageError(f"{label}: corrupt or truncated image ({e})") from None
     except Exception as e:  # a fuzzed file can hit any decoder bug; the user still gets one line
         raise ImageError(f"{label}: cannot decode image ({type(e).__name__}: {e})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 @contextmanager

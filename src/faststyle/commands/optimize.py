@@ -101,7 +101,11 @@ def check(args: argparse.Namespace) -> None:
 
     if args.content_weight + args.style_weight == 0:
         raise UserError("--content-weight and --style-weight are both 0: there is nothing to optimise")
-    if Path(args.output).exists() and not args.overwrite:
+    out = Path(args.output)
+    for flag, given in (("--content", args.content), ("--style", args.style)):
+        if out.exists() and out.resolve() == Path(given).resolve():
+            raise UserError(f"-o {args.output} is the {flag} image; choose another -o")
+    if out.exists() and not args.overwrite:
         raise UserError(f"-o {args.output} exists; pass --overwrite to replace it")
     suffix = Path(args.output).suffix.lower()
     if suffix not in Image.registered_extensions():

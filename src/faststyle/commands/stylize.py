@@ -146,6 +146,19 @@ def list_bundled() -> int:
     return 0
 
 
+def _check_output_suffix(out: Path | None) -> None:
+    """-o c.avif would otherwise be taken for a new folder named so, and filled with .jpg files."""
+    from faststyle.image_io import IMAGE_SUFFIXES
+    from faststyle.inference.video import VIDEO_SUFFIXES
+
+    if out is None or out.exists() or not out.suffix or out.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+        return
+    raise UserError(
+        f"-o {out}: unknown output format '{out.suffix}' (use .jpg, .png, .webp, a video's "
+        f"{', '.join(sorted(VIDEO_SUFFIXES))}, or a folder; for a new folder of that name, create it first)"
+    )
+
+
 def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, Path | str]]:
     """Each input -> its output path, or a one-line error that makes it skipped."""
     from faststyle.image_io import IMAGE_SUFFIXES
@@ -198,6 +211,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if args.temporal_blend is not None and not args.temporal:
         parser.error("--temporal-blend sets --temporal's mix; add --temporal")
+    _check_output_suffix(args.output)
     if args.temporal:  # said once, before any work, not once per video
         from faststyle.inference.temporal_blend import require_opencv
 

@@ -17,12 +17,14 @@ from numpy.typing import NDArray
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from faststyle.errors import UserError
-from faststyle.image_io import MAX_PIXELS, atomic_path, pillow_to_rgb
+from faststyle.image_io import MAX_PIXELS, atomic_path, pillow_limit, pillow_to_rgb
 
 # The formats that hold an animation, and Pillow's name for each.
 ANIMATED_SUFFIXES = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
 # Every frame's result is held until the file is written: cap the frames' pixels in all.
 MAX_TOTAL_PIXELS = 4 * MAX_PIXELS
+# What Pillow raises past its bomb guard (pillow_limit turns the warning into an error too).
+BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def is_animated(path: str | os.PathLike[str]) -> bool:
@@ -31,14 +33,14 @@ def is_animated(path: str | os.PathLike[str]) -> bool:
     if Path(path).suffix.lower() not in ANIMATED_SUFFIXES:
         return False
     try:
-        with Image.open(path) as img:
+        with pillow_limit(), Image.open(path) as img:
             return bool(getattr(img, "is_animated", False))
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (OSError, UnidentifiedImageError, ValueError, *BOMB):
         return False
 
 
 def frame_count(path: str | os.PathLike[str]) -> int:
-    with Image.open(path) as img:
+    with pillow_limit(), Image.open(path) as img:
         return int(getattr(img, "n_frames", 1))
 
 
@@ -57,7 +59,7 @@ def stylize_animation(
     if fmt is None:
         raise UserError(f"{out_path}: an animation needs a .gif, .webp or .png output")
     try:
-        with Image.open(in_path) as img:
+        with pillow_limit(), Image.open(in_path) as img:
             n = int(getattr(img, "n_frames", 1))
             if n * img.width * img.height > MAX_TOTAL_PIXELS:
                 raise UserError(
@@ -74,7 +76,7 @@ def stylize_animation(
                     durations.append(int(frame.info.get("duration") or 100))
                     frames.append(Image.fromarray(transform(rgb), "RGB"))
                     bar.update()
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+    except (OSError, UnidentifiedImageError, ValueError, *BOMB) as e:
         raise UserError(f"{in_path}: cannot read its frames ({e})") from None
     extra = {"quality": 95} if fmt == "WEBP" else {}
     with atomic_path(out_path) as tmp:

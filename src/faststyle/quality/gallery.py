@@ -36,6 +36,8 @@ def gallery(
     photos, errors = expand_inputs(list(content), suffixes=IMAGE_SUFFIXES)
     if not photos:
         raise UserError(errors[0] if errors else "no photos found in --content")
+    if any(Path(p).resolve() == Path(out).resolve() for p in photos):
+        raise UserError(f"-o {out} is one of the --content photos; choose another -o")
     names = list(models) if models else list(list_models())
     if not names:
         raise UserError("no models: pass -m MODEL, or list folders of .onnx files in $FASTSTYLE_MODELS")

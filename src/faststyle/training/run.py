@@ -216,15 +216,13 @@ def train(
     checkpointing = ModelCheckpoint(
         dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every, enable_version_counter=False
     )
-    devices = (
-        config.devices if str(config.devices) in ("auto", "-1") or "," in str(config.devices) else int(config.devices)
-    )
-    trainer = L.Trainer(
+    devices = _devices(str(config.devices))
+    trainer = _trainer(
         accelerator=config.accelerator,
         devices=devices,
         num_nodes=config.num_nodes,
         strategy=config.strategy,
-        precision=precision,  # type: ignore[arg-type]
+        precision=precision,
         max_steps=config.max_steps,
         max_epochs=-1,
         max_time={"seconds": round(60 * config.max_minutes)} if config.max_minutes else None,
@@ -252,6 +250,30 @@ def train(
     return 0
 
 
+def _devices(value: str) -> int | str:
+    """--devices: auto, a count (-1: every one), or a comma list of device ids, as Lightning takes them."""
+    if value == "auto" or ("," in value and all(part.strip().isdigit() for part in value.split(",") if part.strip())):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(f"--devices {value!r}: use auto, a count (-1 for all) or device ids such as 0,1") from None
+
+
+def _trainer(**kwargs: object) -> L.Trainer:
+    """Lightning's Trainer, its refusals of --accelerator/--devices/--strategy as one line."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return L.Trainer(**kwargs)  # type: ignore[arg-type]
+    except (MisconfigurationException, ModuleNotFoundError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(
+            f"--accelerator {kwargs['accelerator']} --devices {kwargs['devices']} "
+            f"--strategy {kwargs['strategy']}: {first}"
+        ) from None
+
+
 class ResumeHint(L.Callback):
     """On Ctrl-C, say what survives and how to go on: Lightning itself only says it is shutting down."""
 
@@ -263,12 +285,11 @@ class ResumeHint(L.Callback):
             return
         saved = self.checkpointing._last_global_step_saved  # 0 before the first save
         where = Path(self.checkpointing.dirpath or ".") / "last.ckpt"
-        kept = f"{where} holds step {saved}" if saved else "no checkpoint was written yet"
-        print(
-            f"interrupted at step {trainer.global_step}: {kept}; run the same command with --resume to go on from it",
-            file=sys.stderr,
-            flush=True,
-        )
+        if saved:
+            advice = f"{where} holds step {saved}; run the same command with --resume to go on from it"
+        else:  # nothing to resume from: --resume would only be refused
+            advice = "no checkpoint was written yet; run the same command again (without --resume) to start over"
+        print(f"interrupted at step {trainer.global_step}: {advice}", file=sys.stderr, flush=True)
 
 
 @rank_zero_only

@@ -46,8 +46,10 @@ def check_style_sizes(paths: list[Path], style_size: int | None) -> None:
     """A style image too small (or too thin) for VGG's poolings, once shrunk to --style-size."""
     from PIL import Image
 
-    for path in paths:
-        with Image.open(path) as image:
+    from faststyle.image_io import pillow_limit
+
+    for path in paths:  # each already read once by expand_styles, so it opens
+        with pillow_limit(), Image.open(path) as image:
             w, h = image.size
         scale = min(1.0, style_size / max(w, h)) if style_size else 1.0
         if min(w, h) * scale < MIN_STYLE_SIDE:
