@@ -132,8 +132,9 @@ def test_ray_engine_writes_what_the_local_engine_writes(tree, tmp_path, multi_on
             pytest.fail("ray is missing: it is in the test extra (pip install -e '.[test]')")
         pytest.skip("ray not installed (pip install 'faststyle[ray]')")
     local, ray = tmp_path / "local", tmp_path / "ray"
+    (tree / "trips" / "empty.png").write_bytes(b"")  # one broken file: a line of its own in both, not a failed job
     common = ["-m", str(multi_onnx), "--style", "random-blend", "--workers", "2"]
-    assert run_batch(str(tree), str(local), *common) == 0
+    assert run_batch(str(tree), str(local), *common) == 1
 
     def run_ray() -> subprocess.CompletedProcess:
         # In a process of its own, as a user runs it: Ray leaves gRPC threads in its driver, and a
@@ -143,9 +144,11 @@ def test_ray_engine_writes_what_the_local_engine_writes(tree, tmp_path, multi_on
         return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
     first = run_ray()
-    assert first.returncode == 0 and "5 written" in first.stdout, first.stderr[-2000:]
+    assert first.returncode == 1 and "5 written, 0 already there, 1 failed" in first.stdout, first.stderr[-2000:]
+    errors = [line for line in first.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "empty.png" in errors[0] and "Traceback" not in first.stderr
     assert list(outputs(ray)) == list(outputs(local))
     for rel, path in outputs(local).items():
         assert np.array_equal(load_rgb(path), load_rgb(ray / rel)), rel
     again = run_ray()
-    assert again.returncode == 0 and "0 written, 5 already there" in again.stdout
+    assert again.returncode == 1 and "0 written, 5 already there, 1 failed" in again.stdout

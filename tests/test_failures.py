@@ -109,6 +109,7 @@ def test_training_and_export_refuse_to_replace_files(tmp_path, shared, photos, m
         ["--checkpoint-every", "0"],
         ["--max-minutes", "0"],
         ["--lr", "nan"],
+        ["--content-weight", "0", "--style-weight", "0"],
     ],
 )
 def test_bad_training_arguments_are_one_line(bad, tmp_path, shared, capsys):

@@ -144,14 +144,16 @@ def process(item: Item) -> str | None:
         weights = style_of(settings.style, item.key, stylizer.styles, settings.seed)
         image = stylize_array(partial(stylizer, weights=weights), settings.source.load(item), settings.options)
         save_rgb(image, item.dest)
-    except UserError as e:  # load_rgb's errors already start with the file's name
-        where = item.source or item.key
-        return str(e) if str(e).startswith(where) else f"{where}: {e}"
     except Exception as e:  # one broken image must not stop a million-image job
-        return (
-            f"{item.source or item.key}: failed ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})"
-        )
+        return problem_line(item.source or item.key, e)
     return None
+
+
+def problem_line(where: str, e: Exception) -> str:
+    """The one line a failed image is reported by (both engines)."""
+    if isinstance(e, UserError):  # load_rgb's errors already start with the file's name
+        return str(e) if str(e).startswith(where) else f"{where}: {e}"
+    return f"{where}: failed ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})"
 
 
 @dataclass

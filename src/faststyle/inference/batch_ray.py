@@ -1,7 +1,9 @@
 """`faststyle batch --engine ray`: the same job as a Ray Data pipeline, as a user runs it on a cluster.
 
-    read_images (the missing outputs' inputs, with their paths)
-      -> map_batches(Stylize): one stylizer (ONNX Runtime or OpenVINO session) per actor
+    read_binary_files (the missing outputs' inputs, with their paths)
+      -> map_batches(Stylize): one stylizer (ONNX Runtime or OpenVINO session) per actor, which
+         decodes each file with the local engine's reader (so a broken file is one line, not a
+         failed job, and the pixels are the same: EXIF turned upright, transparency on white)
       -> each actor writes its outputs atomically, as the local engine does; rows report back
 
 Locally `ray.init` starts a Ray instance with one CPU slot per worker and one for reading; on a cluster, connect first
@@ -20,13 +22,13 @@ from typing import Any
 import numpy as np
 
 from faststyle.errors import UserError
-from faststyle.inference.batch import Item, Report, Settings, style_of
+from faststyle.inference.batch import Item, Report, Settings, problem_line, style_of
 
 
 class Stylize:
     """A Ray Data actor: builds its stylizer once, then stylizes and writes batch after batch."""
 
-    def __init__(self, settings: Settings, dests: dict[str, tuple[str, str]]):
+    def __init__(self, settings: Settings, dests: dict[str, tuple[str, str, str]]):
         from faststyle.inference.batch import RANDOM_STYLES
         from faststyle.inference.stylizer import load_stylizer
 
@@ -37,20 +39,20 @@ class Stylize:
         self.settings, self.dests = settings, dests
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from faststyle.image_io import save_rgb
+        from faststyle.image_io import decode_rgb_bytes, save_rgb
         from faststyle.inference.pipeline import stylize_array
 
         problems = []
-        for image, path in zip(batch["image"], batch["path"], strict=True):
-            dest, key = self.dests[path]
+        for data, path in zip(batch["bytes"], batch["path"], strict=True):
+            dest, key, source = self.dests[path]
             try:  # the style seeded by the item's key, as the local engine does: both give one picture
                 weights = style_of(self.settings.style, key, self.stylizer.styles, self.settings.seed)
-                pixels = np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3])
+                pixels = decode_rgb_bytes(bytes(data), label=source)
                 out = stylize_array(partial(self.stylizer, weights=weights), pixels, self.settings.options)
                 save_rgb(out, dest)
                 problems.append("")
             except Exception as e:  # reported by the driver as one line, like the local engine
-                problems.append(f"{path}: {type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
+                problems.append(problem_line(source, e))
         return {"problem": np.array(problems, dtype=object)}
 
 
@@ -80,8 +82,8 @@ def run_ray(items: list[Item], settings: Settings, workers: int, progress: bool 
     ctx.enable_progress_bars = progress
     ctx.verbose_stats_logs = False
     # Ray may report a file under a normalized path: match outputs on the resolved path.
-    dests = {str(Path(i.source).resolve()): (str(i.dest), i.key) for i in todo}
-    images = ray.data.read_images([i.source for i in todo], include_paths=True, mode="RGB")
+    dests = {str(Path(i.source).resolve()): (str(i.dest), i.key, i.source) for i in todo}
+    images = ray.data.read_binary_files([i.source for i in todo], include_paths=True)
     images = images.map(lambda row: {**row, "path": str(Path(row["path"]).resolve())})
     results = images.map_batches(
         Stylize, fn_constructor_args=(settings, dests), batch_size=4, concurrency=workers, num_cpus=1

@@ -93,6 +93,8 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         return _prepare_resume(config, explicit)
     if config.style is None:
         raise UserError("pass --style IMG (the style image(s) to learn)")
+    if config.content_weight + config.style_weight == 0:
+        raise UserError("--content-weight and --style-weight are both 0: there is nothing to learn")
     if config.base is None and "finetune" in explicit:
         raise UserError("--finetune needs --base (the model to start from)")
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
