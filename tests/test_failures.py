@@ -573,3 +573,17 @@ def test_bad_device_flags_are_one_line(bad, tmp_path, shared, photos, capsys):
     err = capsys.readouterr().err
     assert rc != 0 and one_line(err) and bad[1] in err
     assert not (tmp_path / "ck" / "last.ckpt").exists()
+
+
+# 19. A folder or an ONNX file where a model checkpoint is wanted is named as such.
+def test_a_folder_or_onnx_file_given_as_a_model_is_named_for_what_it_is(tmp_path, model_onnx, monkeypatch, capsys):
+    folder = tmp_path / "looks_like.jpg"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert stylize_main([str(photo(tmp_path / "p.jpg")), "-m", "looks_like.jpg"]) != 0
+    assert "a folder, not a model file" in capsys.readouterr().err
+    assert faststyle_main(["export", str(folder)]) != 0
+    assert "a folder, not a model file" in capsys.readouterr().err
+    assert faststyle_main(["export", str(model_onnx)]) != 0
+    err = capsys.readouterr().err
+    assert one_line(err) and "ONNX file" in err and ".ckpt or .pth" in err

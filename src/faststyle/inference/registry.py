@@ -60,6 +60,8 @@ def resolve_model(spec: str | os.PathLike[str] | None = None, prefer_checkpoint:
     if str(spec) in models:
         onnx_path = models[str(spec)]
         return (checkpoint_of(onnx_path) or onnx_path) if prefer_checkpoint else onnx_path
+    if path.is_dir():  # not a name either: a folder the user meant as a model
+        raise ModelError(f"{path}: a folder, not a model file (pass a .onnx, .ckpt or .pth file)")
     available = ", ".join(models) or "none; pass a .onnx, .ckpt or .pth file with -m"
     raise ModelError(f"no bundled model '{spec}' (available: {available})")
 

@@ -48,8 +48,12 @@ def styles_of(hp: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ModelError(f"{path}: a folder, not a model file (pass a .ckpt or .pth file)")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
+    if path.suffix.lower() == ".onnx":
+        raise ModelError(f"{path}: an exported ONNX file; pass the .ckpt or .pth checkpoint it came from")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
