@@ -110,6 +110,8 @@ def test_training_and_export_refuse_to_replace_files(tmp_path, shared, photos, m
         ["--max-minutes", "0"],
         ["--lr", "nan"],
         ["--content-weight", "0", "--style-weight", "0"],
+        ["--precision", "16-mixed"],  # no CUDA GPU in the test run
+        ["--adapter-rank", "4"],  # a fine-tune's setting, without --base
     ],
 )
 def test_bad_training_arguments_are_one_line(bad, tmp_path, shared, capsys):

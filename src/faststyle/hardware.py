@@ -26,9 +26,14 @@ def pick_device(name: str = "auto") -> torch.device:
 def choose_precision(requested: str, accelerator: str = "auto") -> tuple[str, str]:
     """--precision auto -> (Lightning precision, why): bf16-mixed where the hardware runs bf16
     natively, 32-true elsewhere. Any other request is returned as it is."""
+    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    if requested in ("16", "16-mixed") and not on_gpu:  # Lightning would quietly train bf16 instead
+        raise UserError(
+            f"--precision {requested}: float16 mixed precision needs a CUDA GPU; on this machine use auto, "
+            "bf16-mixed or 32-true"
+        )
     if requested != "auto":
         return requested, "as requested"
-    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
     if on_gpu:
         if torch.cuda.is_bf16_supported():
             return "bf16-mixed", f"{torch.cuda.get_device_name()} has bf16 tensor cores"

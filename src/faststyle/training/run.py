@@ -93,10 +93,12 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         return _prepare_resume(config, explicit)
     if config.style is None:
         raise UserError("pass --style IMG (the style image(s) to learn)")
+    choose_precision(config.precision, config.accelerator)  # refuses what this machine cannot train in, now
     if config.content_weight + config.style_weight == 0:
         raise UserError("--content-weight and --style-weight are both 0: there is nothing to learn")
-    if config.base is None and "finetune" in explicit:
-        raise UserError("--finetune needs --base (the model to start from)")
+    for flag in ("finetune", "adapter_rank", "adapter_down_lr", "new_style_start"):  # else silently unused
+        if config.base is None and flag in explicit:
+            raise UserError(f"--{flag.replace('_', '-')} needs --base (the model to start from)")
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
         raise UserError(f"--name {config.name!r}: a model name, not a path (it names files; use --checkpoint-dir)")
     paths = expand_styles(config.style)
