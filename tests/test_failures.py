@@ -589,3 +589,27 @@ def test_a_folder_or_onnx_file_given_as_a_model_is_named_for_what_it_is(tmp_path
     assert faststyle_main(["export", str(model_onnx)]) != 0
     err = capsys.readouterr().err
     assert one_line(err) and "ONNX file" in err and ".ckpt or .pth" in err
+
+
+# 20. A flag that only shapes a measurement or a column it was not asked for is refused, not ignored.
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["evaluate", "--frames", "3"], "--frames"),
+        (["evaluate", "--temporal-blend", "0.3"], "--temporal-blend"),
+        (["evaluate", "--video-frames", "4"], "--video-frames"),
+        (["gallery", "--styles", "candy", "wave"], "--styles"),
+    ],
+)
+def test_flags_without_what_they_shape_are_refused(extra, named, tmp_path, shared, model_onnx, capsys):
+    content = photo(tmp_path / "c.png")
+    command, *flags = extra
+    if command == "evaluate":
+        argv = ["evaluate", "-m", str(model_onnx), "--content", str(content), "--style", str(content)]
+    else:
+        argv = ["gallery", "--content", str(content), "-m", str(model_onnx)]
+    argv += [*flags, "-o", str(tmp_path / ("out" if command == "evaluate" else "g.jpg"))]
+    assert faststyle_main(argv) == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and named in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "g.jpg").exists()

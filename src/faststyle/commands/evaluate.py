@@ -11,6 +11,8 @@ from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
 from faststyle.values import at_least, positive_int
 
+FRAMES, VIDEO_FRAMES, TEMPORAL_BLEND = 8, 30, 0.5  # the flags' defaults, applied only with their measurement
+
 
 def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     p = Parser(
@@ -77,9 +79,8 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     a(
         "--frames",
         type=at_least(2),
-        default=8,
         metavar="N",
-        help="frames of each synthetic camera motion with --temporal (default %(default)s)",
+        help=f"frames of each synthetic camera motion with --temporal (default {FRAMES})",
     )
     a(
         "--video",
@@ -91,16 +92,14 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     a(
         "--video-frames",
         type=at_least(2),
-        default=30,
         metavar="N",
-        help="frames read from the start of --video (default %(default)s)",
+        help=f"frames read from the start of --video (default {VIDEO_FRAMES})",
     )
     a(
         "--temporal-blend",
         type=float,
-        default=0.5,
         metavar="A",
-        help="the blend scored on --video as 'model --temporal' (stylize --temporal-blend; default %(default)s)",
+        help=f"the blend scored on --video as 'model --temporal' (stylize --temporal-blend; default {TEMPORAL_BLEND})",
     )
     add_device(p)
     a("--overwrite", action="store_true", help="replace a report already in the output folder")
@@ -112,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
     from faststyle.quality.evaluate import evaluate, parse_steps
     from faststyle.quality.report_table import format_table
 
+    # each only shapes a measurement its own flag asks for: given without it, it would be ignored
+    if args.frames is not None and not args.temporal:
+        raise UserError("--frames sets the length of --temporal's camera motions; add --temporal")
+    for flag, value in (("--video-frames", args.video_frames), ("--temporal-blend", args.temporal_blend)):
+        if value is not None and not args.video:
+            raise UserError(f"{flag} shapes the --video measurement; add --video FILE")
     written = [Path(args.output) / name for name in ("report.json", "contact_sheet.png")]
     if any(p.exists() for p in written) and not args.overwrite:  # minutes of scoring must not eat an old report
         raise UserError(f"-o {args.output} already holds a report; pass --overwrite to replace it, or another -o")
@@ -130,10 +135,10 @@ def run(args: argparse.Namespace) -> int:
         model_style=args.model_style,
         style_size=args.style_size,
         temporal=args.temporal,
-        frames=args.frames,
+        frames=FRAMES if args.frames is None else args.frames,
         video=args.video,
-        video_frames=args.video_frames,
-        temporal_blend=args.temporal_blend,
+        video_frames=VIDEO_FRAMES if args.video_frames is None else args.video_frames,
+        temporal_blend=TEMPORAL_BLEND if args.temporal_blend is None else args.temporal_blend,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     print(format_table(report))

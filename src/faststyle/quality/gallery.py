@@ -42,8 +42,10 @@ def gallery(
     if not names:
         raise UserError("no models: pass -m MODEL, or list folders of .onnx files in $FASTSTYLE_MODELS")
     columns: list[tuple[str, str, Callable[[NDArray[np.uint8]], NDArray[np.uint8]]]] = []
-    for name in names:
-        stylizer = load_stylizer(name)
+    stylizers = [(name, load_stylizer(name)) for name in names]
+    if styles and all(len(stylizer.styles) == 1 for _, stylizer in stylizers):
+        raise UserError("--styles picks the columns of a multi-style model; none of the models given holds several")
+    for name, stylizer in stylizers:
         if len(stylizer.styles) == 1:
             columns.append((name, stylizer.style, stylizer))
             continue
