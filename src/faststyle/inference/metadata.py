@@ -2,7 +2,8 @@
 (needs only `onnx`, never torch), and the one graph edit some runtimes need.
 
 Metadata properties written by `faststyle export`: style (the model's name), styles (JSON list
-of {name, image, style_size}, in the order of the `style` input's weights; absent in files
+of style records, faststyle.style_record: {name, image, style_size, stroke_scale}, in the order
+of the `style` input's weights; absent in files
 from before multi-style models, which hold one style), layout ("pixels" or "zoo"), arch,
 faststyle_version, source_checkpoint, input, output, description.
 """

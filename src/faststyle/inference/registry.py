@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from faststyle.errors import ModelError, UserError
 from faststyle.values import user_path
@@ -85,12 +86,19 @@ def collect(paths: list[str | os.PathLike[str]] | None = None) -> dict[str, Path
     return dict(sorted(found.items()))
 
 
-def style_names(onnx_path: Path) -> list[str]:
-    """The styles an exported model holds, from its metadata (without starting a session)."""
+def style_records(onnx_path: Path) -> list[dict[str, Any]]:
+    """The style records (faststyle.style_record) of an exported model, from its metadata
+    (without starting a session); a model from before multi-style models records only its name."""
     import onnx
 
     try:
         meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-        return [s["name"] for s in json.loads(meta["styles"])] if "styles" in meta else [meta.get("style", "?")]
+        records = json.loads(meta["styles"]) if "styles" in meta else [{"name": meta.get("style", "?")}]
+        return [dict(r) for r in records]
     except Exception:
         return []
+
+
+def style_names(onnx_path: Path) -> list[str]:
+    """The styles an exported model holds, from its metadata (without starting a session)."""
+    return [r.get("name", "?") for r in style_records(onnx_path)]

@@ -21,6 +21,7 @@ from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
 from faststyle.model.adapters import adapter_shape
 from faststyle.model.transform_net import TransformNet
+from faststyle.style_record import with_stroke_scale
 
 FORMAT = "faststyle-model"
 
@@ -31,7 +32,7 @@ class LoadedModel:
     style: str  # the model's name
     hparams: dict[str, Any] = field(default_factory=dict)
     source: str = ""
-    styles: list[dict[str, Any]] = field(default_factory=list)  # one per norm row: name, image, style_size
+    styles: list[dict[str, Any]] = field(default_factory=list)  # one per norm row: faststyle.style_record
 
     @property
     def style_names(self) -> list[str]:
@@ -89,7 +90,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         net.load_state_dict(state)
     except Exception as e:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
-    return LoadedModel(net.eval(), style, hp, str(path), styles)
+    return LoadedModel(net.eval(), style, hp, str(path), with_stroke_scale(styles))
 
 
 def save_model(

@@ -1,8 +1,9 @@
 """Which styles a run learns, what they and the run are called, and what a --base model brings.
 
-A style is recorded in every checkpoint as {"name", "image", "style_size"}: the name the user
-picks it by (`stylize --style NAME`), the image its targets were computed from, and the size
-that image was shrunk to. The list's order is the order of the net's instance-norm rows.
+A style is recorded in every checkpoint as {"name", "image", "style_size", "stroke_scale"}
+(faststyle.style_record): the name the user picks it by (`stylize --style NAME`), the image its
+targets were computed from, the size that image was to be shrunk to, and the longer side it
+really had (its stroke scale). The list's order is the order of the net's instance-norm rows.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
 from faststyle.errors import UserError
-from faststyle.image_io import IMAGE_SUFFIXES, load_rgb
+from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, pillow_limit
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.registry import resolve_model
 from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
+from faststyle.style_record import painted_side
 from faststyle.training.config import TrainConfig
 
 MULTI_STYLE_NAME = "multistyle"
@@ -44,10 +47,6 @@ MIN_STYLE_SIDE = 16  # VGG halves it three times before relu4_3: 16 px leave 2
 
 def check_style_sizes(paths: list[Path], style_size: int | None) -> None:
     """A style image too small (or too thin) for VGG's poolings, once shrunk to --style-size."""
-    from PIL import Image
-
-    from faststyle.image_io import pillow_limit
-
     for path in paths:  # each already read once by expand_styles, so it opens
         with pillow_limit(), Image.open(path) as image:
             w, h = image.size
@@ -61,7 +60,19 @@ def check_style_sizes(paths: list[Path], style_size: int | None) -> None:
 
 
 def style_entries(paths: list[Path], style_size: int) -> list[dict[str, Any]]:
-    return [{"name": p.stem, "image": str(p.resolve()), "style_size": style_size} for p in paths]
+    def side(path: Path) -> int:
+        with pillow_limit(), Image.open(path) as image:  # the header only: no decode
+            return int(max(image.size))
+
+    return [
+        {
+            "name": p.stem,
+            "image": str(p.resolve()),
+            "style_size": style_size,
+            "stroke_scale": painted_side(side(p), style_size),
+        }
+        for p in paths
+    ]
 
 
 def run_name(config: TrainConfig, new_styles: list[dict[str, Any]], base: LoadedModel | None) -> str:
