@@ -3,6 +3,7 @@
     from faststyle.runtime import Stylizer
     stylizer = Stylizer("starry_night.onnx")      # uint8 [H, W, 3] or [N, H, W, 3] in, same out
     stylizer = Stylizer("multistyle.onnx", style="wave=0.7,candy=0.3")
+    stylizer = Stylizer("starry_night.onnx", stroke_scale=2)   # strokes twice as large
 
 It needs onnxruntime, numpy and pillow (and uses OpenVINO when it is installed). By default it
 runs the model on the fastest engine that stays correct on this machine (see
@@ -20,7 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.inference.choose import choose, open_engine
-from faststyle.inference.stylizer import StyleSpec
+from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
+from faststyle.inference.stylizer import StyleSpec, check_pixels
 
 __all__ = ["Stylizer"]
 
@@ -40,8 +42,12 @@ class Stylizer:
         precision: str = "auto",
         providers: list[str] | None = None,
         quiet: bool = True,
+        stroke_scale: float = 1.0,
     ):
+        """`stroke_scale`: strokes that many times as large as the model paints them, at the same
+        output size (faststyle.inference.stroke_scale)."""
         self.path = Path(path)
+        self.stroke_scale = check_stroke_scale(stroke_scale)
         self.hparams: dict[str, Any] = {}  # the training recipe, when the model came from a checkpoint
         # the reference engine first: a bad file or style fails here, in one line
         self.engine = open_engine(self.path, "ort", "fp32", threads, style, providers)
@@ -60,8 +66,12 @@ class Stylizer:
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape; `weights` [S]
         overrides the style for this call (weights over a multi-style model's styles)."""
-        out: NDArray[np.uint8] = self.engine(image, weights)
-        return out
+        if self.stroke_scale == 1:
+            out: NDArray[np.uint8] = self.engine(image, weights)
+            return out
+        batch = check_pixels(image)  # [N, H, W, 3]: each photo is shrunk and guided back on its own
+        styled = [at_stroke_scale(lambda x: self.engine(x, weights), photo, self.stroke_scale) for photo in batch]
+        return styled[0] if np.ndim(image) == 3 else np.stack(styled)
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from faststyle.commands.common import Parser
+from faststyle.commands.common import Parser, add_stroke_scale
 from faststyle.errors import UserError, run_cli
 from faststyle.values import at_least, positive_int, thread_count, unit_float
 
@@ -53,6 +53,7 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
     a("--precision", choices=["auto", "fp32", "bf16", "int8"], default="auto", help="as for stylize (default auto)")
     a("--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first")
     a("--strength", type=unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default)")
+    add_stroke_scale(p)
     a("--preserve-color", action="store_true", help="keep each photo's colours")
     a("--seed", type=positive_int, default=1, help="seed of the random styles (default %(default)s)")
     a("-q", "--quiet", action="store_true", help="no progress bar")
@@ -86,7 +87,13 @@ def run(args: argparse.Namespace) -> int:
             probe.backend,
             getattr(probe, "precision", "fp32"),
             args.style,
-            Options(max_size=args.max_size, preserve_color=args.preserve_color, strength=args.strength, progress=False),
+            Options(
+                max_size=args.max_size,
+                stroke_scale=args.stroke_scale,
+                preserve_color=args.preserve_color,
+                strength=args.strength,
+                progress=False,
+            ),
             source,
             args.seed,
         )

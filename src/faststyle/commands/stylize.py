@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faststyle.allocator import keep_freed_memory
-from faststyle.commands.common import Parser, add_device
+from faststyle.commands.common import Parser, add_device, add_stroke_scale
 from faststyle.errors import UserError, run_cli
 from faststyle.values import at_least, non_negative_int, positive_float, thread_count, unit_float
 
@@ -70,6 +70,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         "--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first"
     )
     p.add_argument("--scale", type=positive_float, metavar="F", help="resize by factor F first (before --max-size)")
+    add_stroke_scale(p)
     p.add_argument(
         "--preserve-color",
         action="store_true",
@@ -133,16 +134,19 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
 
 
 def list_bundled() -> int:
-    from faststyle.inference.registry import DEFAULT_MODEL, list_models, model_dirs, style_names
+    from faststyle.inference.registry import DEFAULT_MODEL, list_models, model_dirs, style_records
+    from faststyle.style_record import describe_stroke_scales
 
     models = list_models()
     if not models:
         print(f"no bundled models (looked in: {', '.join(str(d) for d in model_dirs())})")
         return 0
     for name, path in models.items():
-        styles = style_names(path)
+        records = style_records(path)
+        styles = [r.get("name", "?") for r in records]
         held = f"\t{len(styles)} styles: {', '.join(styles)}" if len(styles) > 1 else ""
-        print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}\t{path}{held}")
+        strokes = f"\t{describe_stroke_scales(records)}" if records else ""
+        print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}\t{path}{strokes}{held}")
     return 0
 
 
@@ -235,6 +239,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         max_size=args.max_size,
         scale=args.scale,
         tile=args.tile,
+        stroke_scale=args.stroke_scale,
         preserve_color=args.preserve_color,
         strength=args.strength,
         temporal=(0.5 if args.temporal_blend is None else args.temporal_blend) if args.temporal else 0.0,

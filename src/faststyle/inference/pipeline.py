@@ -4,7 +4,8 @@
     stylize_path(stylizer, "photo.jpg", "photo_starry_night.jpg", Options(max_size=1024))
 
 Per image: load (any mode, EXIF upright) -> resize (--max-size/--scale) -> stylize, whole
-or in tiles -> optionally keep the photo's colours -> blend with the photo (--strength)
+or in tiles, at the asked stroke scale (faststyle.inference.stroke_scale) -> optionally keep
+the photo's colours -> blend with the photo (--strength)
 -> save atomically. Videos and animated images run the same per-frame steps through
 faststyle.inference.video and faststyle.inference.animation.
 
@@ -26,6 +27,7 @@ from numpy.typing import NDArray
 from faststyle.errors import UserError
 from faststyle.image_io import MAX_PIXELS, fit_rgb, fit_size, load_rgb, save_rgb
 from faststyle.inference.color import blend, preserve_color
+from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale, low_size
 from faststyle.inference.tiling import count_tiles, stylize_tiled
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ class Options:
     max_size: int | None = None  # cap on the longer side, in pixels
     scale: float | None = None  # resize factor applied first
     tile: int | None = None  # tile side; None: auto (AUTO_TILE above AUTO_TILE_PIXELS), 0: never tile
+    stroke_scale: float = 1.0  # strokes this many times the net's own size, at the same output size
     preserve_color: bool = False
     strength: float = 1.0  # 1: stylized, 0: the photo
     temporal: float = 0.0  # videos: share of the flow-warped previous output mixed in (0: frames alone)
@@ -70,20 +73,25 @@ def stylize_array(
             f"the result would be {w}x{h} ({h * w / 1e6:.0f} Mpx), more than {MAX_PIXELS / 1e6:.0f} Mpx; "
             "use a smaller --scale or a --max-size"
         )
+    check_stroke_scale(opts.stroke_scale, h, w)  # before the resize and before any work
     photo = fit_rgb(image, opts.max_size, opts.scale)
     if opts.strength == 0:
         copy: NDArray[np.uint8] = photo.copy()  # nothing of the style would survive the blend
         return copy
-    h, w = photo.shape[:2]
+    # tiles are decided on what the network paints: the photo shrunk (or enlarged) by the stroke scale
+    h, w = low_size(photo.shape[0], photo.shape[1], opts.stroke_scale)
     tile = opts.tile
     if tile is None:
         tile = AUTO_TILE if h * w > AUTO_TILE_PIXELS else 0
-    if tile and max(h, w) > tile:
+
+    def paint(picture: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        if not tile or max(h, w) <= tile:
+            return stylizer(picture)
         n = count_tiles(h, w, tile)
         with _bar(n, desc, opts.progress if n > 1 else False) as bar:
-            styled = stylize_tiled(photo, stylizer, tile, on_tile=bar.update)
-    else:
-        styled = stylizer(photo)
+            return stylize_tiled(picture, stylizer, tile, on_tile=bar.update)
+
+    styled = at_stroke_scale(paint, photo, opts.stroke_scale)
     if opts.preserve_color:
         styled = preserve_color(styled, photo)
     return blend(styled, photo, opts.strength)

@@ -3,7 +3,7 @@
 The page runs the model itself, in the browser, with onnxruntime-web's WebAssembly backend;
 the server only hands out files. It assembles a site folder in a temporary directory:
 
-    index.html app.js camera.js style.css    the page, from faststyle/web/static/
+    index.html app.js camera.js stroke_scale.js style.css    the page, from faststyle/web/static/
     ort/                           onnxruntime-web's wasm build, from faststyle/web/node_modules
     models/NAME.onnx               the models to offer, as checked at start-up (see read_model)
     models.json                    [{name, file, style, styles, arch, description, bytes}, ...] for the select boxes
@@ -32,7 +32,7 @@ WEB_DIR = Path(__file__).resolve().parent
 PAGE_DIR = WEB_DIR / "static"
 # `npm ci --prefix src/faststyle/web` puts onnxruntime-web here; a wheel built afterwards carries these files.
 ORT_DIST = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist"
-PAGE_FILES = ("index.html", "app.js", "camera.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "camera.js", "stroke_scale.js", "style.css")
 IDLE_TIMEOUT_S = 20
 # The wasm-only ES module build and the runtime it loads; WebGL/WebGPU builds are not needed.
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")

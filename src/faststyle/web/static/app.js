@@ -6,9 +6,12 @@
 // RGB tensor [1, H, W, 3] -> session.run -> RGBA -> result canvas -> PNG download.
 // A model holding several styles takes a second input, "style": float32 weights over its styles
 // (one-hot picks a style; the blend slider mixes two).
+// The stroke-scale slider (stroke_scale.js): the model paints the photo shrunk by 1/S, and the
+// result is brought back to full size guided by the photo's edges.
 // Camera mode (camera.js): the live camera through the same stylize(), frame after frame.
 
 import { cameraMode } from "./camera.js";
+import { atStrokeScale } from "./stroke_scale.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -19,6 +22,7 @@ const ui = {
   original: $("original"), originalSize: $("original-size"),
   result: $("result"), time: $("time"), download: $("download"),
   camera: $("camera"), cameraSize: $("camera-size"), fps: $("fps"),
+  strokeScale: $("stroke-scale"), strokeScaleValue: $("stroke-scale-value"),
 };
 
 let ort = null;               // the onnxruntime-web module, once imported
@@ -213,7 +217,8 @@ async function run() {
     ui.download.hidden = true;
     await nextPaint();
     const start = performance.now();
-    const image = await stylize(session, rgba, choice.weights);
+    const scale = Number(ui.strokeScale.value);
+    const image = await atStrokeScale((pixels) => stylize(session, pixels, choice.weights), rgba, scale);
     const ms = Math.round(performance.now() - start);
     showResult(image, `${photo.stem}_${choice.label}.png`);
     ui.time.textContent = `(${image.width}×${image.height}, ${ms} ms)`;
@@ -262,6 +267,8 @@ function listen() {
   ui.blend.addEventListener("input", () => (ui.blendValue.textContent = `${ui.blend.value}%`));
   ui.blend.addEventListener("change", () => photo && ui.blendWith.value && update());
   ui.maxSize.addEventListener("change", () => photo && update());
+  ui.strokeScale.addEventListener("input", () => (ui.strokeScaleValue.textContent = `${ui.strokeScale.value}×`));
+  ui.strokeScale.addEventListener("change", () => photo && update());
   ui.camera.addEventListener("click", () => camera.toggle());
   ui.file.addEventListener("change", () => ui.file.files[0] && openPhoto(ui.file.files[0]));
   ui.drop.addEventListener("click", () => ui.file.click());
