@@ -74,7 +74,7 @@ def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_
     assert [e["name"] for e in report["images"]] == ["amber.jpg", "chicago.jpg"]  # notes.txt skipped
     for entry in report["images"]:
         assert max(entry["height"], entry["width"]) == SIZE
-        assert set(entry["model"]) == set(METRICS) and set(entry["gatys"]) == {"2"}
+        assert set(entry["model"]) == {*METRICS, "similarity_by_side"} and set(entry["gatys"]) == {"2"}
         assert entry["model"]["ms"] > 0 and entry["gatys"]["2"]["ms"] > 0
         for scores in (entry["photo"], entry["model"], entry["gatys"]["2"]):
             assert 0 < scores["style_similarity"] <= 1
@@ -88,6 +88,10 @@ def test_evaluate_writes_report_and_contact_sheet(model_pth, photos, style, tmp_
     sheet = load_rgb(report["contact_sheet"])  # rows: photo | model | Gatys 2, under a label row
     assert sheet.shape[0] > 2 * SIZE and sheet.shape[1] > 3 * SIZE
     assert "MEAN" in printed and "Gatys 2" in printed and "model (torch)" in printed
+    # the stroke scale: similarity against the painting at each side it can be taken at, and the peak
+    curve = report["mean"]["model"]["similarity_by_side"]
+    assert list(curve) == ["256", "362", "470"]  # mosaic.jpg is 470 px long: never enlarged
+    assert 256 <= report["mean"]["model"]["stroke_scale"] <= 470 and "stroke scale" in printed
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from faststyle.allocator import keep_freed_memory
-from faststyle.commands.common import Parser, add_device, add_vgg_weights
+from faststyle.commands.common import Parser, add_device, add_stroke_scale, add_vgg_weights
 from faststyle.errors import UserError, run_cli
 from faststyle.values import at_least, positive_int
 
@@ -40,9 +40,11 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     a(
         "--size",
         type=at_least(16),
-        default=256,
+        nargs="+",
+        default=[512],
         metavar="PX",
-        help="longer side the photos are resized to (default %(default)s)",
+        help="longer side the photos are resized to; several sizes (--size 512 1024) score each into a folder "
+        "of its own, -o/size_PX (default 512)",
     )
     a(
         "-o",
@@ -101,6 +103,7 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         metavar="A",
         help=f"the blend scored on --video as 'model --temporal' (stylize --temporal-blend; default {TEMPORAL_BLEND})",
     )
+    add_stroke_scale(p)
     add_device(p)
     a("--overwrite", action="store_true", help="replace a report already in the output folder")
     add_vgg_weights(p)
@@ -108,27 +111,38 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faststyle.quality.evaluate import evaluate, parse_steps
-    from faststyle.quality.report_table import format_table
-
     # each only shapes a measurement its own flag asks for: given without it, it would be ignored
     if args.frames is not None and not args.temporal:
         raise UserError("--frames sets the length of --temporal's camera motions; add --temporal")
     for flag, value in (("--video-frames", args.video_frames), ("--temporal-blend", args.temporal_blend)):
         if value is not None and not args.video:
             raise UserError(f"{flag} shapes the --video measurement; add --video FILE")
-    written = [Path(args.output) / name for name in ("report.json", "contact_sheet.png")]
+    sizes = sorted(set(args.size))
+    outs = [Path(args.output)] if len(sizes) == 1 else [Path(args.output) / f"size_{s}" for s in sizes]
+    written = [out / name for out in outs for name in ("report.json", "contact_sheet.png")]
     if any(p.exists() for p in written) and not args.overwrite:  # minutes of scoring must not eat an old report
         raise UserError(f"-o {args.output} already holds a report; pass --overwrite to replace it, or another -o")
     keep_freed_memory()  # the models' passes and Gatys' steps reuse the last one's pages
+    skipped = False
+    for size, out in zip(sizes, outs, strict=True):
+        if len(sizes) > 1:
+            print(f"\n== {size} px", flush=True)
+        skipped |= bool(evaluate_one(args, size, out))
+    return 1 if skipped else 0  # photos that could not be read each had their error line
+
+
+def evaluate_one(args: argparse.Namespace, size: int, out: Path) -> list[str]:
+    """One size's report, printed and written to `out`; the photos that could not be read."""
+    from faststyle.quality.evaluate import evaluate, parse_steps
+    from faststyle.quality.report_table import format_table
 
     report = evaluate(
         args.model,
         args.content,
         args.style,
-        size=args.size,
+        size=size,
         gatys_steps=parse_steps(args.gatys_steps),
-        out_dir=args.output,
+        out_dir=out,
         timing_runs=args.timing_runs,
         device=args.device,
         vgg_weights=args.vgg_weights,
@@ -139,11 +153,13 @@ def run(args: argparse.Namespace) -> int:
         video=args.video,
         video_frames=VIDEO_FRAMES if args.video_frames is None else args.video_frames,
         temporal_blend=TEMPORAL_BLEND if args.temporal_blend is None else args.temporal_blend,
+        stroke_scale=args.stroke_scale,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     print(format_table(report))
     print(f"wrote {report['report']} and {report['contact_sheet']}")
-    return 1 if report["skipped"] else 0  # photos that could not be read each had their error line
+    skipped: list[str] = report["skipped"]
+    return skipped
 
 
 def main(argv: list[str] | None = None, prog: str = "faststyle evaluate") -> int:

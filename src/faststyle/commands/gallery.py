@@ -16,7 +16,10 @@ def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
     p.add_argument("--content", nargs="+", required=True, help="photos: files, folders or globs")
     p.add_argument("-m", "--model", nargs="+", help="models (bundled names or .onnx/.ckpt/.pth) [default: all bundled]")
     p.add_argument(
-        "--size", type=at_least(16), default=320, help="longer side of each picture in the grid (px, at least 16)"
+        "--size",
+        type=at_least(16),
+        default=512,
+        help="longer side of each picture in the grid (px, at least 16; default %(default)s)",
     )
     p.add_argument(
         "--styles",

@@ -5,7 +5,10 @@ For each content photo, resized so its longer side is `size`:
     content, style, tv, loss  the PerceptualLoss terms, weighted as the model was trained
                               (its checkpoint's hparams; defaults for what they lack, and for ONNX)
     style_similarity          cosine between output and style-image Gram matrices, mean over
-                              relu1_2, relu2_2, relu3_3, relu4_3 (1 = the style's statistics exactly)
+                              relu1_2, relu2_2, relu3_3, relu4_3 (1 = the style's statistics exactly),
+                              the style image at the model's own style size
+    similarity_by_side        the same against the style image at several longer sides, and
+    stroke_scale              the side where that peaks (faststyle.quality.stroke_scale)
     structure                 LPIPS-like distance of the output's VGG features from the photo's
                               (faststyle.loss.structure; lower keeps more of the photo's detail)
     ms                        model: median forward time per image after a warm-up;
@@ -32,6 +35,7 @@ from faststyle.errors import ImageError, UserError
 from faststyle.hardware import pick_device
 from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, ensure_writable, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
+from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
 from faststyle.inference.stylizer import Stylizer, load_stylizer
 from faststyle.loss.defaults import (
     CONTENT_LAYER,
@@ -49,6 +53,9 @@ from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 from faststyle.pixels import array_to_net, net_to_array, net_to_pixels, pixels_to_net
 from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.quality.gatys import gatys, resize_longer_side
+from faststyle.quality.stroke_scale import ScaleSweep, mean_curve, peak_side
+from faststyle.quality.temporal import temporal_entry
+from faststyle.quality.temporal_video import video_clip, video_scores_for
 from faststyle.quality.timing import median_ms
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -61,12 +68,18 @@ DEFAULT_OBJECTIVE = dict(
     content_layer=CONTENT_LAYER,
     style_layers=list(STYLE_LAYERS),
 )
-METRICS = ("content", "style", "tv", "loss", "style_similarity", "structure", "ms")
+METRICS = ("content", "style", "tv", "loss", "style_similarity", "structure", "stroke_scale", "ms")
 
 
-def run_model(stylizer: Stylizer, photo: torch.Tensor, name: str = "the model") -> torch.Tensor:
+def run_model(
+    stylizer: Stylizer, photo: torch.Tensor, name: str = "the model", stroke_scale: float = 1.0
+) -> torch.Tensor:
     """[1, 3, H, W] in [0, 1] -> the stylizer's uint8 output as [1, 3, H, W] in [0, 1]: scored as saved."""
-    pixels = stylizer(net_to_pixels(photo.detach().cpu()).numpy())
+    pixels = net_to_pixels(photo.detach().cpu()).numpy()  # [1, H, W, 3]
+    if stroke_scale != 1:
+        pixels = at_stroke_scale(stylizer, pixels[0], stroke_scale)[None]
+    else:
+        pixels = stylizer(pixels)
     if pixels.shape[1:3] != photo.shape[2:]:
         raise UserError(
             f"{name} returns {pixels.shape[2]}x{pixels.shape[1]} pixels for a {photo.shape[3]}x{photo.shape[2]} "
@@ -114,6 +127,7 @@ class Scorer:
             feats = self.taps(style_tensor(style, objective["style_size"]).to(device))
         self.style_grams = {name: gram_matrix(f) for name, f in feats.items()}  # [1, C, C] each
         self.structure = StructureDistance(features)
+        self.sweep = ScaleSweep(self.taps, style)
 
     @torch.no_grad()
     def __call__(self, image: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
@@ -123,6 +137,9 @@ class Scorer:
         sims = [float(style_similarity(gram_matrix(feats[n]), self.style_grams[n])[0]) for n in SIMILARITY_LAYERS]
         scores["style_similarity"] = sum(sims) / len(sims)
         scores["structure"] = float(self.structure(image, photo)[0])
+        curve = self.sweep(image)
+        scores["similarity_by_side"] = curve  # type: ignore[assignment]
+        scores["stroke_scale"] = peak_side(curve)
         return scores
 
 
@@ -144,7 +161,7 @@ def evaluate(
     model: str | os.PathLike[str],
     content: str | os.PathLike[str],
     style: str | os.PathLike[str],
-    size: int = 256,
+    size: int = 512,
     gatys_steps: Iterable[int] = (50, 100),
     out_dir: str | os.PathLike[str] = "report",
     timing_runs: int = 5,
@@ -158,6 +175,7 @@ def evaluate(
     video: str | os.PathLike[str] | None = None,
     video_frames: int = 30,
     temporal_blend: float = 0.5,
+    stroke_scale: float = 1.0,
 ) -> dict[str, Any]:
     """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`.
 
@@ -168,6 +186,7 @@ def evaluate(
     `frames` frames, and noise), for the model and for the photo frames themselves. `video` adds
     the warping error along optical flow over its first `video_frames` frames (at `size` px), per
     frame and with `stylize --temporal`'s blend of `temporal_blend` (faststyle.quality.temporal_video).
+    `stroke_scale` runs the model as `stylize --stroke-scale` does.
     """
     say = progress or (lambda msg: None)
     if size < 16:
@@ -176,6 +195,7 @@ def evaluate(
         raise UserError(f"--style-size {style_size}: too small; use at least 16 px")
     if not 0 <= temporal_blend < 1:
         raise UserError(f"--temporal-blend {temporal_blend}: the previous output's share must be in [0, 1)")
+    check_stroke_scale(stroke_scale)
     steps = sorted({s for s in gatys_steps if s > 0})
     dev = pick_device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
@@ -207,14 +227,15 @@ def evaluate(
             skipped.append(str(path))
             continue
         say(f"[{i}/{len(photos)}] {path.name}: model")
-        output = run_model(stylizer, photo, str(model))
+        output = run_model(stylizer, photo, str(model), stroke_scale)
+        timed = median_ms(lambda: run_model(stylizer, photo, stroke_scale=stroke_scale), timing_runs, sync)
         entry: dict[str, Any] = {
             "name": path.name,
             "path": str(path),
             "height": photo.shape[2],
             "width": photo.shape[3],
             "photo": scorer(photo, photo),
-            "model": {**scorer(output, photo), "ms": median_ms(lambda: run_model(stylizer, photo), timing_runs, sync)},
+            "model": {**scorer(output, photo), "ms": timed},
         }
         if temporal:
             say(f"[{i}/{len(photos)}] {path.name}: pan, zoom and noise over {frames} frames")
@@ -241,6 +262,7 @@ def evaluate(
         "style": str(style),
         "style_name": stylizer.style,
         "size": size,
+        "stroke_scale_setting": stroke_scale,
         "device": str(dev),
         "gatys_steps": steps,
         "timing_runs": timing_runs,
@@ -261,41 +283,15 @@ def evaluate(
     return report
 
 
-def temporal_entry(stylizer: Stylizer, pixels: NDArray[np.uint8], size: int, frames: int) -> dict[str, Any]:
-    from faststyle.quality.temporal import fit_photo, temporal_scores
-
-    photo = fit_photo(pixels, size, frames)
-    return {
-        "photo": temporal_scores(lambda x: x, photo, size, frames),
-        "model": temporal_scores(lambda x: np.asarray(stylizer(x)), photo, size, frames),
-    }
-
-
-def video_clip(path: str | os.PathLike[str], size: int, limit: int) -> list[NDArray[np.uint8]]:
-    """The first `limit` frames of a video, longer side `size` px (OpenCV checked first)."""
-    from faststyle.inference.temporal_blend import require_opencv
-    from faststyle.inference.video import read_frames
-
-    require_opencv()
-    return [resize_longer_side(frame, size) for frame in read_frames(path, limit)]
-
-
-def video_scores_for(stylizer: Stylizer, clip: list[NDArray[np.uint8]], blend: float) -> dict[str, Any]:
-    from faststyle.inference.temporal_blend import TemporalBlend
-    from faststyle.quality.temporal_video import video_scores
-
-    def per_frame(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        return np.asarray(stylizer(frame))
-
-    scores = video_scores(clip, {"model": per_frame, "model --temporal": TemporalBlend(per_frame, blend)})
-    return {"frames": len(clip), "height": clip[0].shape[0], "width": clip[0].shape[1], "blend": blend, **scores}
-
-
 def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-metric means over images, for the photo, the model and each Gatys step count."""
 
-    def mean(entries: list[dict[str, float]]) -> dict[str, float]:
-        return {k: sum(e[k] for e in entries) / len(entries) for k in METRICS if k in entries[0]}
+    def mean(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        means: dict[str, Any] = {k: sum(e[k] for e in entries) / len(entries) for k in METRICS if k in entries[0]}
+        if "similarity_by_side" in entries[0]:  # the peak of the mean curve, steadier than a mean of peaks
+            curve = mean_curve([e["similarity_by_side"] for e in entries])
+            means.update(similarity_by_side=curve, stroke_scale=peak_side(curve))
+        return means
 
     means: dict[str, Any] = {"photo": mean([e["photo"] for e in images]), "model": mean([e["model"] for e in images])}
     if "gatys" in images[0]:

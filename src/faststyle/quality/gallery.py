@@ -22,7 +22,7 @@ from faststyle.quality.contact_sheet import contact_sheet
 def gallery(
     content: Sequence[str],
     models: Sequence[str] | None = None,
-    size: int = 320,
+    size: int = 512,
     out: str | os.PathLike[str] = "gallery.jpg",
     styles: Sequence[str] | None = None,
 ) -> tuple[Path, list[str]]:

@@ -32,10 +32,31 @@ def format_table(report: dict[str, Any]) -> str:
         add(entry["name"], f"model ({report['backend']})", entry["model"])
         for s, scores in entry.get("gatys", {}).items():
             add(entry["name"], f"Gatys {s}", scores)
+    lines += ["", format_strokes(report)]
     if "temporal" in report["mean"]:
         lines += ["", format_temporal(report)]
     if "video" in report:
         lines += ["", format_video(report["video"])]
+    return "\n".join(lines)
+
+
+def format_strokes(report: dict[str, Any]) -> str:
+    """Mean similarity to the style image at each longer side, and the side where it peaks."""
+    mean = report["mean"]
+    rows = [("photo", mean["photo"]), (f"model ({report['backend']})", mean["model"])]
+    rows += [(f"Gatys {s}", scores) for s, scores in mean.get("gatys", {}).items()]
+    sides = list(mean["model"]["similarity_by_side"])
+    head = f"{'mean of':<16} " + " ".join(f"{'L=' + str(s):>7}" for s in sides) + f" {'stroke scale':>13}"
+    lines = [
+        f"style similarity against the style image with its longer side at L px, at {report['size']} px; "
+        "the stroke scale is the L where it peaks (the painting's strokes as large as the output's)",
+        head,
+        "-" * len(head),
+    ]
+    for name, scores in rows:
+        curve = scores["similarity_by_side"]
+        cells = " ".join(f"{curve[s]:7.4f}" for s in sides)
+        lines.append(f"{name[:16]:<16} {cells} {scores['stroke_scale']:10.0f} px")
     return "\n".join(lines)
 
 

@@ -123,3 +123,12 @@ def fit_photo(photo: NDArray[np.uint8], window: int, frames: int) -> NDArray[np.
     scale = (window + frames) / min(h, w)
     size = (max(window + frames, round(w * scale)), max(window + frames, round(h * scale)))
     return np.asarray(Image.fromarray(photo).resize(size, Image.Resampling.LANCZOS))
+
+
+def temporal_entry(stylize: Stylize, pixels: NDArray[np.uint8], size: int, frames: int) -> dict[str, Any]:
+    """evaluate --temporal's scores for one photo: the photo frames' own, and the model's."""
+    photo = fit_photo(pixels, size, frames)
+    return {
+        "photo": temporal_scores(lambda x: x, photo, size, frames),
+        "model": temporal_scores(lambda x: np.asarray(stylize(x)), photo, size, frames),
+    }

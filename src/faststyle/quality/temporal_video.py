@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from os import PathLike
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.errors import UserError
-from faststyle.inference.temporal_blend import flow_back, require_opencv
+from faststyle.inference.temporal_blend import TemporalBlend, flow_back, require_opencv
+from faststyle.inference.video import read_frames
+from faststyle.quality.gatys import resize_longer_side
 
 Frame = NDArray[np.uint8]  # [H, W, 3]
 Transform = Callable[[Frame], Frame]  # one frame -> its stylization, the same size
@@ -75,3 +79,19 @@ def video_scores(frames: Sequence[Frame], transforms: dict[str, Transform]) -> d
     for name, transform in transforms.items():
         scores[name] = video_warping_error([transform(f) for f in frames], flows)
     return scores
+
+
+def video_clip(path: str | PathLike[str], size: int, limit: int) -> list[Frame]:
+    """The first `limit` frames of a video, longer side `size` px (OpenCV checked first)."""
+    require_opencv()
+    return [resize_longer_side(frame, size) for frame in read_frames(path, limit)]
+
+
+def video_scores_for(stylize: Transform, clip: list[Frame], blend: float) -> dict[str, Any]:
+    """evaluate --video's scores: per frame, and with stylize --temporal's blend of `blend`."""
+
+    def per_frame(frame: Frame) -> Frame:
+        return np.asarray(stylize(frame))
+
+    scores = video_scores(clip, {"model": per_frame, "model --temporal": TemporalBlend(per_frame, blend)})
+    return {"frames": len(clip), "height": clip[0].shape[0], "width": clip[0].shape[1], "blend": blend, **scores}
