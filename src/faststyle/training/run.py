@@ -23,7 +23,7 @@ from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model, styles_of
-from faststyle.training.checkpoint_io import AtomicCheckpointIO
+from faststyle.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint
 from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
@@ -141,7 +141,7 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
     last = ckpt_dir / "last.ckpt"
     if not last.is_file():
         raise UserError(f"--resume: no {last} to continue from")
-    saved = torch.load(last, map_location="cpu", weights_only=False)
+    saved = read_checkpoint(last)
     # Checkpoints written before the settings had one declaration kept the data ones apart.
     hp = {**saved.get("datamodule_hyper_parameters", {}), **saved["hyper_parameters"]}
     config = apply_resume(config, hp, explicit)
@@ -239,7 +239,8 @@ def train(
         num_sanity_val_steps=0,
         limit_val_batches=0,
     )
-    trainer.fit(system, datamodule=data, ckpt_path=str(run.resume_from) if run.resume_from else None)
+    resume = str(run.resume_from) if run.resume_from else None
+    trainer.fit(system, datamodule=data, ckpt_path=resume, weights_only=True)  # read_checkpoint vetted it
     # the final step, whatever the cadence (all ranks call it)
     trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)
     if trainer.global_rank != 0:
