@@ -1,4 +1,5 @@
-"""Files a user is handed run no code: a checkpoint carrying a pickle payload is refused."""
+"""Files a user is handed run no code and write nowhere else: a checkpoint carrying a pickle
+payload is refused, and a name stored in a model never becomes a path."""
 
 from __future__ import annotations
 
@@ -70,3 +71,47 @@ def test_a_malicious_model_file_runs_nothing(loader, tmp_path, shared, photos, c
         rc = train_main([*args, "--base", str(model), "--max-steps", "1"])
     assert not marker.exists(), "the model file's code ran"
     assert rc == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# --- names read from a file never become paths ---------------------------------------------
+
+
+def tiny_model(path, name: str):
+    from faststyle.model.checkpoint import save_model
+    from faststyle.model.transform_net import TransformNet
+
+    return save_model(TransformNet("tiny"), path, name, {"arch": "tiny"})
+
+
+@pytest.mark.parametrize("stored", ["..", ".", "/tmp/faststyle-outside/x", ""])
+def test_a_stored_model_name_never_leads_outside_the_folder(stored, tmp_path, monkeypatch, capsys):
+    from faststyle.commands.export import main as export_main
+
+    work = tmp_path / "work"
+    (work / "repo" / "other_model" / "1").mkdir(parents=True)
+    (work / "mine.txt").write_text("the user's")
+    model = tiny_model(work / "evil.pth", stored)
+    monkeypatch.chdir(work)
+    assert export_main([str(model), "--triton", "repo", "--overwrite", "--no-verify"]) == 0
+    assert export_main([str(model), "--overwrite", "--no-verify"]) == 0
+    assert (work / "mine.txt").read_text() == "the user's" and (work / "repo" / "other_model" / "1").is_dir()
+    made = [p for p in (work / "repo").iterdir() if p.name != "other_model"]
+    assert len(made) == 1 and (made[0] / "1" / "model.onnx").is_file()  # one folder, inside the repository
+    assert len(list((work / "export").glob("*.onnx"))) == 1  # and the plain export inside export/
+    assert not any(p.suffix == ".onnx" for p in tmp_path.iterdir()) and not os.path.exists("/tmp/faststyle-outside")
+
+
+def test_triton_overwrite_replaces_only_its_own_files(tmp_path, monkeypatch):
+    from faststyle.commands.export import main as export_main
+
+    model = tiny_model(tmp_path / "m.pth", "m")
+    repo = tmp_path / "repo"
+    assert export_main([str(model), "--triton", str(repo), "--no-verify"]) == 0
+    (repo / "m" / "2").mkdir()
+    (repo / "m" / "2" / "model.onnx").write_text("the user's version 2")
+    (repo / "m" / "notes.txt").write_text("the user's notes")
+    before = (repo / "m" / "1" / "model.onnx").stat().st_mtime_ns
+    assert export_main([str(model), "--triton", str(repo), "--overwrite", "--no-verify"]) == 0
+    assert (repo / "m" / "2" / "model.onnx").read_text() == "the user's version 2"
+    assert (repo / "m" / "notes.txt").read_text() == "the user's notes"
+    assert (repo / "m" / "1" / "model.onnx").stat().st_mtime_ns >= before and (repo / "m" / "config.pbtxt").is_file()

@@ -12,8 +12,15 @@ hold only the style size, which their paintings all exceeded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+def safe_name(name: str) -> str:
+    """A model or style name read from a file, made safe as one file-name component: never a
+    path, '.', '..' or empty ("la muse/v2" -> "la_muse_v2", ".." -> "styled")."""
+    return re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "styled"
 
 
 def painted_side(painting_side: int, style_size: int | None) -> int:

@@ -209,9 +209,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give at least one INPUT (or --list)")
     from tqdm import tqdm
 
-    from faststyle.inference.inputs import expand_inputs, safe_name
+    from faststyle.inference.inputs import expand_inputs
     from faststyle.inference.pipeline import Options
     from faststyle.inference.stylizer import load_stylizer
+    from faststyle.style_record import safe_name
 
     if args.temporal_blend is not None and not args.temporal:
         parser.error("--temporal-blend sets --temporal's mix; add --temporal")

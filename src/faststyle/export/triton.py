@@ -21,6 +21,7 @@ from pathlib import Path
 
 from faststyle.errors import UserError
 from faststyle.model.checkpoint import LoadedModel, load_model
+from faststyle.style_record import safe_name
 
 BACKENDS = ("onnxruntime", "python")
 PYTHON_MODEL = Path(__file__).with_name("triton_python_model.py")
@@ -71,15 +72,17 @@ def write_repository(
 ) -> Path:
     """Export `model` into a Triton model repository; returns the model's folder in it.
 
-    The folder is built beside its final place and renamed into it when whole (replacing one
-    that was there), so a failed export leaves nothing behind.
+    The files are built beside their final place and moved in when all are whole, so a failed
+    export leaves nothing behind. Into a folder that is already there, only this export's own
+    files (config.pbtxt, 1/model.onnx, 1/model.py) are replaced: other versions and files of
+    the user's stay.
     """
     from faststyle.export.onnx_export import export_onnx
 
     if backend not in BACKENDS:
         raise UserError(f"--triton-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
-    name = name or loaded.style
+    name = safe_name(name or loaded.style)  # one folder inside the repository, never a path out of it
     folder = Path(repository) / name
     num_styles = loaded.net.num_styles
     try:
@@ -93,9 +96,12 @@ def write_repository(
             shutil.copyfile(PYTHON_MODEL, building / "1" / "model.py")
         (building / "config.pbtxt").write_text(config_text(name, backend, num_styles, max_batch_size))
         building.chmod(0o755)  # mkdtemp makes 0700
-        if folder.exists():
-            shutil.rmtree(folder)
-        building.rename(folder)
+        if not folder.exists():
+            building.rename(folder)
+        else:
+            (folder / "1").mkdir(exist_ok=True)
+            for part in sorted(p.relative_to(building) for p in building.rglob("*") if p.is_file()):
+                os.replace(building / part, folder / part)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return folder

@@ -4,11 +4,11 @@ shared by `stylize`, `gallery` and `evaluate`."""
 from __future__ import annotations
 
 import glob
-import re
 from pathlib import Path
 
 from faststyle.image_io import IMAGE_SUFFIXES
 from faststyle.inference.video import CONTAINERS, VIDEO_SUFFIXES
+from faststyle.style_record import safe_name
 from faststyle.values import user_path
 
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -74,8 +74,3 @@ def output_name(src: Path, style: str, tag: str = "", animated: bool = False) ->
     container (clip.mov -> clip_<style>.mov), an `animated` image its format (cat.gif -> cat_<style>.gif)."""
     suffix = src.suffix.lower() if animated or src.suffix.lower() in CONTAINERS else ".jpg"
     return f"{src.stem}{'_' + tag if tag else ''}_{safe_name(style)}{suffix}"
-
-
-def safe_name(style: str) -> str:
-    """A style name from model metadata, made safe for a file name ("la muse/v2" -> "la_muse_v2")."""
-    return re.sub(r"[^\w.-]+", "_", style).strip("._") or "styled"

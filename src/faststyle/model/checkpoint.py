@@ -21,7 +21,7 @@ from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
 from faststyle.model.adapters import adapter_shape
 from faststyle.model.transform_net import TransformNet
-from faststyle.style_record import with_stroke_scale
+from faststyle.style_record import safe_name, with_stroke_scale
 
 FORMAT = "faststyle-model"
 
@@ -90,7 +90,9 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         net.load_state_dict(state)
     except Exception as e:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
-    return LoadedModel(net.eval(), style, hp, str(path), with_stroke_scale(styles))
+    # the name comes from the file: it names folders and files (export/NAME.onnx, a Triton
+    # repository's NAME/), so it is made one plain file-name component, never a path or '..'
+    return LoadedModel(net.eval(), safe_name(style), hp, str(path), with_stroke_scale(styles))
 
 
 def save_model(
