@@ -115,3 +115,28 @@ def test_triton_overwrite_replaces_only_its_own_files(tmp_path, monkeypatch):
     assert (repo / "m" / "2" / "model.onnx").read_text() == "the user's version 2"
     assert (repo / "m" / "notes.txt").read_text() == "the user's notes"
     assert (repo / "m" / "1" / "model.onnx").stat().st_mtime_ns >= before and (repo / "m" / "config.pbtxt").is_file()
+
+
+# --- one Stylizer shared by threads gives each its own pixels ---------------------------------
+
+ENGINES = [("ort", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"), ("torch", "fp32")]
+
+
+@pytest.mark.parametrize("backend, precision", ENGINES)
+def test_a_stylizer_shared_by_8_threads_gives_each_call_its_own_pixels(backend, precision, model_pth, model_onnx):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from conftest import photo_array
+
+    from faststyle.cpu import cpu_has_bf16
+    from faststyle.inference.stylizer import load_stylizer
+
+    if precision == "bf16" and not cpu_has_bf16():
+        pytest.skip("this CPU has no native bf16")
+    stylizer = load_stylizer(model_pth if backend == "torch" else model_onnx, backend, "cpu", precision=precision)
+    photos = [photo_array(64 + 8 * (i % 3), 48, seed=i) for i in range(32)]
+    serial = [stylizer(p) for p in photos]
+    with ThreadPoolExecutor(8) as pool:
+        threaded = list(pool.map(stylizer, photos))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,15 @@ class OpenVinoStylizer:
                 self._compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
         except RuntimeError as e:
             raise ModelError(f"{self.path}: OpenVINO cannot compile it ({str(e).splitlines()[0][:160]})") from None
-        self._request = self._compiled.create_infer_request()
+        # An infer request holds one call's buffers: shared between threads, calls collided
+        # ("Infer Request is busy") or returned another thread's picture. Each thread gets its own.
+        self._local = threading.local()
+
+    def _request(self) -> Any:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        return request
 
     def __repr__(self) -> str:
         return f"OpenVinoStylizer({str(self.path)!r}, style={self.style!r}, precision={self.precision!r})"
@@ -75,6 +84,7 @@ class OpenVinoStylizer:
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         batch = check_pixels(image)
         feeds = self._feeds if weights is None or not self._feeds else {"style": np.asarray(weights, np.float32)}
-        self._request.infer({"image": batch, **feeds})
-        out: NDArray[np.uint8] = self._request.get_output_tensor(0).data.copy()
+        request = self._request()
+        request.infer({"image": batch, **feeds})
+        out: NDArray[np.uint8] = request.get_output_tensor(0).data.copy()
         return out[0] if image.ndim == 3 else out
