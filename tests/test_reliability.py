@@ -54,7 +54,8 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(
     code = train_main(args(shared, photos, ck, "--max-steps", "6", "--checkpoint-every", "1"))
     err = capsys.readouterr().err
     assert code == 2
-    assert "nan" in err.lower() and "--resume" in err
+    # the advice is one a user can follow: --resume refuses another --lr, so it points to a new run
+    assert "nan" in err.lower() and "--base" in err and "last.ckpt" in err
     assert ckpt_step(ck / "last.ckpt") == 2
     net = load_model(ck / "last.ckpt").net
     assert all(torch.isfinite(p).all() for p in net.parameters())

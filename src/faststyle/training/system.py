@@ -172,8 +172,9 @@ class StyleTransferSystem(L.LightningModule):
 
     def _diverged(self, what: str) -> UserError:
         return UserError(
-            f"{what} at step {self.global_step}; stopping. The last checkpoint is intact: "
-            "continue with --resume and a lower --lr or --style-weight."
+            f"{what} at step {self.global_step}; stopping. The last checkpoint is intact, but --resume keeps "
+            "the run's --lr and --style-weight: start a new run with lower ones (another --checkpoint-dir), "
+            "from scratch or from it (--base CHECKPOINT_DIR/last.ckpt --finetune all)."
         )
 
     def on_fit_start(self) -> None:
