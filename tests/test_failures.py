@@ -112,6 +112,15 @@ def test_training_and_export_refuse_to_replace_files(tmp_path, shared, photos, m
         ["--content-weight", "0", "--style-weight", "0"],
         ["--precision", "16-mixed"],  # no CUDA GPU in the test run
         ["--adapter-rank", "4"],  # a fine-tune's setting, without --base
+        # absurd sizes overflowed deep inside a library (OverflowError, MemoryError, TypeError)
+        ["--max-minutes", "1e30"],
+        ["--image-size", "99999999999"],
+        ["--batch-size", "99999999999"],
+        ["--seed", "99999999999"],
+        ["--num-nodes", "99999999999"],
+        ["--max-steps", "99999999999"],
+        ["--devices", "-5"],
+        ["--devices", "two"],
     ],
 )
 def test_bad_training_arguments_are_one_line(bad, tmp_path, shared, capsys):

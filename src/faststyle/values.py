@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +59,30 @@ def between(low: float, high: float) -> Callable[[str | float], float]:
     check.__name__ = f"number in [{low}, {high}]"
     return check
 
+
+def in_range(low: float, high: float, kind: type[int] | type[float] = int) -> Callable[[str | float], float]:
+    """A checker for numbers in [low, high]: the upper end keeps an absurd value (99999999999
+    photos a step, a seed past 2^32) a one-line error instead of an overflow deep in a library."""
+
+    def check(text: str | float) -> float:
+        value = _number(kind, text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text}: must be between {low:g} and {high:g}")
+        return value
+
+    check.__name__ = f"number in [{low}, {high}]"
+    return check
+
+
+def device_list(text: str | float) -> str:
+    """A --devices value: auto, -1 (all), a count >= 1, or a list of device indices like 0,1."""
+    value = str(text).strip()
+    if value in ("auto", "-1") or re.fullmatch(r"[1-9]\d{0,3}", value) or re.fullmatch(r"\d{1,4}(,\d{1,4})+,?", value):
+        return value
+    raise argparse.ArgumentTypeError(f"{text}: expected a count of at least 1, -1 or auto for all, or a list like 0,1")
+
+
+device_list.__name__ = "devices"
 
 positive_int = at_least(1)
 non_negative_int = at_least(0)

@@ -38,6 +38,8 @@ from faststyle.model.archs import ARCHS, FULL
 from faststyle.values import (
     at_least,
     between,
+    device_list,
+    in_range,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -227,19 +229,19 @@ class TrainConfig:
         group="model and loss",
     )
     # --- the schedule
-    max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=positive_int)
+    max_steps: int = setting(40_000, "optimizer steps to train for", resume=EXTEND, check=in_range(1, 10**9))
     max_minutes: float | None = setting(
         None,
         "also stop after this many minutes of training, saving and exporting as at --max-steps "
         "(a cosine lr schedule then decays over whichever of the two ends the run first)",
         resume=EXTEND,
-        check=positive_float,
+        check=in_range(0.001, 525_600, float),  # a year: Lightning's timer overflows far above it
         metavar="M",
     )
     image_size: int = setting(
-        256, "side of the square random crops the net trains on (px)", resume=RUN, check=at_least(16)
+        256, "side of the square random crops the net trains on (px)", resume=RUN, check=in_range(16, 8192)
     )
-    batch_size: int = setting(4, "photos per step on each device", resume=RUN, check=positive_int)
+    batch_size: int = setting(4, "photos per step on each device", resume=RUN, check=in_range(1, 4096))
     lr: float = setting(1e-3, "Adam learning rate", resume=RUN, check=positive_float)
     lr_schedule: str = setting(
         "constant",
@@ -255,12 +257,14 @@ class TrainConfig:
         resume=RUN,
         check=between(0.0, 0.9999),
     )
-    seed: int = setting(0, "seed for weights init and data order", resume=RUN, check=non_negative_int)
+    seed: int = setting(0, "seed for weights init and data order", resume=RUN, check=in_range(0, 2**32 - 1))
     # --- hardware
     accelerator: str = setting("auto", "cpu, gpu, mps or auto", group="hardware")
-    devices: str = setting("auto", "number of devices per node, a list like 0,1, or -1/auto for all", group="hardware")
+    devices: str = setting(
+        "auto", "number of devices per node, a list like 0,1, or -1/auto for all", check=device_list, group="hardware"
+    )
     num_nodes: int = setting(
-        1, "machines in a multi-node run (launch with torchrun or SLURM)", check=positive_int, group="hardware"
+        1, "machines in a multi-node run (launch with torchrun or SLURM)", check=in_range(1, 65_536), group="hardware"
     )
     strategy: str = setting("auto", "Lightning strategy: auto, ddp, ddp_spawn, ...", group="hardware")
     precision: str = setting(
