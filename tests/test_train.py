@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -406,3 +407,16 @@ def test_help_documents_every_flag_with_its_real_default():
     assert "default: None" not in text
     assert f"(default: {TrainConfig.style_weight})" in text and "useful range" in text
     assert f"(default: {TrainConfig.max_steps})" in text
+
+
+def test_a_local_data_folder_means_every_image_below_it(tmp_path, shared):
+    """`datasets` guesses splits from names: a test/ folder made 'Unknown split train', and files
+    named train_*.jpg beside others made only those train. A folder is every image below it."""
+    photos = sorted((shared / "data" / "coco128" / "train2017").glob("*.jpg"))[:8]
+    (tmp_path / "test").mkdir()
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    for i, photo in enumerate(photos):
+        where = [tmp_path / "test" / f"{i}.jpg", tmp_path / f"train_{i}.jpg", tmp_path / "deep" / "er" / f"{i}.jpg"]
+        shutil.copy(photo, where[i % 3])
+    (tmp_path / "deep" / "loop").symlink_to(tmp_path)  # a link loop is walked once
+    assert len(records.open_dataset(str(tmp_path))) == 8

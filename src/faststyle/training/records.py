@@ -33,6 +33,21 @@ def wants_streaming(data: str, streaming: str) -> bool:
     return size is None or size > STREAM_ABOVE_BYTES
 
 
+def local_images(folder: str) -> list[str]:
+    """Every image file below `folder`, at any depth, sorted; linked folders are followed once
+    each (a link loop is not walked twice)."""
+    found, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        found += [os.path.join(root, n) for n in names if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
+    return sorted(found)
+
+
 def open_dataset(
     data: str, split: str = "train", image_column: str = "image", streaming: bool = False
 ) -> datasets.Dataset | datasets.IterableDataset:
@@ -40,13 +55,18 @@ def open_dataset(
     import datasets
 
     if os.path.isdir(data):
-        # a local folder is indexed in moments: no "Downloading data" bars for it
+        # A local folder means every image below it: the files are listed here, because given the
+        # folder `datasets` guesses splits from names (a sub-folder test/ or files named train_*
+        # would make a split of their own, or the only one). Indexed in moments: no progress bars.
+        files = local_images(data)
+        if not files:
+            raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)")
         bars = datasets.is_progress_bar_enabled()
         datasets.disable_progress_bars()
         try:
-            ds = datasets.load_dataset("imagefolder", data_dir=data, split="train", streaming=streaming)
-        except datasets.data_files.EmptyDatasetError:
-            raise UserError(f"--data '{data}' holds no images (jpg, png, webp, ... anywhere below it)") from None
+            ds = datasets.load_dataset(
+                "imagefolder", data_files={"train": files}, split="train", streaming=streaming, drop_labels=True
+            )
         finally:
             if bars:
                 datasets.enable_progress_bars()
