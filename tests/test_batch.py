@@ -125,6 +125,28 @@ def test_batch_refuses_output_as_input_and_skips_an_output_inside_it(tree, model
     assert len(outputs(inside)) == 5
 
 
+def test_inputs_that_would_share_an_output_each_get_their_own(tmp_path, model_onnx, capsys):
+    """x.png, x.gif and x.ppm all became x.png: '3 written' and one file, then '3 already there'."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    rng = np.random.default_rng(1)
+    for suffix in ("png", "gif", "ppm"):
+        Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(root / f"x.{suffix}")
+    out = tmp_path / "out"
+    assert run_batch(str(root), str(out), "-m", str(model_onnx), "--workers", "1") == 0
+    assert "3 written" in capsys.readouterr().out
+    assert sorted(outputs(out)) == ["x.png", "x_gif.png", "x_ppm.png"]
+    assert run_batch(str(root), str(out), "-m", str(model_onnx), "--workers", "1") == 0
+    assert "0 written, 3 already there" in capsys.readouterr().out
+
+
+def test_an_output_folder_above_the_input_finds_its_photos(tree, model_onnx, capsys):
+    """batch par/in par said 'no images anywhere below it'."""
+    assert run_batch(str(tree), str(tree.parent), "-m", str(model_onnx), "--workers", "1") == 0
+    assert "5 written" in capsys.readouterr().out
+    assert (tree.parent / "trips" / "c.jpg").is_file() and len(outputs(tree)) == 5
+
+
 @pytest.mark.slow
 def test_ray_engine_writes_what_the_local_engine_writes(tree, tmp_path, multi_onnx):
     if importlib.util.find_spec("ray") is None:

@@ -8,9 +8,7 @@ Exit status: 0 when every input was written, 1 when any input failed (each failu
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -167,7 +165,7 @@ def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, P
     """Each input -> its output path, or a one-line error that makes it skipped."""
     from faststyle.image_io import IMAGE_SUFFIXES
     from faststyle.inference.animation import is_animated
-    from faststyle.inference.inputs import output_name
+    from faststyle.inference.inputs import claim, output_name
     from faststyle.inference.video import VIDEO_SUFFIXES
 
     out_is_file = out is not None and not out.is_dir() and out.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -182,24 +180,14 @@ def _plan(files: list[Path], out: Path | None, style: str) -> list[tuple[Path, P
         dest = out if out is not None and out_is_file else (out or src.parent) / name
         if dest.resolve() in inputs:
             plan.append((src, f"{src}: output {dest} would overwrite an input file; choose another -o"))
-        elif dest.resolve() in taken and not out_is_file:
+        elif out_is_file:
+            plan.append((src, dest))
+        else:
             # good.jpg and good.png in one folder: the later one's name keeps its extension
             # (good_png_starry_night.jpg), or, failing that, a number
-            base = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower(), animated=animated)
-            dest = next(c for c in _numbered(base) if c.resolve() not in taken and c.resolve() not in inputs)
-            plan.append((src, dest))
-            taken.add(dest.resolve())
-        else:
-            plan.append((src, dest))
-            taken.add(dest.resolve())
+            tagged = dest.parent / output_name(src, style, tag=src.suffix.lstrip(".").lower(), animated=animated)
+            plan.append((src, claim(dest, tagged, taken, inputs)))
     return plan
-
-
-def _numbered(path: Path) -> Iterator[Path]:
-    """path, then path_2, path_3, ... (before the suffix)."""
-    yield path
-    for n in itertools.count(2):
-        yield path.with_name(f"{path.stem}_{n}{path.suffix}")
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

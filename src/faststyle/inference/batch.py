@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, save_rgb
+from faststyle.inference.inputs import claim
 from faststyle.inference.pipeline import Options, stylize_array
 
 WRITABLE = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -79,18 +80,25 @@ def plan(source: Source, output: Path) -> list[Item]:
         out = output.resolve()
         if out == root.resolve():
             raise UserError(f"{output}: OUTPUT is INPUT; name another folder (outputs would overwrite the photos)")
+        inside = root.resolve() in out.parents  # an OUTPUT inside INPUT holds earlier results, not photos
         files = sorted(
             p
             for p in root.rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and out not in p.resolve().parents
-        )  # an OUTPUT inside INPUT holds earlier results, not photos
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not (inside and out in p.resolve().parents)
+        )
         if not files:
             raise UserError(f"{root}: no images anywhere below it")
-        items = []
-        for path in files:
+        taken: set[Path] = set()
+        inputs = {p.resolve() for p in files}
+        claimed: dict[Path, Path] = {}
+        # x.png, x.gif and x.ppm would all make x.png: the file that keeps its own name has it
+        # (formats written as they are go first), the others keep their extension (x_gif.png)
+        for path in sorted(files, key=lambda p: p.suffix.lower() not in WRITABLE):
             rel = path.relative_to(root)
             dest = output / (rel if rel.suffix.lower() in WRITABLE else rel.with_suffix(".png"))
-            items.append(Item(str(rel), dest, source=str(path)))
+            tagged = dest.with_name(f"{dest.stem}_{path.suffix.lstrip('.').lower()}{dest.suffix}")
+            claimed[path] = claim(dest, tagged, taken, inputs)
+        items = [Item(str(p.relative_to(root)), claimed[p], source=str(p)) for p in files]
         return items
     n = len(source.records())
     width = max(6, len(str(n)))
