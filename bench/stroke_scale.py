@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=2.0, help="the stroke scale compared with 1 (default 2)")
     p.add_argument("--runs", type=int, default=3, help="timed runs per method and photo (default 3)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "stroke_scale.json"))
+    p.add_argument("--doc", default=str(ROOT / "docs" / "stroke_scale.md"), help="the markdown page it writes")
     args = p.parse_args(argv)
+    os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
 
     import torch
 
@@ -120,16 +124,38 @@ def main(argv: list[str] | None = None) -> int:
         "per_photo": rows,
     }
     Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
-    base = summary["S=1"]["ms"]
-    print(f"{args.model} {Path(args.style).stem}, {len(photos)} photos at {args.size} px, ONNX Runtime fp32")
-    print(f"on {cpu_summary()}")
-    print(f"{'method':<14} " + " ".join(f"{'L=' + str(s):>7}" for s in sweep.sides) + "   peak  structure     ms  time")
-    for name, s in summary.items():
-        cells = " ".join(f"{v:7.4f}" for v in s["similarity_by_side"].values())
-        figures = f"{s['stroke_scale']:6.0f} {s['structure']:10.4f} {s['ms']:6.0f} {s['ms'] / base:5.2f}x"
-        print(f"{name:<14} {cells} {figures}")
-    print(f"wrote {args.out}")
+    page = doc(record)
+    Path(args.doc).write_text(page)
+    print(page)
+    print(f"wrote {args.out} and {args.doc}")
     return 0
+
+
+def doc(record: dict[str, Any]) -> str:
+    """docs/stroke_scale.md from the record: how it was made, then the table."""
+    summary = record["summary"]
+    base = summary["S=1"]["ms"]
+    sides = list(next(iter(summary.values()))["similarity_by_side"])
+    lines = [
+        "# What --stroke-scale does on large photos",
+        "",
+        f"Written by `{record['command']}` on {record['machine']}, from bench/results/stroke_scale.json:",
+        f"the `{record['model']}` model's {Path(record['style']).stem}, {len(record['photos'])} held-out photos",
+        f"({', '.join(record['photos'])}) resized to {record['size']} px on the longer side, ONNX Runtime fp32.",
+        "Similarity: Gram cosine to the painting with its longer side at L px; peak: the L where it is",
+        "highest (the stroke scale); structure: the output's distance from the photo (lower keeps more);",
+        "time: the whole call (shrink, model, upsampling), median of runs, mean over photos.",
+        "",
+        "| method | " + " | ".join(f"L={s}" for s in sides) + " | peak | structure | ms | time |",
+        "|---|" + "---|" * (len(sides) + 4),
+    ]
+    for name, s in summary.items():
+        cells = " | ".join(f"{v:.4f}" for v in s["similarity_by_side"].values())
+        lines.append(
+            f"| {name} | {cells} | {s['stroke_scale']:.0f} | {s['structure']:.4f} | {s['ms']:.0f} | "
+            f"{s['ms'] / base:.2f}x |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

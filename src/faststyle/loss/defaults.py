@@ -11,7 +11,11 @@ DEFAULT_CONTENT_WEIGHT = 1.0
 # high-frequency hatching the net otherwise produces early in training.
 DEFAULT_STYLE_WEIGHT = 5.0
 DEFAULT_TV_WEIGHT = 1.0
-DEFAULT_STYLE_SIZE = 256  # longer side of the style image when its statistics are taken
+# Longer side of the style image when its statistics are taken: the stroke scale
+# (faststyle.style_record). pytorch/examples' released candy and mosaic, which look right at 512
+# and 1024 px, copy their paintings' strokes at 504 and 470 px (bench/anchors.py); at 256 ours
+# were half their size at every output size.
+DEFAULT_STYLE_SIZE = 512
 DEFAULT_STYLE_LOSS = "gram"
 # mean+std: the variance floor is this fraction of the layer's mean square, not an absolute
 # number, so it scales with the activations and the loss stays invariant to VGG's scale.
