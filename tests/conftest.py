@@ -107,6 +107,22 @@ def model_onnx(model_pth, tmp_path_factory) -> Path:
     return export_onnx(model_pth, tmp_path_factory.mktemp("onnx") / "random.onnx")
 
 
+def train_args(shared: Path, photos: Path, ck: Path, *extra: str) -> list[str]:
+    """train.py flags for a FAST mosaic run checkpointing to `ck`, logging beside it."""
+    return [
+        "--style",
+        str(shared / "styles" / "mosaic.jpg"),
+        "--data",
+        str(photos),
+        "--checkpoint-dir",
+        str(ck),
+        "--log-dir",
+        str(ck.parent / "runs"),
+        *FAST,
+        *extra,
+    ]
+
+
 # The engine choices the runtime remembers go to a folder of the test session's own, not ~/.cache.
 os.environ.setdefault("FASTSTYLE_CACHE", tempfile.mkdtemp(prefix="faststyle-test-cache-"))
 # Nothing may reach the network during tests.

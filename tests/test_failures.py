@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAST, make_clip
+from conftest import FAST, make_clip, train_args
 from PIL import Image
 
 from faststyle.commands.cli import main as faststyle_main
@@ -236,17 +236,7 @@ def test_unwritable_outputs_are_one_line(command, tmp_path, model_pth, shared, c
 
 # 7. Resuming leaves one last.ckpt, not another last-vN.ckpt each time.
 def test_resume_keeps_a_single_last_checkpoint(tmp_path, shared, photos):
-    base = [
-        "--style",
-        str(shared / "styles" / "mosaic.jpg"),
-        "--data",
-        str(photos),
-        "--checkpoint-dir",
-        str(tmp_path / "ck"),
-        "--log-dir",
-        str(tmp_path / "r"),
-        *FAST,
-    ]
+    base = train_args(shared, photos, tmp_path / "ck")
     assert train_main([*base, "--max-steps", "1"]) == 0
     assert train_main([*base, "--max-steps", "2", "--resume"]) == 0
     assert train_main([*base, "--max-steps", "3", "--resume"]) == 0

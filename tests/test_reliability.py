@@ -12,26 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import FAST, ckpt_step, net_params
+from conftest import train_args as args
 
 from faststyle.commands.train import main as train_main
 from faststyle.model.checkpoint import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def args(shared, photos, ck: Path, *extra: str) -> list[str]:
-    return [
-        "--style",
-        str(shared / "styles" / "mosaic.jpg"),
-        "--data",
-        str(photos),
-        "--checkpoint-dir",
-        str(ck),
-        "--log-dir",
-        str(ck.parent / "runs"),
-        *FAST,
-        *extra,
-    ]
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(

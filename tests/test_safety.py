@@ -7,7 +7,7 @@ import os
 
 import pytest
 import torch
-from conftest import FAST
+from conftest import train_args
 
 from faststyle.commands.train import main as train_main
 
@@ -23,18 +23,7 @@ class Payload:
 
 
 def resume(tmp_path, shared, photos) -> list[str]:
-    return [
-        "--style",
-        str(shared / "styles" / "mosaic.jpg"),
-        "--data",
-        str(photos),
-        "--checkpoint-dir",
-        str(tmp_path / "ck"),
-        "--log-dir",
-        str(tmp_path / "runs"),
-        *FAST,
-        "--resume",
-    ]
+    return train_args(shared, photos, tmp_path / "ck", "--resume")
 
 
 def test_resume_from_a_malicious_checkpoint_runs_nothing(tmp_path, shared, photos, capsys):

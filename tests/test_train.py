@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FAST, ckpt_step, net_params
+from conftest import FAST, ckpt_step, net_params, train_args
 
 from faststyle.commands.train import main as train_main
 from faststyle.model.checkpoint import load_model
@@ -20,20 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def train(tmp_path, shared, photos, *extra: str) -> int:
-    return train_main(
-        [
-            "--style",
-            str(shared / "styles" / "mosaic.jpg"),
-            "--data",
-            str(photos),
-            "--checkpoint-dir",
-            str(tmp_path / "ck"),
-            "--log-dir",
-            str(tmp_path / "runs"),
-            *FAST,
-            *extra,
-        ]
-    )
+    return train_main(train_args(shared, photos, tmp_path / "ck", *extra))
 
 
 def test_short_training_writes_checkpoints_and_model(tmp_path, shared, photos):

@@ -49,15 +49,7 @@ def above(low: float) -> Callable[[str | float], float]:
 
 def between(low: float, high: float) -> Callable[[str | float], float]:
     """A checker for floats in [low, high]."""
-
-    def check(text: str | float) -> float:
-        value = _number(float, text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text}: must be between {low:g} and {high:g}")
-        return value
-
-    check.__name__ = f"number in [{low}, {high}]"
-    return check
+    return in_range(low, high, float)
 
 
 def in_range(low: float, high: float, kind: type[int] | type[float] = int) -> Callable[[str | float], float]:

@@ -133,11 +133,11 @@ class Scorer:
     def __call__(self, image: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
         image = (image.to(photo.device).clamp(0, 1) * 255).round() / 255  # as saved: 8 bits
         scores = {k: float(v) for k, v in self.loss_fn(image, photo).items()}
-        feats = self.taps(image)
-        sims = [float(style_similarity(gram_matrix(feats[n]), self.style_grams[n])[0]) for n in SIMILARITY_LAYERS]
+        grams = {name: gram_matrix(f) for name, f in self.taps(image).items()}  # one VGG pass for both
+        sims = [float(style_similarity(grams[n], self.style_grams[n])[0]) for n in SIMILARITY_LAYERS]
         scores["style_similarity"] = sum(sims) / len(sims)
         scores["structure"] = float(self.structure(image, photo)[0])
-        curve = self.sweep(image)
+        curve = self.sweep.of_grams(grams)
         scores["similarity_by_side"] = curve  # type: ignore[assignment]
         scores["stroke_scale"] = peak_side(curve)
         return scores

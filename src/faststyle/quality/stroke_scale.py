@@ -74,7 +74,10 @@ class ScaleSweep:
     @torch.no_grad()
     def __call__(self, image: torch.Tensor) -> dict[int, float]:
         """{side: mean Gram cosine over the taps' layers} for one image."""
-        grams = {name: gram_matrix(f) for name, f in self.taps(image).items()}
+        return self.of_grams({name: gram_matrix(f) for name, f in self.taps(image).items()})
+
+    def of_grams(self, grams: Mapping[str, torch.Tensor]) -> dict[int, float]:
+        """The same from an image's Gram matrices [1, C, C] at the taps' layers, already taken."""
         return {
             side: float(np.mean([float(style_similarity(grams[n], target[n])[0]) for n in grams]))
             for side, target in self.grams.items()
