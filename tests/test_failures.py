@@ -612,3 +612,76 @@ def test_flags_without_what_they_shape_are_refused(extra, named, tmp_path, share
     err = capsys.readouterr().err
     assert one_line(err) and named in err
     assert not (tmp_path / "out").exists() and not (tmp_path / "g.jpg").exists()
+
+
+# 21. A disk that fills up while checkpointing: one line, and the last good checkpoint survives.
+def test_a_full_disk_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path, shared, photos, monkeypatch, capsys):
+    import errno
+
+    from faststyle.training.checkpoint_io import read_checkpoint
+
+    syncs = []
+    real_fsync = os.fsync
+
+    def fsync_that_fills_up(fd: int) -> None:  # NFS and some others report ENOSPC only here
+        syncs.append(fd)
+        if len(syncs) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_that_fills_up)
+    ck = tmp_path / "ck"
+    rc = train_main(train_args(shared, photos, ck, "--max-steps", "3", "--checkpoint-every", "1"))
+    err = capsys.readouterr().err
+    assert rc == 2 and one_line(err), err
+    assert "no space left on device" in err and "--resume" in err and "intact" in err
+    assert read_checkpoint(ck / "last.ckpt")["global_step"] == 1
+    assert not list(ck.glob("*.tmp")) and not list(ck.glob(".*.tmp"))
+
+
+def test_torch_files_on_a_really_full_disk_are_one_line(tmp_path):
+    """torch's writer says "unexpected pos" about a full disk; we say what happened."""
+    import subprocess as sp
+
+    import torch
+
+    from faststyle.errors import UserError
+    from faststyle.model.checkpoint import write_torch
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if sp.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        with pytest.raises(UserError, match=r"could not be written \(no space left on device\)"):
+            write_torch({"w": torch.zeros(512, 512)}, disk / "last.ckpt", durable=True)
+        assert list(disk.iterdir()) == []
+    finally:
+        sp.run(["umount", str(disk)], check=False)
+
+
+# 22. Two runs never share a checkpoint folder: the second is refused while the first is alive.
+def test_a_second_run_into_a_busy_checkpoint_folder_is_refused(tmp_path, shared, photos, capsys):
+    ck = tmp_path / "ck"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from faststyle.training.checkpoint_io import hold_run_folder\n"
+            "with hold_run_folder(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)",
+            str(ck),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        rc = train_main(train_args(shared, photos, ck, "--max-steps", "1"))
+        err = capsys.readouterr().err
+        assert rc == 2 and one_line(err) and "in use by another training run" in err
+        assert not (ck / "last.ckpt").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train_main(train_args(shared, photos, ck, "--max-steps", "1")) == 0  # the OS let go of a killed run's lock

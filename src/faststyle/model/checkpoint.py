@@ -10,6 +10,7 @@ Files from before multi-style models have no "styles": they hold one style, the 
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,22 @@ def save_model(
     if len(styles) != net.num_styles:
         raise ValueError(f"{len(styles)} style names for a net of {net.num_styles} styles")
     obj = {"format": FORMAT, "arch": net.arch, "style": style, "styles": styles, "state_dict": state, "hparams": plain}
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return path
+    return write_torch(obj, path)
+
+
+def write_torch(obj: object, path: str | os.PathLike[str], durable: bool = False) -> Path:
+    """torch.save, atomically, with a full disk as one UserError line naming `path`.
+
+    torch's own writer reports a failed write as a RuntimeError about stream positions; so the
+    object is serialised in memory (a few MB to tens of MB here) and written with plain file
+    I/O, whose OSError (no space, quota, read-only) atomic_path turns into that line.
+    `durable`: fsync before the rename, so a crash right after leaves the new file, not none.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(buffer.getbuffer())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    return Path(path)

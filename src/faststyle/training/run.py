@@ -23,7 +23,7 @@ from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model, styles_of
-from faststyle.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint
+from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
 from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
@@ -204,6 +204,12 @@ def train(
     """The whole run; returns the exit status. `explicit`: settings the user gave (for --resume);
     `callbacks`: extra Lightning callbacks (benchmarks use them to snapshot a run)."""
     run = prepare(config, set(explicit))
+    assert run.config.checkpoint_dir is not None
+    with hold_run_folder(Path(run.config.checkpoint_dir)):
+        return _fit(run, callbacks)
+
+
+def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> int:
     keep_freed_memory()  # each step reuses the last one's pages: 1.08-1.21x steps/s (README, Speed)
     config, name = run.config, run.name
     assert config.checkpoint_dir is not None
