@@ -70,6 +70,8 @@ class Stylizer:
             out: NDArray[np.uint8] = self.engine(image, weights)
             return out
         batch = check_pixels(image)  # [N, H, W, 3]: each photo is shrunk and guided back on its own
+        if not len(batch):
+            return self.engine(image, weights)  # no photos: the engine's empty answer (and its check of weights)
         styled = [at_stroke_scale(lambda x: self.engine(x, weights), photo, self.stroke_scale) for photo in batch]
         return styled[0] if np.ndim(image) == 3 else np.stack(styled)
 

@@ -186,11 +186,14 @@ def choose(
         return options[0]
     store = cache_file()
     key = cache_key(path, options, threads)
-    cached: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
+    cached: Any = {}
+    with contextlib.suppress(OSError, ValueError, RecursionError):
         cached = json.loads(store.read_text())
-    if key in cached:
-        return cached[key]["backend"], cached[key]["precision"]
+    if not isinstance(cached, dict):
+        cached = {}  # a cache, not the user's input: a broken one is measured again and written over
+    remembered = cached.get(key)  # an entry naming none of the options here is as broken: measured again
+    if isinstance(remembered, dict) and (remembered.get("backend"), remembered.get("precision")) in options:
+        return remembered["backend"], remembered["precision"]
     trials = measure(path, options, threads)
     correct = [t for t in trials if t.correct]
     if not correct:  # fp32 paths match the reference; only a forced reduced precision can miss

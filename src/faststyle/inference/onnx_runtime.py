@@ -12,7 +12,6 @@ style and the tensor layout ("pixels": uint8 [N, H, W, 3] in and out; "zoo": flo
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from faststyle.errors import ModelError
-from faststyle.inference.stylizer import StyleSpec, check_pixels, ort_providers, style_weights
+from faststyle.errors import ModelError, UserError
+from faststyle.inference.metadata import Dims, check_inputs, style_names
+from faststyle.inference.stylizer import (
+    StyleSpec,
+    check_pixels,
+    check_weights,
+    no_images,
+    ort_providers,
+    style_weights,
+)
 
 LAYOUTS = ("pixels", "zoo", "net")
 STRIDE, MIN_SIZE = 4, 16  # the net layout's input: H and W multiples of STRIDE, at least MIN_SIZE
@@ -34,6 +41,12 @@ def _ort_reason(e: Exception) -> str:
     if reason.startswith("/") and ") " in reason:  # a C++ source location and signature come first
         reason = reason.rsplit(") ", 1)[-1]
     return reason[:200]
+
+
+def _dtype(ort_type: str) -> str:
+    """ONNX Runtime's 'tensor(float)' -> numpy's 'float32', the name `check_inputs` compares."""
+    name = ort_type.removeprefix("tensor(").removesuffix(")")
+    return {"float": "float32", "double": "float64", "float16": "float16"}.get(name, name)
 
 
 class OrtStylizer:
@@ -72,11 +85,7 @@ class OrtStylizer:
                 f"{self.path}: an ONNX model, but not a faststyle one (no style metadata); "
                 "export one with `faststyle export`"
             )
-        # a model exported before multi-style models lists no "styles": it holds one, its "style"
-        listed = (
-            json.loads(self.metadata["styles"]) if "styles" in self.metadata else [{"name": self.metadata["style"]}]
-        )
-        self.styles: list[str] = [s["name"] for s in listed]
+        self.styles: list[str] = style_names(self.metadata, self.path)
         weights, label = style_weights(style, self.styles)
         self.style: str = self.metadata["style"] if len(self.styles) == 1 else label
         self.hparams: dict[str, Any] = {}  # the training recipe is in the checkpoint, not the ONNX file
@@ -85,10 +94,8 @@ class OrtStylizer:
             raise ModelError(f"{self.path}: unknown faststyle layout '{self.layout}' (expected one of {LAYOUTS})")
         # an input with a default value ("style") is listed by ORT as an overridable initializer
         inputs = {i.name: i for i in [*self.session.get_inputs(), *self.session.get_overridable_initializers()]}
-        image = inputs.get("image") or next(iter(inputs.values()))
-        if len(image.shape) != 4 or set(inputs) - {image.name, "style"}:
-            raise ModelError(f"{self.path}: expected a 4-d image input (and a style input), found {list(inputs)}")
-        self._input = image.name
+        described: dict[str, tuple[str, Dims]] = {name: (_dtype(i.type), list(i.shape)) for name, i in inputs.items()}
+        self._input = check_inputs(self.path, self.layout, described, len(self.styles))
         # the style weights travel with every call, so one session serves any style or blend
         self._extra = {"style": weights} if "style" in inputs else {}
         self._output = self.session.get_outputs()[0].name
@@ -100,7 +107,15 @@ class OrtStylizer:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape; `weights` [S]
         overrides this stylizer's style for the call (a multi-style model's style weights)."""
         batch = check_pixels(image)  # [N, H, W, 3]
-        extra = self._extra if weights is None or not self._extra else {"style": np.asarray(weights, np.float32)}
+        chosen = check_weights(weights, self.styles)
+        if chosen is not None and not self._extra and len(self.styles) > 1:
+            raise UserError(
+                f"{self.path.name}: its style was fixed when it was exported (layout {self.layout}); "
+                "call it without weights, or export it in the pixels layout to choose one per call"
+            )
+        extra = self._extra if chosen is None or not self._extra else {"style": chosen}
+        if not len(batch):
+            return no_images(image)
         image = np.asarray(image)
         out: NDArray[np.uint8]
         if self.layout == "pixels":

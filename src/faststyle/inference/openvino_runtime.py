@@ -19,8 +19,15 @@ from numpy.typing import NDArray
 
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.metadata import metadata_of, read_proto, style_names, without_style_default
-from faststyle.inference.stylizer import StyleSpec, check_pixels, style_weights
+from faststyle.inference.metadata import (
+    check_inputs,
+    metadata_of,
+    proto_inputs,
+    read_proto,
+    style_names,
+    without_style_default,
+)
+from faststyle.inference.stylizer import StyleSpec, check_pixels, check_weights, no_images, style_weights
 
 PRECISIONS = {"fp32": "f32", "bf16": "bf16"}
 
@@ -51,12 +58,14 @@ class OpenVinoStylizer:
         self.metadata = metadata_of(proto)
         if "style" not in self.metadata or self.metadata.get("layout", "pixels") != "pixels":
             raise ModelError(f"{self.path}: not a faststyle pixels-layout model (export it with `faststyle export`)")
-        self.styles = style_names(self.metadata)
+        self.styles = style_names(self.metadata, self.path)
+        inputs = proto_inputs(proto)
+        self._input = check_inputs(self.path, self.layout, inputs, len(self.styles))
         weights, label = style_weights(style, self.styles)
         self.style = self.metadata["style"] if len(self.styles) == 1 else label
         self.hparams: dict[str, Any] = {}
-        proto, stripped = without_style_default(proto)
-        self._feeds: dict[str, NDArray[np.float32]] = {"style": weights} if stripped else {}
+        proto, _ = without_style_default(proto)
+        self._feeds: dict[str, NDArray[np.float32]] = {"style": weights} if "style" in inputs else {}
         config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": PRECISIONS[precision]}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
@@ -83,8 +92,11 @@ class OpenVinoStylizer:
 
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         batch = check_pixels(image)
-        feeds = self._feeds if weights is None or not self._feeds else {"style": np.asarray(weights, np.float32)}
+        chosen = check_weights(weights, self.styles)  # checked even where one style leaves nothing to choose
+        feeds = self._feeds if chosen is None or not self._feeds else {"style": chosen}
+        if not len(batch):
+            return no_images(image)  # OpenVINO refuses a batch of 0 rather than return one
         request = self._request()
-        request.infer({"image": batch, **feeds})
+        request.infer({self._input: batch, **feeds})
         out: NDArray[np.uint8] = request.get_output_tensor(0).data.copy()
-        return out[0] if image.ndim == 3 else out
+        return out[0] if np.ndim(image) == 3 else out

@@ -8,12 +8,12 @@ Linux and macOS) are searched first; an earlier folder wins when two hold the sa
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from faststyle.errors import ModelError, UserError
+from faststyle.inference import metadata
 from faststyle.values import user_path
 
 DEFAULT_MODEL = "starry_night"
@@ -93,9 +93,8 @@ def style_records(onnx_path: Path) -> list[dict[str, Any]]:
 
     try:
         meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-        records = json.loads(meta["styles"]) if "styles" in meta else [{"name": meta.get("style", "?")}]
-        return [dict(r) for r in records]
-    except Exception:
+        return metadata.style_records(meta, onnx_path)
+    except Exception:  # a listing shows what it can: an unreadable model is listed without its styles
         return []
 
 

@@ -181,11 +181,44 @@ def style_weights(spec: StyleSpec, names: list[str]) -> tuple[np.ndarray, str]:
     return weights, "_".join(f"{n}{w / total:.2g}" for n, w in mix.items())
 
 
+def check_weights(weights: object, names: list[str]) -> NDArray[np.float32] | None:
+    """A call's `weights` over the model's styles (None: the stylizer's own style), checked as
+    `style_weights` checks a blend and scaled to sum to 1 the same way, so that `weights=[2, 1]`
+    paints what `style="a=2,b=1"` paints. A one-line UserError otherwise: an engine given NaN or
+    inf paints black without a word, and one given the wrong length fails with its own trace."""
+    if weights is None:
+        return None
+    try:
+        vector = np.asarray(weights, np.float64)
+    except (TypeError, ValueError):  # a string or an object that is no list of numbers
+        vector = np.asarray(None)
+    if vector.dtype != np.float64 or vector.shape != (len(names),):
+        got = f"shape {vector.shape}" if vector.dtype == np.float64 else type(weights).__name__
+        shown = ", ".join(names[:4]) + (f", ... ({len(names)} in all)" if len(names) > 4 else "")
+        raise UserError(f"weights: expected {len(names)} number(s), one per style in .styles ({shown}), got {got}")
+    bad = [i for i, w in enumerate(vector) if not 0 <= w < math.inf]  # NaN fails every comparison
+    total = float(vector.sum())
+    if bad or not 0 < total < math.inf:
+        why = f"{names[bad[0]]}'s is {vector[bad[0]]}" if bad else "all are 0" if total == 0 else "their sum overflows"
+        raise UserError(f"style weights must be finite, 0 or more and not all 0; {why}")
+    return (vector / total).astype(np.float32)
+
+
 def check_pixels(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """An engine's input, checked: uint8 [H, W, 3] or [N, H, W, 3] RGB -> [N, H, W, 3], contiguous."""
+    """An engine's input, checked: uint8 [H, W, 3] or [N, H, W, 3] RGB -> [N, H, W, 3], contiguous.
+    A batch of no images passes (each engine answers it with no images, without running); an
+    image with no pixels is refused here, where engines would each fail their own way."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
-        raise ValueError(f"Stylizer expects uint8 pixels, got {image.dtype}")
+        raise UserError(f"Stylizer expects uint8 pixels, got {image.dtype}")
     if image.ndim not in (3, 4) or image.shape[-1] != 3:
-        raise ValueError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
+        raise UserError(f"Stylizer expects [H, W, 3] or [N, H, W, 3] RGB, got shape {image.shape}")
+    height, width = image.shape[-3:-1]
+    if height == 0 or width == 0:
+        raise UserError(f"the image is empty ({width}x{height} pixels, shape {image.shape}); give it at least 1x1")
     return np.ascontiguousarray(image[None] if image.ndim == 3 else image)
+
+
+def no_images(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The answer to a batch of 0 images, the same on every engine (OpenVINO refuses to run one)."""
+    return np.zeros(np.shape(image), np.uint8)

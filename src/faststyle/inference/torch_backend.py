@@ -14,7 +14,7 @@ from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import UserError
 from faststyle.export.layouts import PixelStylizer
 from faststyle.hardware import pick_device, transform_net_format
-from faststyle.inference.stylizer import StyleSpec, style_weights
+from faststyle.inference.stylizer import StyleSpec, check_pixels, check_weights, no_images, style_weights
 from faststyle.model.checkpoint import load_model
 from faststyle.model.phase_conv import inference_net
 
@@ -58,11 +58,14 @@ class TorchStylizer:
         return f"TorchStylizer({str(self.path)!r}, style={self.style!r}, device={str(self.device)!r})"
 
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
-        batch = image[None] if image.ndim == 3 else image
-        style = self.weights if weights is None else torch.from_numpy(np.asarray(weights, np.float32)).to(self.device)
+        batch = check_pixels(image)
+        chosen = check_weights(weights, self.styles)
+        if not len(batch):
+            return no_images(image)
+        style = self.weights if chosen is None else torch.from_numpy(chosen).to(self.device)
         bf16 = torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), bf16:
             # a read-only array (np.asarray of a PIL image) is copied: torch warns on those otherwise
             pixels = torch.from_numpy(np.require(batch, np.uint8, ["C_CONTIGUOUS", "WRITEABLE"])).to(self.device)
             out: NDArray[np.uint8] = self.module(pixels, style).cpu().numpy()
-        return out[0] if image.ndim == 3 else out
+        return out[0] if np.ndim(image) == 3 else out
