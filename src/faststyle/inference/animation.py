@@ -2,12 +2,15 @@
 
 Pillow hands out each frame composited onto the ones before it (a GIF frame is often only
 the patch that changed), so every frame is a whole picture to stylize, and the result is
-written with full frames and the source's per-frame durations and loop count. Frames are
-independent pictures, as a video's are; `stylize --temporal` steadies them the same way.
+written with full frames and the source's per-frame durations and loop count, as they are:
+a 0 ms delay stays 0 (browsers show it as 100 ms, other players as fast as they can: theirs to
+choose, not ours), and a GIF that plays once is not made to loop. Frames are independent
+pictures, as a video's are; `stylize --temporal` steadies them the same way.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -27,20 +30,26 @@ MAX_TOTAL_PIXELS = 4 * MAX_PIXELS
 BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
-def is_animated(path: str | os.PathLike[str]) -> bool:
+def _open(path: str | os.PathLike[str], data: bytes | None) -> Image.Image:
+    """The file at `path`, or its bytes `data` where they were read already (batch's Ray engine
+    reads them on the node that holds the file)."""
+    return Image.open(io.BytesIO(data) if data is not None else path)
+
+
+def is_animated(path: str | os.PathLike[str], data: bytes | None = None) -> bool:
     """Whether `path` is an image file of more than one frame (False for anything unreadable:
     the still-image reader then says what is wrong with it)."""
     if Path(path).suffix.lower() not in ANIMATED_SUFFIXES:
         return False
     try:
-        with pillow_limit(), Image.open(path) as img:
+        with pillow_limit(), _open(path, data) as img:
             return bool(getattr(img, "is_animated", False))
     except (OSError, UnidentifiedImageError, ValueError, *BOMB):
         return False
 
 
-def frame_count(path: str | os.PathLike[str]) -> int:
-    with pillow_limit(), Image.open(path) as img:
+def frame_count(path: str | os.PathLike[str], data: bytes | None = None) -> int:
+    with pillow_limit(), _open(path, data) as img:
         return int(getattr(img, "n_frames", 1))
 
 
@@ -49,9 +58,10 @@ def stylize_animation(
     out_path: str | os.PathLike[str],
     transform: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
     progress: bool | None = None,
+    data: bytes | None = None,
 ) -> Path:
-    """Each frame of `in_path` through `transform` (uint8 [H, W, 3] -> [h, w, 3]) into the
-    animated file `out_path` (.gif, .webp or .png), written atomically."""
+    """Each frame of `in_path` (or of its bytes `data`) through `transform` (uint8 [H, W, 3] ->
+    [h, w, 3]) into the animated file `out_path` (.gif, .webp or .png), written atomically."""
     from tqdm import tqdm
 
     in_path, out_path = Path(in_path), Path(out_path)
@@ -59,26 +69,30 @@ def stylize_animation(
     if fmt is None:
         raise UserError(f"{out_path}: an animation needs a .gif, .webp or .png output")
     try:
-        with pillow_limit(), Image.open(in_path) as img:
+        with pillow_limit(), _open(in_path, data) as img:
             n = int(getattr(img, "n_frames", 1))
             if n * img.width * img.height > MAX_TOTAL_PIXELS:
                 raise UserError(
                     f"{in_path}: {n} frames of {img.width}x{img.height} are too many to hold at once; "
                     "convert it to a video (.mp4) and stylize that"
                 )
-            loop = img.info.get("loop", 0)
-            frames, durations = [], []
+            # no "loop": a GIF without the looping extension, which plays once: saved without it
+            # too, or as 1 play in a WebP or APNG (whose writers would make it loop forever)
+            loop = {"loop": img.info["loop"]} if "loop" in img.info else {} if fmt == "GIF" else {"loop": 1}
+            frames: list[Image.Image] = []
+            durations: list[float] = []
             # progress None: a bar on a terminal only (tqdm's disable=None), as video.py's frame bar
             disable = None if progress is None else not progress
             with tqdm(total=n, desc=in_path.name, unit="frame", leave=False, disable=disable) as bar:
                 for frame in ImageSequence.Iterator(img):
                     rgb = pillow_to_rgb(frame)  # transparent pixels white, as in a still; sets a WebP frame's duration
-                    durations.append(int(frame.info.get("duration") or 100))
+                    # no "duration": a GIF frame without a delay, i.e. 0 ms (Pillow writes 0 so too)
+                    durations.append(frame.info.get("duration", 0))
                     frames.append(Image.fromarray(transform(rgb), "RGB"))
                     bar.update()
     except (OSError, UnidentifiedImageError, ValueError, *BOMB) as e:
         raise UserError(f"{in_path}: cannot read its frames ({e})") from None
     extra = {"quality": 95} if fmt == "WEBP" else {}
     with atomic_path(out_path) as tmp:
-        frames[0].save(tmp, format=fmt, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **extra)
+        frames[0].save(tmp, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **loop, **extra)
     return out_path

@@ -28,9 +28,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.errors import UserError
-from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, save_rgb
-from faststyle.inference.inputs import claim
-from faststyle.inference.pipeline import Options, stylize_array
+from faststyle.image_io import IMAGE_SUFFIXES, save_rgb
+from faststyle.inference.animation import ANIMATED_SUFFIXES, is_animated
+from faststyle.inference.inputs import claim, leads_back, warn_loop
+from faststyle.inference.pipeline import Options, stylize_array, stylize_path
 
 WRITABLE = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 RANDOM_STYLES = ("random", "random-blend")
@@ -64,8 +65,7 @@ class Source:
         return self._records
 
     def load(self, item: Item) -> NDArray[np.uint8]:
-        if not self.dataset:
-            return load_rgb(item.source)
+        """A dataset row's image (a folder's files are read by stylize_path)."""
         from faststyle.training.records import decode
 
         return decode(self.records()[item.index]["image"])
@@ -81,21 +81,24 @@ def plan(source: Source, output: Path) -> list[Item]:
         if out == root.resolve():
             raise UserError(f"{output}: OUTPUT is INPUT; name another folder (outputs would overwrite the photos)")
         inside = root.resolve() in out.parents  # an OUTPUT inside INPUT holds earlier results, not photos
-        files = sorted(
-            p
-            for p in root.rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not (inside and out in p.resolve().parents)
-        )
+        files = []
+        for p in sorted(root.rglob("*")):  # linked folders are not walked into
+            if p.is_file():
+                if p.suffix.lower() in IMAGE_SUFFIXES and not (inside and out in p.resolve().parents):
+                    files.append(p)
+            elif leads_back(p):  # folders and broken links are passed by; a loop is worth a word
+                warn_loop(p)
         if not files:
             raise UserError(f"{root}: no images anywhere below it")
         taken: set[Path] = set()
         inputs = {p.resolve() for p in files}
         claimed: dict[Path, Path] = {}
+        keeps = {p: keeps_format(p) for p in files}
         # x.png, x.gif and x.ppm would all make x.png: the file that keeps its own name has it
         # (formats written as they are go first), the others keep their extension (x_gif.png)
-        for path in sorted(files, key=lambda p: p.suffix.lower() not in WRITABLE):
+        for path in sorted(files, key=lambda p: not keeps[p]):
             rel = path.relative_to(root)
-            dest = output / (rel if rel.suffix.lower() in WRITABLE else rel.with_suffix(".png"))
+            dest = output / (rel if keeps[path] else rel.with_suffix(".png"))
             tagged = dest.with_name(f"{dest.stem}_{path.suffix.lstrip('.').lower()}{dest.suffix}")
             claimed[path] = claim(dest, tagged, taken, inputs)
         items = [Item(str(p.relative_to(root)), claimed[p], source=str(p)) for p in files]
@@ -103,6 +106,13 @@ def plan(source: Source, output: Path) -> list[Item]:
     n = len(source.records())
     width = max(6, len(str(n)))
     return [Item(str(i), output / source.split / f"{i:0{width}d}.jpg", index=i) for i in range(n)]
+
+
+def keeps_format(path: Path) -> bool:
+    """Whether `path`'s output is written in its own format: one save_rgb writes, or an animation,
+    whose every frame is kept as `stylize` keeps them (cat.gif -> cat.gif, not a still cat.png)."""
+    suffix = path.suffix.lower()
+    return suffix in WRITABLE or (suffix in ANIMATED_SUFFIXES and is_animated(path))  # opens GIFs only
 
 
 def style_of(mode: str | None, key: str, names: list[str], seed: int = 0) -> NDArray[np.float32] | None:
@@ -150,8 +160,11 @@ def process(item: Item) -> str | None:
     stylizer, settings = _worker["stylizer"], _worker["settings"]
     try:
         weights = style_of(settings.style, item.key, stylizer.styles, settings.seed)
-        image = stylize_array(partial(stylizer, weights=weights), settings.source.load(item), settings.options)
-        save_rgb(image, item.dest)
+        stylize = partial(stylizer, weights=weights)
+        if item.source:  # a file: as `stylize` does it, every frame of an animation included
+            stylize_path(stylize, item.source, item.dest, settings.options)
+        else:
+            save_rgb(stylize_array(stylize, settings.source.load(item), settings.options), item.dest)
     except Exception as e:  # one broken image must not stop a million-image job
         return problem_line(item.source or item.key, e)
     return None

@@ -2,8 +2,9 @@
 
     read_binary_files (the missing outputs' inputs, with their paths)
       -> map_batches(Stylize): one stylizer (ONNX Runtime or OpenVINO session) per actor, which
-         decodes each file with the local engine's reader (so a broken file is one line, not a
-         failed job, and the pixels are the same: EXIF turned upright, transparency on white)
+         stylizes each file's bytes as the local engine stylizes the file (so a broken file is one
+         line, not a failed job, and the pixels are the same: EXIF turned upright, transparency
+         on white, every frame of an animation)
       -> each actor writes its outputs atomically, as the local engine does; rows report back
 
 Locally `ray.init` starts a Ray instance with one CPU slot per worker and one for reading; on a cluster, connect first
@@ -39,17 +40,15 @@ class Stylize:
         self.settings, self.dests = settings, dests
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from faststyle.image_io import decode_rgb_bytes, save_rgb
-        from faststyle.inference.pipeline import stylize_array
+        from faststyle.inference.pipeline import stylize_path
 
         problems = []
         for data, path in zip(batch["bytes"], batch["path"], strict=True):
             dest, key, source = self.dests[path]
             try:  # the style seeded by the item's key, as the local engine does: both give one picture
                 weights = style_of(self.settings.style, key, self.stylizer.styles, self.settings.seed)
-                pixels = decode_rgb_bytes(bytes(data), label=source)
-                out = stylize_array(partial(self.stylizer, weights=weights), pixels, self.settings.options)
-                save_rgb(out, dest)
+                stylize = partial(self.stylizer, weights=weights)
+                stylize_path(stylize, source, dest, self.settings.options, data=bytes(data))
                 problems.append("")
             except Exception as e:  # reported by the driver as one line, like the local engine
                 problems.append(problem_line(source, e))

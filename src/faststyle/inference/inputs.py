@@ -4,9 +4,12 @@ shared by `stylize` and `batch`."""
 
 from __future__ import annotations
 
+import errno
 import glob
 import itertools
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from faststyle.image_io import IMAGE_SUFFIXES
@@ -27,11 +30,18 @@ def expand_inputs(
     skipping hidden files and names ending in `skip_suffix` (our own earlier outputs, e.g.
     "_starry_night"). Anything else with * ? [ in it is expanded as a glob (for shells that
     do not, like cmd.exe). An unreadable folder is an error line, not a stop.
+
+    A symlink loop (a link that leads back to where it is) named as an INPUT is an error line,
+    as an unreadable file is; one met in a folder or by a glob is a warning on stderr, as it is
+    no photo the folder was scanned for. Either way the other inputs go on.
     """
     files: list[Path] = []
     errors: list[str] = []
     for arg in args:
         path = user_path(arg)
+        if symlink_loop(path):
+            errors.append(f"{path}: {LOOP}")
+            continue
         try:
             is_dir, exists = path.is_dir(), path.exists()
         except OSError as e:  # e.g. a file inside a folder the user may not enter
@@ -43,20 +53,19 @@ def expand_inputs(
             except OSError as e:
                 errors.append(f"{path}: cannot read this folder ({e.strerror or type(e).__name__})")
                 continue
-            found = [
+            found = files_among(
                 p
                 for p in entries
                 if p.suffix.lower() in suffixes
                 and not p.name.startswith(".")
                 and not (skip_suffix and p.stem.endswith(skip_suffix))
-                and p.is_file()
-            ]
+            )
             if not found:
                 kinds = "images or videos" if suffixes == MEDIA_SUFFIXES else "images"
                 errors.append(f"{path}: no {kinds} in this folder")
             files += found
         elif not exists and any(c in arg for c in "*?["):
-            found = [Path(p) for p in sorted(glob.glob(str(path))) if Path(p).is_file()]
+            found = files_among(Path(p) for p in sorted(glob.glob(str(path))))
             if not found:
                 errors.append(f"{arg}: no files match this pattern")
             files += found
@@ -70,6 +79,46 @@ def expand_inputs(
             seen.add(key)
             unique.append(p)
     return unique, errors
+
+
+LOOP = "symlink loop: skipped (the link leads back to where it is)"
+
+
+def symlink_loop(path: Path) -> bool:
+    """Whether `path` (or a folder on the way to it) is a link that never reaches a file: the
+    OS gives up on it (ELOOP), and Path.resolve raised RuntimeError, a traceback."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
+
+
+def leads_back(path: Path) -> bool:
+    """Whether `path` is a symlink loop, or a link to a folder that holds it (a walk down it
+    would never end: `batch` does not follow it, and says so)."""
+    if symlink_loop(path):
+        return True
+    if not path.is_symlink() or not path.is_dir():
+        return False
+    target, here = path.resolve(), path.parent.resolve()
+    return target == here or target in here.parents
+
+
+def warn_loop(path: Path) -> None:
+    print(f"warning: {path}: {LOOP}", file=sys.stderr)
+
+
+def files_among(paths: Iterable[Path]) -> list[Path]:
+    """The files among `paths`. A symlink loop is neither a file nor a folder, so a scan would
+    drop it without a word: it is named in a warning instead."""
+    files = []
+    for p in paths:
+        if p.is_file():
+            files.append(p)
+        elif symlink_loop(p):
+            warn_loop(p)
+    return files
 
 
 def output_name(src: Path, style: str, tag: str = "", animated: bool = False) -> str:

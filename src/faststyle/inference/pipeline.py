@@ -3,7 +3,8 @@
     stylizer = load_stylizer("starry_night")              # faststyle.inference.stylizer
     stylize_path(stylizer, "photo.jpg", "photo_starry_night.jpg", Options(max_size=1024))
 
-Per image: load (any mode, EXIF upright) -> resize (--max-size/--scale) -> stylize, whole
+Per image: load (any mode, EXIF upright) at the --max-size/--scale size (a big photo
+reduced while it is decoded) -> stylize, whole
 or in tiles, at the asked stroke scale (faststyle.inference.stroke_scale) -> optionally keep
 the photo's colours -> blend with the photo (--strength)
 -> save atomically. Videos and animated images run the same per-frame steps through
@@ -18,6 +19,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.errors import UserError
-from faststyle.image_io import MAX_PIXELS, fit_rgb, fit_size, load_rgb, save_rgb
+from faststyle.image_io import MAX_PIXELS, decode_rgb_bytes, fit_rgb, fit_size, load_rgb, save_rgb
 from faststyle.inference.color import blend, preserve_color
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale, low_size
 from faststyle.inference.tiling import count_tiles, stylize_tiled
@@ -67,12 +69,7 @@ def stylize_array(
 ) -> NDArray[np.uint8]:
     """uint8 [H, W, 3] photo -> uint8 [h, w, 3] result, (h, w) after --max-size/--scale."""
     opts = opts or Options()
-    h, w = fit_size(image.shape[0], image.shape[1], opts.max_size, opts.scale)
-    if h * w > MAX_PIXELS:  # refuse before the resize, which alone would take gigabytes
-        raise UserError(
-            f"the result would be {w}x{h} ({h * w / 1e6:.0f} Mpx), more than {MAX_PIXELS / 1e6:.0f} Mpx; "
-            "use a smaller --scale or a --max-size"
-        )
+    h, w = fitted_size(image.shape[0], image.shape[1], opts)
     check_stroke_scale(opts.stroke_scale, h, w)  # before the resize and before any work
     photo = fit_rgb(image, opts.max_size, opts.scale)
     if opts.strength == 0:
@@ -97,32 +94,52 @@ def stylize_array(
     return blend(styled, photo, opts.strength)
 
 
+def fitted_size(h: int, w: int, opts: Options) -> tuple[int, int]:
+    """(h, w) after --max-size/--scale; refused past MAX_PIXELS before the resize, which alone
+    would take gigabytes."""
+    h, w = fit_size(h, w, opts.max_size, opts.scale)
+    if h * w > MAX_PIXELS:
+        raise UserError(
+            f"the result would be {w}x{h} ({h * w / 1e6:.0f} Mpx), more than {MAX_PIXELS / 1e6:.0f} Mpx; "
+            "use a smaller --scale or a --max-size"
+        )
+    return h, w
+
+
 def stylize_path(
     stylizer: Callable[[NDArray[np.uint8]], NDArray[np.uint8]],
     in_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     opts: Options | None = None,
+    data: bytes | None = None,
 ) -> Path:
     """Stylize one image, animation or video file into `out_path` (written atomically; format
-    from its suffix). An animated GIF/WebP/PNG written as a still gets its first frame, and a note."""
+    from its suffix). An animated GIF/WebP/PNG written as a still gets its first frame, and a note.
+    `data`: an image file's bytes, where they were read already (batch's Ray engine)."""
     opts = opts or Options()
     from faststyle.inference.animation import ANIMATED_SUFFIXES, frame_count, is_animated, stylize_animation
     from faststyle.inference.video import is_video, stylize_video
 
     in_path = Path(in_path)
-    if is_video(in_path):
+    if data is None and is_video(in_path):
         return stylize_video(in_path, out_path, _frame_transform(stylizer, opts), progress=opts.progress)
-    if is_animated(in_path):
+    if is_animated(in_path, data):
         if Path(out_path).suffix.lower() in ANIMATED_SUFFIXES:
-            return stylize_animation(in_path, out_path, _frame_transform(stylizer, opts), progress=opts.progress)
+            transform = _frame_transform(stylizer, opts)
+            return stylize_animation(in_path, out_path, transform, progress=opts.progress, data=data)
         print(
-            f"note: {in_path} has {frame_count(in_path)} frames and {Path(out_path).name} holds one: "
+            f"note: {in_path} has {frame_count(in_path, data)} frames and {Path(out_path).name} holds one: "
             "only the first is stylized (name a .gif, .webp or .png output for all of them)",
             file=sys.stderr,
         )
-    image = load_rgb(in_path)
+    # decoded straight at the size asked for: a big photo is reduced while decoding (image_io)
+    size = partial(fitted_size, opts=opts)
+    if data is None:
+        image = load_rgb(in_path, size=size)
+    else:
+        image = decode_rgb_bytes(data, label=str(in_path), size=size)
     try:
-        result = stylize_array(stylizer, image, opts, desc=in_path.name)
+        result = stylize_array(stylizer, image, replace(opts, max_size=None, scale=None), desc=in_path.name)
     except UserError as e:  # "the result would be ... Mpx": say which photo
         raise UserError(f"{in_path}: {e}") from None
     return save_rgb(result, out_path)

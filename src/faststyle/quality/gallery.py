@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faststyle.errors import UserError
-from faststyle.image_io import IMAGE_SUFFIXES, fit_rgb, load_rgb, save_rgb
+from faststyle.image_io import IMAGE_SUFFIXES, fit_size, load_rgb, save_rgb
 from faststyle.inference.inputs import expand_inputs
 from faststyle.inference.registry import list_models
 from faststyle.inference.stylizer import load_stylizer, style_weights
@@ -55,7 +55,7 @@ def gallery(
     rows = []
     for path in photos:
         try:
-            image = fit_rgb(load_rgb(path), max_size=size)
+            image = load_rgb(path, size=partial(fit_size, max_size=size))  # a big photo is reduced while decoding
         except UserError as e:  # one unreadable photo costs its row, not the grid
             errors.append(str(e))
             continue

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from faststyle.errors import ModelError, UserError
+from faststyle.inference.metadata import check_inputs, proto_inputs, style_names
 from faststyle.inference.registry import DEFAULT_MODEL, collect
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -61,7 +62,8 @@ def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
         raise ModelError(
             f"{path}: layout '{meta['layout']}'; the page needs the default (faststyle export --layout pixels)"
         )
-    styles = [s["name"] for s in json.loads(meta["styles"])] if "styles" in meta else [meta["style"]]
+    styles = style_names(meta, path)
+    check_inputs(path, "pixels", proto_inputs(proto), len(styles))  # what the page feeds: uint8 [1, H, W, 3]
     defaults = [init for init in proto.graph.initializer if init.name == "style"]
     if defaults:
         proto.graph.initializer.remove(defaults[0])
@@ -166,6 +168,15 @@ class SiteServer(ThreadingHTTPServer):
     # Ctrl-C stops at once: closing does not wait for open connections (an idle keep-alive one
     # would hold it for IDLE_TIMEOUT_S); their daemon threads end with the process.
     block_on_close = False
+    # Connections waiting to be accepted; past it the OS drops new ones and clients retry after
+    # 1, 3, 7 s... Python's default of 5 left 10-30 of 200 parallel requests unanswered in 10 s.
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that leaves mid-answer (a reload, a closed tab) is its own business, not a
+        # traceback on the server's terminal; anything else is still printed.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            super().handle_error(request, client_address)
 
 
 def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
