@@ -68,6 +68,9 @@ def pool(tmp_path_factory, model_pth, model_onnx) -> dict[str, Path]:
     (root / "model.onnx").write_bytes(model_onnx.read_bytes())
     (root / "fake.onnx").write_bytes(b"onnx? no")
     (root / "conf.yaml").write_text("image_size: [1, 2]\nnot_a_key: 3\n")
+    (root / "photos" / "sub").mkdir(parents=True)
+    Image.fromarray(np.full((18, 16, 3), 60, np.uint8)).save(root / "photos" / "sub" / "a.jpg")
+    (root / "photos" / "sub" / "up").symlink_to("..")  # a loop a tree walk must not follow forever
     return {
         "image": root / "tiny.png",
         "broken": root / "broken.jpg",
@@ -80,6 +83,7 @@ def pool(tmp_path_factory, model_pth, model_onnx) -> dict[str, Path]:
         "onnx": root / "model.onnx",
         "fake_onnx": root / "fake.onnx",
         "yaml": root / "conf.yaml",
+        "photos": root / "photos",
     }
 
 
@@ -165,7 +169,7 @@ def stubs(monkeypatch):
     monkeypatch.setattr(evaluate_module, "gatys", instant_gatys)
 
 
-@pytest.mark.parametrize("command", ["stylize", "train", "export", "optimize", "evaluate", "gallery", "serve"])
+@pytest.mark.parametrize("command", ["stylize", "batch", "train", "export", "optimize", "evaluate", "gallery", "serve"])
 def test_hostile_command_lines(command, pool, stubs, tmp_path, capsys, monkeypatch):
     run = runner(command)
     tmp_root = tmp_path / "tmp"
