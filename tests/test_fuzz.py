@@ -77,3 +77,51 @@ def test_decompression_bomb_is_refused(tmp_path):
     path.write_bytes(buf.getvalue())
     with pytest.raises(ImageError, match=r"Mpx|too large"):
         load_rgb(path)
+
+
+# --- the Stylizer call: whatever a program hands it, pixels of the same shape or one UserError line ---
+
+ARRAYS = st.one_of(
+    st.tuples(
+        st.sampled_from([np.uint8, np.float32, np.int64, np.bool_]),
+        st.lists(st.integers(0, 40), min_size=0, max_size=5),
+    ),
+    st.tuples(st.just(np.uint8), st.sampled_from([[0, 20, 24, 3], [2, 20, 24, 3], [20, 24, 3], [1, 1, 1, 3]])),
+)
+WEIGHTS = st.one_of(
+    st.none(),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=5),
+    st.sampled_from(["a", "a=1", [[1.0, 0.0, 0.0]], {"a": 1}, [True, False, False], 3.0]),
+)
+
+
+@pytest.mark.parametrize("backend", ["ort", "openvino"])
+def test_the_stylizer_call_checks_what_it_is_given(backend, multi_onnx):
+    from faststyle.errors import UserError
+    from faststyle.runtime import Stylizer
+
+    stylizer = Stylizer(multi_onnx, backend=backend, precision="fp32", threads=1)
+
+    def usable(weights) -> bool:  # what the docs promise works: None, or 3 finite numbers >= 0, not all 0
+        if weights is None:
+            return True
+        if not isinstance(weights, list) or len(weights) != 3 or not all(isinstance(w, (int, float)) for w in weights):
+            return False
+        return all(0 <= w < float("inf") for w in weights) and 0 < sum(weights) < float("inf")
+
+    @settings(max_examples=80, deadline=None, derandomize=True, database=None)
+    @given(array=ARRAYS, weights=WEIGHTS, seed=st.integers(0, 255))
+    def check(array, weights, seed):
+        dtype, shape = array
+        if np.prod(shape, dtype=np.int64) > 200_000:
+            shape = shape[:2]
+        image = np.full(shape, seed).astype(dtype)
+        try:
+            out = stylizer(image, weights)
+        except UserError as e:
+            assert "\n" not in str(e) and str(e)
+            return
+        assert out.dtype == np.uint8 and out.shape == image.shape
+        assert usable(weights), f"weights {weights!r} were taken without a word"
+
+    check()
