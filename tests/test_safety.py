@@ -46,7 +46,7 @@ def test_resume_from_a_truncated_checkpoint_is_one_line(tmp_path, shared, photos
     assert rc == 2 and len(err.splitlines()) == 1 and "truncated or damaged" in err
 
 
-@pytest.mark.parametrize("loader", ["stylize", "base"])
+@pytest.mark.parametrize("loader", ["stylize", "base", "export", "evaluate", "vgg"])
 def test_a_malicious_model_file_runs_nothing(loader, tmp_path, shared, photos, capsys):
     marker = tmp_path / "pwned"
     model = tmp_path / "evil.pth"
@@ -55,9 +55,16 @@ def test_a_malicious_model_file_runs_nothing(loader, tmp_path, shared, photos, c
         from faststyle.commands.stylize import main as stylize_main
 
         rc = stylize_main([str(shared / "content" / "chicago.jpg"), "-m", str(model), "-o", str(tmp_path / "o.jpg")])
+    elif loader in ("export", "evaluate"):
+        from faststyle.commands.cli import main as faststyle_main
+
+        photo, painting = str(shared / "content" / "chicago.jpg"), str(shared / "styles" / "mosaic.jpg")
+        given = ["-m", str(model), "--content", photo, "--style", painting] if loader == "evaluate" else [str(model)]
+        rc = faststyle_main([loader, *given, "-o", str(tmp_path / "o")])
     else:
         args = resume(tmp_path, shared, photos)[:-1]
-        rc = train_main([*args, "--base", str(model), "--max-steps", "1"])
+        flag = "--base" if loader == "base" else "--vgg-weights"
+        rc = train_main([*args, flag, str(model), "--max-steps", "1"])
     assert not marker.exists(), "the model file's code ran"
     assert rc == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
 
