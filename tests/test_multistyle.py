@@ -405,3 +405,32 @@ def test_full_adapters_saved_before_the_output_conv_had_one_still_load():
     x = torch.rand(1, 3, 20, 20)
     with torch.no_grad():
         assert torch.equal(again(x, 1), net(x, 1))
+
+
+def test_a_style_can_have_a_style_weight_of_its_own(vgg_features, tmp_path, shared, photos, capsys):
+    from faststyle.loss.perceptual import PerceptualLoss
+
+    torch.manual_seed(0)
+    paintings = [torch.rand(1, 3, 40, 48), torch.rand(1, 3, 36, 36)]
+    output, content, ids = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32), torch.tensor([0, 1])
+    loss_fn = PerceptualLoss(vgg_features, style_weight=1.0)
+    loss_fn.set_styles(paintings)
+    plain = loss_fn(output, content, ids, per_image=True)["style_each"]
+    loss_fn.set_styles(paintings, [2.0, 6.0])
+    own = loss_fn(output, content, ids, per_image=True)["style_each"]
+    torch.testing.assert_close(own, plain * torch.tensor([2.0, 6.0]))
+
+    ck = tmp_path / "ck"
+    assert train_main(multi_args(shared, photos, ck, "--max-steps", "1", "--style-weight-for", "candy=0.5")) == 0
+    assert load_model(ck / "multistyle.pth").hparams["style_weight_for"] == ["candy=0.5"]
+    capsys.readouterr()
+    assert train_main(multi_args(shared, photos, tmp_path / "typo", "--style-weight-for", "cnady=2")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cnady" in err and "mosaic, wave, candy" in err
+    assert not (tmp_path / "typo" / "last.ckpt").exists()
+    (tmp_path / "w.yaml").write_text("style_weight_for: [candy=5, mosaic=15]\n")
+    assert (
+        train_main(multi_args(shared, photos, tmp_path / "y", "--config", str(tmp_path / "w.yaml"), "--print-config"))
+        == 0
+    )
+    assert "- candy=5.0\n- mosaic=15.0" in capsys.readouterr().out

@@ -83,6 +83,17 @@ positive_float = above(0.0)
 unit_float = between(0.0, 1.0)
 
 
+def name_and_weight(text: str | float) -> str:
+    """A NAME=W pair (a style's name and its own --style-weight): W a finite number >= 0."""
+    name, sep, weight = str(text).partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text}: expected NAME=WEIGHT, e.g. candy=5")
+    return f"{name.strip()}={non_negative_float(weight.strip())}"
+
+
+name_and_weight.__name__ = "NAME=WEIGHT"
+
+
 def user_path(text: str | os.PathLike[str]) -> Path:
     """A path as the user typed it, with ~ expanded where that names a home folder ("~0", a user
     that does not exist, stays as it is instead of raising)."""

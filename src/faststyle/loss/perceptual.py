@@ -68,6 +68,7 @@ class PerceptualLoss(nn.Module):
         self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
         self.style_loss = style_loss
         self.num_styles = 0  # set_style(s) gives the targets
+        self.style_weight_each: torch.Tensor  # [S] buffer: each style's weight, set with the targets
 
     def statistics(self, feat: torch.Tensor) -> list[torch.Tensor]:
         """[N, C, H, W] -> the style statistics compared between images."""
@@ -86,9 +87,14 @@ class PerceptualLoss(nn.Module):
         self.set_styles([style])
 
     @torch.no_grad()
-    def set_styles(self, styles: Sequence[torch.Tensor]) -> None:
+    def set_styles(self, styles: Sequence[torch.Tensor], style_weights: Sequence[float] | None = None) -> None:
         """Targets for several style images (each [1, 3, h, w] in [0, 1], sizes may differ);
-        style index s of `forward`'s `style_ids` means styles[s]."""
+        style index s of `forward`'s `style_ids` means styles[s]. `style_weights`: each style's
+        own weight of its style term (default: the style weight for all)."""
+        weights = [self.weights["style"]] * len(styles) if style_weights is None else list(style_weights)
+        if len(weights) != len(styles):
+            raise ValueError(f"{len(weights)} style weights for {len(styles)} styles")
+        self.register_buffer("style_weight_each", torch.tensor(weights, dtype=torch.float32), persistent=False)
         per_style = [self.vgg(style) for style in styles]
         # Non-persistent buffers: they follow the module across devices but stay out of
         # checkpoints, which are rebuilt from the style images instead.
@@ -146,7 +152,7 @@ class PerceptualLoss(nn.Module):
             for mine, (theirs, norm) in zip(self.statistics(feats[name]), self.targets(name), strict=True):
                 dims = tuple(range(1, mine.ndim))
                 each = each + (mine - theirs[style_ids]).pow(2).sum(dims) / norm[style_ids]
-        each = self.weights["style"] * each / len(self.style_layers)
+        each = self.style_weight_each[style_ids] * each / len(self.style_layers)
 
         terms = {
             "content": self.weights["content"] * content_term,

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from faststyle.errors import UserError
 from faststyle.loss.defaults import (
     DEFAULT_CONTENT_WEIGHT,
     DEFAULT_STYLE_LOSS,
@@ -40,6 +41,7 @@ from faststyle.values import (
     between,
     device_list,
     in_range,
+    name_and_weight,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -144,6 +146,17 @@ class TrainConfig:
         resume=RUN,
         check=non_negative_float,
         group="model and loss",
+    )
+    style_weight_for: list[str] | None = setting(
+        None,
+        "a --style-weight of its own for some of the styles (NAME is the style image's file name without its "
+        "suffix): a painting that takes over the photo gets less, one that stays faint more, e.g. candy=5 "
+        "mosaic=15 [default: --style-weight for every style]",
+        resume=RUN,
+        check=name_and_weight,
+        metavar="NAME=W",
+        group="model and loss",
+        many=True,
     )
     tv_weight: float = setting(
         DEFAULT_TV_WEIGHT,
@@ -325,6 +338,16 @@ class TrainConfig:
     def hparams(self) -> dict[str, Any]:
         """The settings saved in checkpoints: everything but the per-invocation switches."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["in_yaml"]}
+
+    def style_weight_of(self, names: list[str]) -> list[float]:
+        """Each named style's weight: its own from --style-weight-for, else --style-weight.
+        A name that is none of `names` is refused: a typo must not leave a style at the default."""
+        own = dict(pair.rsplit("=", 1) for pair in self.style_weight_for or [])
+        unknown = sorted(set(own) - set(names))
+        if unknown:
+            listed = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+            raise UserError(f"--style-weight-for {unknown[0]}: no style of that name in this run ({listed})")
+        return [float(own[n]) if n in own else self.style_weight for n in names]
 
     def to_yaml(self) -> str:
         text: str = yaml.safe_dump(self.hparams(), sort_keys=False)

@@ -71,8 +71,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         if m["many"] and value is not None and not isinstance(value, list):  # null stays unset
             value = [value]
         try:
-            if m["check"] is not None and value is not None:
-                value = m["check"](value)
+            if m["check"] is not None and value is not None:  # a list's items one by one, as the flag does
+                value = [m["check"](v) for v in value] if m["many"] else m["check"](value)
         except argparse.ArgumentTypeError as e:
             raise UserError(f"--config {path}: {key}: {e}") from None
         if m["choices"] and value not in m["choices"]:

@@ -121,6 +121,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
     name = run_name(config, new_styles, base)
     ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
+    config.style_weight_of([plan.styles[i]["name"] for i in plan.trained])  # a name it trains, before the run
     if (ckpt_dir / "last.ckpt").exists():
         raise UserError(
             f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, or a new --checkpoint-dir"

@@ -127,7 +127,8 @@ class StyleTransferSystem(L.LightningModule):
         ).to(self.device)
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
-            [style_tensor(load_rgb(s["image"]), s["style_size"] or c.style_size).to(self.device) for s in trained]
+            [style_tensor(load_rgb(s["image"]), s["style_size"] or c.style_size).to(self.device) for s in trained],
+            c.style_weight_of([s["name"] for s in trained]),
         )
         if self.fast_layouts:
             self.net.to(memory_format=transform_net_format(self.device))
