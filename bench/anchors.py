@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from faststyle.cpu import cpu_summary
     from faststyle.image_io import fit_rgb, load_rgb, save_rgb
-    from faststyle.inference.registry import resolve_model
+    from faststyle.model_files import resolve_model
     from faststyle.quality.contact_sheet import contact_sheet
     from faststyle.quality.evaluate import evaluate
     from faststyle.runtime import Stylizer

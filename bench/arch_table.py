@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.model.checkpoint import load_model
     from faststyle.model.transform_net import count_flops
     from faststyle.quality.evaluate import evaluate
-    from faststyle.quality.timing import median_ms
     from faststyle.runtime import Stylizer
+    from faststyle.timing import median_ms
 
     print("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
     print("|---|---|---|---|---|---|---|---|---|")

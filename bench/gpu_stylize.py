@@ -16,9 +16,9 @@ import os
 import numpy as np
 import torch
 
-from faststyle.inference.registry import resolve_model
 from faststyle.inference.torch_backend import TorchStylizer
-from faststyle.quality.timing import median_ms
+from faststyle.model_files import resolve_model
+from faststyle.timing import median_ms
 
 
 def frame(width: int, height: int) -> np.ndarray:

@@ -121,7 +121,7 @@ def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp:
     from faststyle.inference.choose import MAX_LEVELS, MAX_MEAN_LEVELS, choose
     from faststyle.model.checkpoint import load_model
     from faststyle.model.transform_net import count_flops
-    from faststyle.quality.timing import median_ms
+    from faststyle.timing import median_ms
 
     onnx_path = export_onnx(model, tmp / f"{model.stem}.onnx")
     quantize_int8(onnx_path, SHARED / "data" / "coco128" / "train2017")

@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from faststyle.cpu import cpu_summary
     from faststyle.image_io import load_rgb, resize_rgb
-    from faststyle.inference.registry import resolve_model
     from faststyle.inference.stroke_scale import at_stroke_scale, low_size
     from faststyle.loss.structure import StructureDistance
     from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
+    from faststyle.model_files import resolve_model
     from faststyle.pixels import array_to_net
     from faststyle.quality.evaluate import SIMILARITY_LAYERS
     from faststyle.quality.stroke_scale import ScaleSweep, peak_side

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for torch and ORT")
     args = p.parse_args(argv)
 
-    from faststyle.quality.timing import median_ms
     from faststyle.runtime import Stylizer
+    from faststyle.timing import median_ms
 
     with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp_name:
         tmp = Path(tmp_name)

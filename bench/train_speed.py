@@ -27,7 +27,7 @@ from faststyle.loss.statistics import gram_matrix
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.transform_net import TransformNet
 from faststyle.pixels import vgg_normalize
-from faststyle.quality.timing import median_ms
+from faststyle.timing import median_ms
 
 
 def faststyle_step(net, loss_fn, opt, x, precision: str = "fp32"):

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, save_rgb
-    from faststyle.inference.stylizer import load_stylizer
+    from faststyle.inference.load import load_stylizer
     from faststyle.inference.temporal_blend import TemporalBlend
     from faststyle.quality import temporal as T
     from faststyle.quality.contact_sheet import contact_sheet

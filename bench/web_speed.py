@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import save_model
     from faststyle.model.transform_net import TransformNet
-    from faststyle.quality.timing import median_ms
     from faststyle.runtime import Stylizer
+    from faststyle.timing import median_ms
 
     print(f"{cpu_summary()}; headless Chromium, onnxruntime-web WASM; Python: ONNX Runtime fp32, same threads")
     print("| width | threads | camera 320x240 frames/s | camera 640x480 frames/s | photo 712x474 page ms | Python ms |")

@@ -16,6 +16,7 @@ from faststyle import cpu
 from faststyle.allocator import glibc_version
 from faststyle.commands.stylize import main as stylize_main
 from faststyle.errors import UserError
+from faststyle.export.metadata import int8_path
 from faststyle.hardware import transform_net_format
 from faststyle.inference import choose
 
@@ -142,7 +143,7 @@ def test_forced_paths_the_machine_cannot_run_are_one_line(model_onnx, tmp_path, 
 
 
 def test_auto_runs_torch_on_a_gpu_this_onnxruntime_cannot_use(model_pth, model_onnx, tmp_path, monkeypatch, capsys):
-    from faststyle.inference import stylizer as stylizers
+    from faststyle.inference import load as stylizers
     from faststyle.inference import torch_backend
 
     made = []
@@ -165,7 +166,7 @@ def test_int8_export_writes_a_checked_twin(model_pth, tmp_path, shared, capsys):
 
     out = tmp_path / "m.onnx"
     assert main(["export", str(model_pth), "-o", str(out), "--int8", "--calibration", str(shared / "content")]) == 0
-    twin = choose.int8_path(out)
+    twin = int8_path(out)
     assert twin.is_file() and twin.stat().st_size < out.stat().st_size
     engine = choose.open_engine(out, "ort", "int8")
     assert engine.precision == "int8" and engine.style == "random"  # the metadata came along

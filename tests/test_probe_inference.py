@@ -18,7 +18,7 @@ from PIL import Image
 from faststyle.commands.stylize import main as stylize_main
 from faststyle.errors import ModelError, UserError
 from faststyle.inference import choose
-from faststyle.inference.registry import BUNDLED_DIR
+from faststyle.model_files import BUNDLED_DIR
 from faststyle.runtime import Stylizer
 from faststyle.web import server as serving
 

@@ -126,7 +126,7 @@ def test_a_stylizer_shared_by_8_threads_gives_each_call_its_own_pixels(backend, 
     from conftest import photo_array
 
     from faststyle.cpu import cpu_has_bf16
-    from faststyle.inference.stylizer import load_stylizer
+    from faststyle.inference.load import load_stylizer
 
     if precision == "bf16" and not cpu_has_bf16():
         pytest.skip("this CPU has no native bf16")

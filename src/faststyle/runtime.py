@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from faststyle.blend import StyleSpec
+from faststyle.image_io import load_rgb, save_rgb
 from faststyle.inference.choose import choose, open_engine
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
-from faststyle.inference.stylizer import StyleSpec, check_pixels
+from faststyle.inference.stylizer import check_pixels
 
 __all__ = ["Stylizer"]
 
@@ -77,6 +79,4 @@ class Stylizer:
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
-        from faststyle.image_io import load_rgb, save_rgb
-
         return save_rgb(self(load_rgb(in_path)), out_path)

@@ -62,9 +62,9 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from faststyle.inference.batch import RANDOM_STYLES, Settings, Source, default_workers, plan
+    from faststyle.inference.load import load_stylizer
     from faststyle.inference.pipeline import Options
-    from faststyle.inference.registry import resolve_model
-    from faststyle.inference.stylizer import load_stylizer
+    from faststyle.model_files import resolve_model
 
     source = Source(args.input, args.dataset, args.split, args.image_column)
     output = Path(args.output)

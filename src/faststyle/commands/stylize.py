@@ -132,7 +132,8 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
 
 
 def list_bundled() -> int:
-    from faststyle.inference.registry import DEFAULT_MODEL, list_models, model_dirs, style_records
+    from faststyle.inference.registry import style_records
+    from faststyle.model_files import DEFAULT_MODEL, list_models, model_dirs
     from faststyle.style_record import describe_stroke_scales
 
     models = list_models()
@@ -197,9 +198,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give at least one INPUT (or --list)")
     from tqdm import tqdm
 
-    from faststyle.inference.inputs import expand_inputs
+    from faststyle.inference.inputs import MEDIA_SUFFIXES
+    from faststyle.inference.load import load_stylizer
     from faststyle.inference.pipeline import Options
-    from faststyle.inference.stylizer import load_stylizer
+    from faststyle.scan import expand_inputs
     from faststyle.style_record import safe_name
 
     if args.temporal_blend is not None and not args.temporal:
@@ -220,7 +222,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     if stylizer.backend == "torch":  # ONNX Runtime and OpenVINO keep arenas of their own
         keep_freed_memory()  # each photo or frame reuses the last one's pages: 1.5x at 1024 px
-    files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}")
+    files, errors = expand_inputs(args.inputs, skip_suffix=f"_{safe_name(stylizer.style)}", suffixes=MEDIA_SUFFIXES)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     progress = False if args.quiet else None

@@ -1,10 +1,13 @@
-"""`python train.py --style IMG --data DIR` (or `faststyle train ...`): parse, then train.
+"""`python train.py --style IMG --data DIR` (or `faststyle train ...`): parse, train, then
+export the final model to ONNX (--export-dir; --no-export skips it).
 
 The flags are generated from faststyle.training.config.TrainConfig, the one declaration of
 every training setting; see `--help`.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from faststyle.commands.common import Parser
 from faststyle.errors import run_cli
@@ -32,8 +35,14 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         if config.print_config:
             print(config.to_yaml(), end="")
             return 0
+        # torch and Lightning only now: `--help` and a refused flag answer without loading them
+        from faststyle.export.onnx_export import export_onnx
         from faststyle.training.run import train
 
-        return train(config, explicit)
+        trained = train(config, explicit)  # None on the ranks of a multi-process run that save nothing
+        if trained is not None and trained.config.export:
+            onnx_path = export_onnx(trained.model, Path(trained.config.export_dir) / f"{trained.name}.onnx")
+            print(f"ONNX model: {onnx_path}")
+        return 0
 
     return run_cli(run)

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 import faststyle
+from faststyle.blend import StyleSpec, style_weights
 from faststyle.errors import UserError
 from faststyle.export.layouts import CHECK_SHAPES, DESCRIPTIONS, LAYOUTS, dynamic_dims, example_input, wrap
 from faststyle.image_io import atomic_path
-from faststyle.inference.stylizer import StyleSpec, style_weights
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.phase_conv import inference_net
 from faststyle.model.transform_net import TransformNet

@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from faststyle.errors import UserError
-from faststyle.image_io import IMAGE_SUFFIXES, fit_rgb, load_rgb
-from faststyle.inference.choose import int8_path
-from faststyle.inference.metadata import metadata_of, read_proto
+from faststyle.export.metadata import int8_path, metadata_of, read_proto
+from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, fit_rgb, load_rgb
 
 CALIBRATION_SIZE = 320  # photos become centre squares of this side (histogram calibrators need one shape)
 
@@ -73,8 +72,6 @@ def quantize_int8(onnx_path: str | os.PathLike[str], photos: str | os.PathLike[s
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from faststyle.image_io import atomic_path
 
     source = Path(onnx_path)
     proto = read_proto(source)

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from faststyle.errors import UserError
+from faststyle.export.onnx_export import export_onnx
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.style_record import safe_name
 
@@ -77,8 +78,6 @@ def write_repository(
     files (config.pbtxt, 1/model.onnx, 1/model.py) are replaced: other versions and files of
     the user's stay.
     """
-    from faststyle.export.onnx_export import export_onnx
-
     if backend not in BACKENDS:
         raise UserError(f"--triton-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)

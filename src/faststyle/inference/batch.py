@@ -30,8 +30,11 @@ from numpy.typing import NDArray
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, save_rgb
 from faststyle.inference.animation import ANIMATED_SUFFIXES, is_animated
-from faststyle.inference.inputs import claim, leads_back, warn_loop
+from faststyle.inference.inputs import claim
+from faststyle.inference.load import load_stylizer
 from faststyle.inference.pipeline import Options, stylize_array, stylize_path
+from faststyle.scan import leads_back, warn_loop
+from faststyle.training.records import decode, open_dataset
 
 WRITABLE = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 RANDOM_STYLES = ("random", "random-blend")
@@ -59,15 +62,11 @@ class Source:
 
     def records(self) -> Any:
         if self._records is None:
-            from faststyle.training.records import open_dataset
-
             self._records = open_dataset(self.root, self.split, self.image_column)
         return self._records
 
     def load(self, item: Item) -> NDArray[np.uint8]:
         """A dataset row's image (a folder's files are read by stylize_path)."""
-        from faststyle.training.records import decode
-
         return decode(self.records()[item.index]["image"])
 
 
@@ -146,8 +145,6 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(settings: Settings) -> None:
-    from faststyle.inference.stylizer import load_stylizer
-
     fixed = None if settings.style in RANDOM_STYLES else settings.style
     _worker["stylizer"] = load_stylizer(
         settings.model, settings.backend, "cpu", threads=1, style=fixed, precision=settings.precision, quiet=True

@@ -26,11 +26,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from faststyle.blend import StyleSpec
 from faststyle.cpu import cpu_has_bf16, cpu_summary
 from faststyle.errors import UserError
-from faststyle.inference.metadata import metadata_of, read_proto
-from faststyle.inference.stylizer import StyleSpec, Stylizer
-from faststyle.quality.timing import median_ms
+from faststyle.export.metadata import int8_path, metadata_of, read_proto
+from faststyle.image_io import load_rgb
+from faststyle.inference.onnx_runtime import OrtStylizer
+from faststyle.inference.openvino_runtime import OpenVinoStylizer
+from faststyle.inference.stylizer import Stylizer
+from faststyle.timing import median_ms
 
 MAX_MEAN_LEVELS, MAX_LEVELS = 1.0, 24
 CALIBRATION_PHOTO = Path(__file__).resolve().parents[1] / "models" / "calibration.jpg"
@@ -52,11 +56,6 @@ class Trial:
     @property
     def correct(self) -> bool:
         return self.mean_levels <= MAX_MEAN_LEVELS and self.max_levels <= MAX_LEVELS
-
-
-def int8_path(path: Path) -> Path:
-    """Where the quantized twin of NAME.onnx lives: NAME.int8.onnx."""
-    return path.with_name(f"{path.stem}.int8.onnx")
 
 
 def openvino_installed() -> bool:
@@ -89,8 +88,6 @@ def open_engine(
     providers: list[str] | None = None,
 ) -> Stylizer:
     """One engine, forced: a one-line UserError when this machine or model cannot run it."""
-    from faststyle.inference.onnx_runtime import OrtStylizer
-
     if backend == "ort":
         if precision == "fp32":
             return OrtStylizer(path, threads=threads, providers=providers, style=style)
@@ -103,8 +100,6 @@ def open_engine(
             return OrtStylizer(int8_path(path), threads=threads, providers=providers, style=style)
         raise UserError(f"ONNX Runtime runs this model in fp32 or int8, not {precision} (try --backend openvino)")
     if backend == "openvino":
-        from faststyle.inference.openvino_runtime import OpenVinoStylizer
-
         if precision == "int8":
             raise UserError("OpenVINO runs this model in fp32 or bf16; for int8 use --backend ort")
         return OpenVinoStylizer(path, precision, threads=threads, style=style)
@@ -112,8 +107,6 @@ def open_engine(
 
 
 def calibration_photo() -> NDArray[np.uint8]:
-    from faststyle.image_io import load_rgb
-
     return load_rgb(CALIBRATION_PHOTO)
 
 

@@ -1,13 +1,15 @@
 """Run an exported faststyle ONNX model with ONNX Runtime: numpy in, numpy out, no torch.
 
-    from faststyle.inference.onnx_runtime import Stylizer
-    stylizer = Stylizer("export/starry_night.onnx")
+    from faststyle.inference.onnx_runtime import OrtStylizer
+    stylizer = OrtStylizer("export/starry_night.onnx")
     out = stylizer(photo)            # uint8 [H, W, 3] -> uint8 [H, W, 3]
     stylizer.stylize_file("photo.jpg", "photo_starry_night.jpg")
 
 The file must be one written by `faststyle.export.onnx_export.export_onnx`: its metadata names the
 style and the tensor layout ("pixels": uint8 [N, H, W, 3] in and out; "zoo": float32
-[N, 3, H, W] in 0-255). Anything else is refused with a one-line ModelError.
+[N, 3, H, W] in 0-255; "net": float32 [N, 3, H, W] in 0-1, padded here to the net's stride).
+Anything else is refused with a one-line ModelError. Apps use faststyle.runtime.Stylizer, which
+runs the same file on the fastest correct engine.
 """
 
 from __future__ import annotations
@@ -19,16 +21,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from faststyle.blend import StyleSpec, check_weights, style_weights
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.metadata import Dims, check_inputs, style_names
-from faststyle.inference.stylizer import (
-    StyleSpec,
-    check_pixels,
-    check_weights,
-    no_images,
-    ort_providers,
-    style_weights,
-)
+from faststyle.export.metadata import Dims, check_inputs, style_names
+from faststyle.image_io import load_rgb, save_rgb
+from faststyle.inference.stylizer import check_pixels, no_images, ort_providers
 
 LAYOUTS = ("pixels", "zoo", "net")
 STRIDE, MIN_SIZE = 4, 16  # the net layout's input: H and W multiples of STRIDE, at least MIN_SIZE
@@ -141,6 +138,4 @@ class OrtStylizer:
 
     def stylize_file(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
         """Read an image file, stylize it whole, write the result atomically (format from suffix)."""
-        from faststyle.image_io import load_rgb, save_rgb
-
         return save_rgb(self(load_rgb(in_path)), out_path)

@@ -2,7 +2,7 @@
 
 OpenVINO reads the ONNX file itself (no conversion step). On CPUs with AMX or AVX512-BF16 it
 runs in bfloat16 by default, which is several times faster and a few levels different from
-float32; `precision="f32"` asks for float32 exactness. Torch-free, like faststyle.runtime:
+float32; `precision="fp32"` asks for float32 exactness. Torch-free, like faststyle.runtime:
 needs the `openvino` package (pip install "faststyle[openvino]").
 """
 
@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from faststyle.blend import StyleSpec, check_weights, style_weights
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.metadata import (
+from faststyle.export.metadata import (
     check_inputs,
     metadata_of,
     proto_inputs,
@@ -27,7 +28,7 @@ from faststyle.inference.metadata import (
     style_names,
     without_style_default,
 )
-from faststyle.inference.stylizer import StyleSpec, check_pixels, check_weights, no_images, style_weights
+from faststyle.inference.stylizer import check_pixels, no_images
 
 PRECISIONS = {"fp32": "f32", "bf16": "bf16"}
 

@@ -1,6 +1,6 @@
 """The stylize pipeline behind the `stylize` command, as importable functions.
 
-    stylizer = load_stylizer("starry_night")              # faststyle.inference.stylizer
+    stylizer = load_stylizer("starry_night")              # faststyle.inference.load
     stylize_path(stylizer, "photo.jpg", "photo_starry_night.jpg", Options(max_size=1024))
 
 Per image: load (any mode, EXIF upright) at the --max-size/--scale size (a big photo
@@ -28,9 +28,12 @@ from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.image_io import MAX_PIXELS, decode_rgb_bytes, fit_rgb, fit_size, load_rgb, save_rgb
+from faststyle.inference.animation import ANIMATED_SUFFIXES, frame_count, is_animated, stylize_animation
 from faststyle.inference.color import blend, preserve_color
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale, low_size
+from faststyle.inference.temporal_blend import TemporalBlend
 from faststyle.inference.tiling import count_tiles, stylize_tiled
+from faststyle.inference.video import is_video, stylize_video
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -117,9 +120,6 @@ def stylize_path(
     from its suffix). An animated GIF/WebP/PNG written as a still gets its first frame, and a note.
     `data`: an image file's bytes, where they were read already (batch's Ray engine)."""
     opts = opts or Options()
-    from faststyle.inference.animation import ANIMATED_SUFFIXES, frame_count, is_animated, stylize_animation
-    from faststyle.inference.video import is_video, stylize_video
-
     in_path = Path(in_path)
     if data is None and is_video(in_path):
         return stylize_video(in_path, out_path, _frame_transform(stylizer, opts), progress=opts.progress)
@@ -155,7 +155,5 @@ def _frame_transform(
         stylizer, frame, frame_opts
     )
     if opts.temporal:
-        from faststyle.inference.temporal_blend import TemporalBlend
-
         transform = TemporalBlend(transform, opts.temporal)
     return transform

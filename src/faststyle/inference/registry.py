@@ -1,9 +1,6 @@
-"""Which model a name means: the one model registry behind `stylize -m`, `serve` and `evaluate`.
-
-Bundled models ship inside the package (`faststyle/models/NAME.onnx`, with `NAME.pth`, the
-checkpoint it was exported from, beside it), so they are there however faststyle was installed.
-Folders listed in the FASTSTYLE_MODELS environment variable (separated by os.pathsep, ':' on
-Linux and macOS) are searched first; an earlier folder wins when two hold the same name.
+"""The models a listing shows and the styles each holds: `serve`'s model folders and `stylize
+--list`, read from each model's metadata without starting a session. Which file a model name
+means is faststyle.model_files.
 """
 
 from __future__ import annotations
@@ -12,59 +9,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from faststyle.errors import ModelError, UserError
-from faststyle.inference import metadata
+from faststyle.errors import UserError
+from faststyle.export import metadata
+from faststyle.model_files import list_models
 from faststyle.values import user_path
-
-DEFAULT_MODEL = "starry_night"
-MODEL_SUFFIXES = (".onnx", ".ckpt", ".pth")
-BUNDLED_DIR = Path(__file__).resolve().parents[1] / "models"
-
-
-def model_dirs() -> list[Path]:
-    """Folders searched for models by name, highest priority first."""
-    extra = [user_path(p) for p in os.environ.get("FASTSTYLE_MODELS", "").split(os.pathsep) if p]
-    return [*extra, BUNDLED_DIR]
-
-
-def list_models() -> dict[str, Path]:
-    """Model name -> path of its .onnx file, sorted by name."""
-    found: dict[str, Path] = {}
-    for folder in model_dirs():
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.onnx")):
-                found.setdefault(path.stem, path)
-    return dict(sorted(found.items()))
-
-
-def checkpoint_of(onnx_path: Path) -> Path | None:
-    """The checkpoint a named model was exported from, when it sits beside it (NAME.pth)."""
-    pth = onnx_path.with_suffix(".pth")
-    return pth if pth.is_file() else None
-
-
-def resolve_model(spec: str | os.PathLike[str] | None = None, prefer_checkpoint: bool = False) -> Path:
-    """A model path (.onnx/.ckpt/.pth) or a model name (default 'starry_night') -> a file path.
-
-    With `prefer_checkpoint`, a name resolves to its checkpoint when it has one (what the torch
-    backend and fine-tuning need), else to its ONNX file.
-    """
-    spec = DEFAULT_MODEL if spec is None else spec
-    path = user_path(spec)
-    if path.suffix.lower() in MODEL_SUFFIXES or path.is_file() or os.sep in str(spec):
-        if path.is_dir():
-            raise ModelError(f"{path}: a folder, not a model file (pass a .onnx, .ckpt or .pth file)")
-        if not path.is_file():
-            raise ModelError(f"{path}: no such model file")
-        return path
-    models = list_models()
-    if str(spec) in models:
-        onnx_path = models[str(spec)]
-        return (checkpoint_of(onnx_path) or onnx_path) if prefer_checkpoint else onnx_path
-    if path.is_dir():  # not a name either: a folder the user meant as a model
-        raise ModelError(f"{path}: a folder, not a model file (pass a .onnx, .ckpt or .pth file)")
-    available = ", ".join(models) or "none; pass a .onnx, .ckpt or .pth file with -m"
-    raise ModelError(f"no bundled model '{spec}' (available: {available})")
 
 
 def collect(paths: list[str | os.PathLike[str]] | None = None) -> dict[str, Path]:

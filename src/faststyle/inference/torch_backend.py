@@ -10,11 +10,12 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from faststyle.blend import StyleSpec, check_weights, style_weights
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import UserError
 from faststyle.export.layouts import PixelStylizer
 from faststyle.hardware import pick_device, transform_net_format
-from faststyle.inference.stylizer import StyleSpec, check_pixels, check_weights, no_images, style_weights
+from faststyle.inference.stylizer import check_pixels, no_images
 from faststyle.model.checkpoint import load_model
 from faststyle.model.phase_conv import inference_net
 

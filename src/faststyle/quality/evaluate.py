@@ -34,9 +34,9 @@ from numpy.typing import NDArray
 from faststyle.errors import ImageError, UserError
 from faststyle.hardware import pick_device
 from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, ensure_writable, load_rgb, save_rgb
-from faststyle.inference.inputs import expand_inputs
+from faststyle.inference.load import load_stylizer
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
-from faststyle.inference.stylizer import Stylizer, load_stylizer
+from faststyle.inference.stylizer import Stylizer
 from faststyle.loss.defaults import (
     CONTENT_LAYER,
     DEFAULT_CONTENT_WEIGHT,
@@ -56,7 +56,8 @@ from faststyle.quality.gatys import gatys, resize_longer_side
 from faststyle.quality.stroke_scale import ScaleSweep, mean_curve, peak_side
 from faststyle.quality.temporal import temporal_entry
 from faststyle.quality.temporal_video import video_clip, video_scores_for
-from faststyle.quality.timing import median_ms
+from faststyle.scan import expand_inputs
+from faststyle.timing import median_ms
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 DEFAULT_OBJECTIVE = dict(

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from faststyle.blend import style_weights
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, fit_size, load_rgb, save_rgb
-from faststyle.inference.inputs import expand_inputs
-from faststyle.inference.registry import list_models
-from faststyle.inference.stylizer import load_stylizer, style_weights
+from faststyle.inference.load import load_stylizer
+from faststyle.model_files import list_models
 from faststyle.quality.contact_sheet import contact_sheet
+from faststyle.scan import expand_inputs
 
 
 def gallery(

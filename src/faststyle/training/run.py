@@ -1,4 +1,6 @@
-"""Run a training job: check everything that can fail first, then datamodule + system + Trainer."""
+"""Run a training job: check everything that can fail first, then datamodule + system + Trainer,
+up to the final .pth. The ONNX export after it is the command's (faststyle.commands.train); its
+folder is checked here, with everything else, before the run starts."""
 
 from __future__ import annotations
 
@@ -119,9 +121,9 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
             config = dataclasses.replace(config, adapter_rank=rank)
     new_styles = style_entries(paths, config.style_size)
     plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
+    config.style_weight_of([plan.styles[i]["name"] for i in plan.trained])  # a name it trains, before the run
     name = run_name(config, new_styles, base)
     ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
-    config.style_weight_of([plan.styles[i]["name"] for i in plan.trained])  # a name it trains, before the run
     if (ckpt_dir / "last.ckpt").exists():
         raise UserError(
             f"{ckpt_dir} already holds a run (last.ckpt); pass --resume to continue it, or a new --checkpoint-dir"
@@ -199,18 +201,29 @@ def check_hardware(config: TrainConfig) -> None:
         )
 
 
+@dataclass
+class Trained:
+    """A finished run: its final model file, its name, and the settings it ran with (a --resume
+    runs with the checkpoint's)."""
+
+    model: Path
+    name: str
+    config: TrainConfig
+
+
 def train(
     config: TrainConfig, explicit: set[str] | frozenset[str] = frozenset(), callbacks: list[L.Callback] | None = None
-) -> int:
-    """The whole run; returns the exit status. `explicit`: settings the user gave (for --resume);
-    `callbacks`: extra Lightning callbacks (benchmarks use them to snapshot a run)."""
+) -> Trained | None:
+    """The whole run, up to the final .pth; None on the ranks other than 0, which save nothing.
+    `explicit`: settings the user gave (for --resume); `callbacks`: extra Lightning callbacks
+    (benchmarks use them to snapshot a run)."""
     run = prepare(config, set(explicit))
     assert run.config.checkpoint_dir is not None
     with hold_run_folder(Path(run.config.checkpoint_dir)):
         return _fit(run, callbacks)
 
 
-def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> int:
+def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     keep_freed_memory()  # each step reuses the last one's pages: 1.08-1.21x steps/s (README, Speed)
     config, name = run.config, run.name
     assert config.checkpoint_dir is not None
@@ -251,15 +264,10 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> int:
     # the final step, whatever the cadence (all ranks call it)
     trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)
     if trainer.global_rank != 0:
-        return 0
+        return None
     final = save_model(system.saved_net, ckpt_dir / f"{name}.pth", name, dict(system.hparams), run.plan.styles)
     print(f"final model: {final}  ({trainer.global_step} steps, {len(system.bad_images)} images skipped)")
-    if config.export:
-        from faststyle.export.onnx_export import export_onnx
-
-        onnx_path = export_onnx(final, Path(config.export_dir) / f"{name}.onnx")
-        print(f"ONNX model: {onnx_path}")
-    return 0
+    return Trained(final, name, config)
 
 
 def _devices(value: str) -> int | str:

@@ -17,11 +17,11 @@ from PIL import Image
 
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, pillow_limit
-from faststyle.inference.inputs import expand_inputs
-from faststyle.inference.registry import resolve_model
 from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
+from faststyle.model_files import resolve_model
+from faststyle.scan import expand_inputs
 from faststyle.style_record import painted_side
 from faststyle.training.config import TrainConfig
 

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.metadata import check_inputs, proto_inputs, style_names
-from faststyle.inference.registry import DEFAULT_MODEL, collect
+from faststyle.export.metadata import check_inputs, proto_inputs, style_names
+from faststyle.inference.registry import collect
+from faststyle.model_files import DEFAULT_MODEL
 
 WEB_DIR = Path(__file__).resolve().parent
 PAGE_DIR = WEB_DIR / "static"

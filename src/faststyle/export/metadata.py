@@ -1,12 +1,13 @@
 """What an exported faststyle ONNX file says about itself and whether its graph takes what
-faststyle exports, read without starting a runtime (needs only `onnx`, never torch), and the
-one graph edit some runtimes need.
+faststyle exports, read without starting a runtime (needs only `onnx`, never torch: the
+torch-free faststyle.runtime reads models with it), the one graph edit some runtimes need, and
+where a model's int8 twin lives.
 
 Metadata properties written by `faststyle export`: style (the model's name), styles (JSON list
 of style records, faststyle.style_record: {name, image, style_size, stroke_scale}, in the order
-of the `style` input's weights; absent in files
-from before multi-style models, which hold one style), layout ("pixels" or "zoo"), arch,
-faststyle_version, source_checkpoint, input, output, description.
+of the `style` input's weights; absent in files from before multi-style models, which hold one
+style), layout ("pixels", "zoo" or "net"), arch, faststyle_version, source_checkpoint, input,
+output, description; fixed_style_weights in the net layout, precision in an int8 twin.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from faststyle.errors import ModelError
+
+
+def int8_path(path: Path) -> Path:
+    """Where the quantized twin of NAME.onnx lives: NAME.int8.onnx (`faststyle export --int8`)."""
+    return path.with_name(f"{path.stem}.int8.onnx")
 
 
 def read_proto(path: str | os.PathLike[str]) -> Any:
