@@ -271,6 +271,11 @@ def test_ctrl_c_says_which_step_is_kept_and_how_to_go_on(stop_at, tmp_path, shar
         return
     assert f"interrupted at step 3: {tmp_path / 'ck' / 'last.ckpt'} holds step 2" in err and "--resume" in err
     assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 2
+    # a resumed run stopped before its own first save still has the step it resumed from to go on with
+    config, explicit = merge(build_parser().parse_args([*argv, "--max-steps", "6", "--resume"]))
+    with pytest.raises(SystemExit):
+        run_training(config, explicit, callbacks=[CtrlC()])
+    assert f"interrupted at step 3: {tmp_path / 'ck' / 'last.ckpt'} holds step 2" in capsys.readouterr().err
 
 
 def test_flags_lightning_or_the_machine_would_refuse_are_one_line_before_training(tmp_path, shared, photos, capsys):

@@ -50,10 +50,6 @@ def cpu_has_bf16() -> bool:
     return any(f in cpu_flags() for f in BF16_CPU_FLAGS)
 
 
-def cpu_has_int8() -> bool:
-    return any(f in cpu_flags() for f in INT8_CPU_FLAGS)
-
-
 def cpu_summary() -> str:
     """'AMD EPYC (family 26 model 2), 2 cores, avx2 avx512f avx512_bf16 ...': for reports."""
     flags, generation = cpu_flags(), cpu_generation()  # each reads /proc/cpuinfo: once, not per flag

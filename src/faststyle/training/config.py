@@ -353,12 +353,6 @@ class TrainConfig:
         text: str = yaml.safe_dump(self.hparams(), sort_keys=False)
         return text
 
-    @classmethod
-    def from_hparams(cls, hp: dict[str, Any]) -> TrainConfig:
-        """A config from a checkpoint's hyperparameters; keys that are not settings are ignored."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in hp.items() if k in known})
-
 
 def declared() -> tuple[dataclasses.Field[Any], ...]:
     return fields(TrainConfig)

@@ -303,8 +303,11 @@ class ResumeHint(L.Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, KeyboardInterrupt) or trainer.global_rank != 0:
             return
-        saved = self.checkpointing._last_global_step_saved  # 0 before the first save
         where = Path(self.checkpointing.dirpath or ".") / "last.ckpt"
+        try:  # what is on disk, which is this run's: a folder holding another's is refused at start
+            saved = read_checkpoint(where)["global_step"] if where.is_file() else 0
+        except (UserError, KeyError):
+            saved = 0
         if saved:
             advice = f"{where} holds step {saved}; run the same command with --resume to go on from it"
         else:  # nothing to resume from: --resume would only be refused
