@@ -6,8 +6,10 @@ where a model's int8 twin lives.
 Metadata properties written by `faststyle export`: style (the model's name), styles (JSON list
 of style records, faststyle.style_record: {name, image, style_size, stroke_scale}, in the order
 of the `style` input's weights; absent in files from before multi-style models, which hold one
-style), layout ("pixels", "zoo" or "net"), arch, faststyle_version, source_checkpoint, input,
-output, description; fixed_style_weights in the net layout, precision in an int8 twin.
+style), layout ("pixels", "zoo" or "net"), arch, faststyle_version, format_version (the
+checkpoint format, faststyle.model.checkpoint_format, the records follow; absent before it had
+one), source_checkpoint, input, output, description; fixed_style_weights in the net layout,
+precision in an int8 twin.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from faststyle.errors import UserError
 from faststyle.export.layouts import CHECK_SHAPES, DESCRIPTIONS, LAYOUTS, dynamic_dims, example_input, wrap
 from faststyle.image_io import atomic_path
 from faststyle.model.checkpoint import LoadedModel, load_model
+from faststyle.model.checkpoint_format import KEY, VERSION
 from faststyle.model.phase_conv import inference_net
 from faststyle.model.transform_net import TransformNet
 
@@ -124,6 +125,7 @@ def _metadata(
         "styles": json.dumps(loaded.styles),
         "source_checkpoint": Path(loaded.source).name,
         "faststyle_version": faststyle.__version__,
+        KEY: str(VERSION),  # the checkpoint format its style records follow
         "arch": net.arch,
         "layout": layout,
         **fixed,

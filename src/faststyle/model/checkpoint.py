@@ -3,9 +3,10 @@
 The final model file is what ships: the net's weights plus everything needed to know
 what it is (arch, name, its styles in row order, training recipe), in a plain dict that
 needs no Lightning:
-    {"format": "faststyle-model", "arch": str, "style": str (the model's name),
-     "styles": [{"name", "image", "style_size"}, ...], "state_dict": {...}, "hparams": {...}}
-Files from before multi-style models have no "styles": they hold one style, the model's name.
+    {"format": "faststyle-model", "format_version": int, "arch": str, "style": str (the model's
+     name), "styles": [{"name", "image", "style_size", "stroke_scale"}, ...], "state_dict": {...},
+     "hparams": {...}}
+Files of earlier formats are read through `faststyle.model.checkpoint_format.upgrade`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import torch
 from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
 from faststyle.model.adapters import adapter_shape
+from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade
 from faststyle.model.transform_net import TransformNet
 from faststyle.style_record import safe_name, with_stroke_scale
-
-FORMAT = "faststyle-model"
 
 
 @dataclass
@@ -38,15 +38,6 @@ class LoadedModel:
     @property
     def style_names(self) -> list[str]:
         return [s["name"] for s in self.styles]
-
-
-def styles_of(hp: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    """A checkpoint's style list; files from before multi-style models hold one style, the model's name."""
-    if hp.get("styles"):
-        return [dict(s) for s in hp["styles"]]
-    image = hp.get("style")
-    image = image[0] if isinstance(image, list) else image
-    return [{"name": name, "image": image, "style_size": hp.get("style_size")}]
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -64,25 +55,25 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(obj, dict):
         raise ModelError(f"{path}: not a faststyle model")
-    return obj
+    return upgrade(obj, str(path))
 
 
 def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     """A .ckpt from training or a final .pth -> the net in eval mode, with its metadata."""
     path = Path(path)
-    obj = _read(path)
-    if obj.get("format") == FORMAT:
-        hp, state, style = obj.get("hparams", {}), obj["state_dict"], obj.get("style", path.stem)
+    obj = _read(path)  # upgraded: every file below is in the current format
+    saved = obj.get("state_dict")
+    if obj.get("format") == FORMAT and isinstance(saved, dict):
+        hp, state, style = obj.get("hparams") or {}, saved, obj.get("style", path.stem)
         arch = obj.get("arch", hp.get("arch", "johnson"))
-        styles = [dict(s) for s in obj["styles"]] if obj.get("styles") else styles_of(hp, style)
-    elif "state_dict" in obj and "hyper_parameters" in obj:
+        styles = obj.get("styles") or []
+    elif isinstance(saved, dict) and isinstance(obj.get("hyper_parameters"), dict):
         hp = dict(obj["hyper_parameters"])
         # a run with --ema-decay holds its model as the running average, beside the live net
-        saved = obj["state_dict"]
         prefix = "averaged.module." if any(k.startswith("averaged.module.") for k in saved) else "net."
         state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
         style, arch = hp.get("style_name", "style"), hp.get("arch", "johnson")
-        styles = styles_of(hp, style)
+        styles = hp.get("styles") or []
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
     try:
@@ -93,7 +84,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
     # the name comes from the file: it names folders and files (export/NAME.onnx, a Triton
     # repository's NAME/), so it is made one plain file-name component, never a path or '..'
-    return LoadedModel(net.eval(), safe_name(style), hp, str(path), with_stroke_scale(styles))
+    return LoadedModel(net.eval(), safe_name(style), hp, str(path), [dict(s) for s in styles])
 
 
 def save_model(
@@ -112,10 +103,18 @@ def save_model(
         for k, v in (hparams or {}).items()
         if isinstance(v, (str, int, float, bool, tuple, list, type(None)))
     }
-    styles = styles or [{"name": style, "image": None, "style_size": None}]
+    styles = with_stroke_scale(styles or [{"name": style, "image": None, "style_size": None}])
     if len(styles) != net.num_styles:
         raise ValueError(f"{len(styles)} style names for a net of {net.num_styles} styles")
-    obj = {"format": FORMAT, "arch": net.arch, "style": style, "styles": styles, "state_dict": state, "hparams": plain}
+    obj = {
+        "format": FORMAT,
+        KEY: VERSION,
+        "arch": net.arch,
+        "style": style,
+        "styles": styles,
+        "state_dict": state,
+        "hparams": plain,
+    }
     return write_torch(obj, path)
 
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
+from faststyle.model.adapters import AdaptedConv2d
 from faststyle.model.archs import ARCHS, FULL
 
 STRIDE = 4
@@ -34,8 +34,8 @@ class CondInstanceNorm(nn.Module):
     weight, bias: [S, C], one row per style. A style is a weight vector w over the S rows:
     one-hot picks a style, a convex mix blends them (gamma = w @ weight, beta = w @ bias).
     w is [S] (one style for the whole batch) or [N, S] (one per image). With S = 1 and
-    w = [1] this computes exactly what nn.InstanceNorm2d(C, affine=True) did, and loads its
-    [C]-shaped weights, so single-style checkpoints from before keep working.
+    w = [1] this computes exactly what nn.InstanceNorm2d(C, affine=True) did, so single-style
+    checkpoints from before load as its one row (faststyle.model.checkpoint_format).
     """
 
     def __init__(self, channels: int, num_styles: int = 1, eps: float = 1e-5):
@@ -43,14 +43,6 @@ class CondInstanceNorm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(num_styles, channels))
         self.bias = nn.Parameter(torch.zeros(num_styles, channels))
-        self._register_load_state_dict_pre_hook(self._accept_single_style)
-
-    @staticmethod
-    def _accept_single_style(state: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
-        for name in ("weight", "bias"):  # nn.InstanceNorm2d's [C] -> our [1, C]
-            key = prefix + name
-            if key in state and state[key].dim() == 1:
-                state[key] = state[key][None]
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         gamma, beta = style @ self.weight, style @ self.bias  # [C], or [N, C] for per-image styles
@@ -161,14 +153,6 @@ class TransformNet(nn.Module):
             for mod in self.modules():
                 if isinstance(mod, AdaptedConv2d) and (mod is not output or adapter_rank == FULL):
                     mod.add_adapters(adapted_styles, adapter_rank)
-            if adapter_rank == FULL:
-                self._register_load_state_dict_pre_hook(self._accept_unadapted_output)
-
-    def _accept_unadapted_output(self, state: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
-        """Full-adapter checkpoints from before the output conv had a correction load as one of zeros."""
-        key = prefix + "decoder.2.1.adapter_delta"
-        if key not in state and any(k.startswith(prefix) and k.endswith(ADAPTER_PARAMS[2]) for k in state):
-            state[key] = torch.zeros_like(self.get_parameter("decoder.2.1.adapter_delta"))
 
     def style_weights(self, style: int | torch.Tensor | None, device: torch.device) -> torch.Tensor:
         """Any accepted `style` -> float weights [S] or [N, S]."""

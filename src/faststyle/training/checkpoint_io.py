@@ -11,7 +11,8 @@ alive would interleave their last.ckpt and overwrite the first's model, so it is
 
 A checkpoint is a pickle, and checkpoints get shared: `--resume` reads one with torch's
 weights-only unpickler (tensors, numbers, strings and containers), which is all a run of ours
-writes, so a file carrying code is refused, in one line, before anything of it runs.
+writes, so a file carrying code is refused, in one line, before anything of it runs. What it
+reads comes in the current format (faststyle.model.checkpoint_format), whichever wrote it.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from faststyle.errors import UserError
 from faststyle.model.checkpoint import write_torch
+from faststyle.model.checkpoint_format import upgrade
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
-    """A training checkpoint's contents, read without running any code it may carry."""
+    """A training checkpoint's contents, read without running any code it may carry, in the
+    current format; one line for a file of a newer one."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -48,7 +51,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(saved, dict) or "hyper_parameters" not in saved:
         raise UserError(f"{path}: not a faststyle training checkpoint (no hyper_parameters inside)")
-    return saved
+    return upgrade(saved, str(path))
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

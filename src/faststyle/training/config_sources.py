@@ -83,15 +83,14 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def apply_resume(config: TrainConfig, saved: dict[str, Any], explicit: set[str]) -> TrainConfig:
     """The settings of a resumed run: RUN and EXTEND ones from the checkpoint's `saved`
-    hyperparameters; a RUN setting given explicitly with another value is refused."""
+    hyperparameters (read in the current format: faststyle.training.checkpoint_io); a RUN
+    setting given explicitly with another value is refused."""
     updates: dict[str, Any] = {}
     for f in declared():
         rule = f.metadata["resume"]
         if rule == LOCAL or f.name not in saved:
             continue
         mine, theirs = getattr(config, f.name), saved[f.name]
-        if f.metadata["many"] and isinstance(theirs, str):  # checkpoints from single-style days
-            theirs = [theirs]
         if rule == RUN and f.name in explicit and not same_setting(f.name, mine, theirs):
             shown = [" ".join(map(str, v)) if isinstance(v, list) else v for v in (theirs, mine)]
             raise UserError(

@@ -24,7 +24,7 @@ from faststyle.hardware import choose_precision
 from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
-from faststyle.model.checkpoint import save_model, styles_of
+from faststyle.model.checkpoint import save_model
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
 from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
@@ -144,9 +144,8 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
     last = ckpt_dir / "last.ckpt"
     if not last.is_file():
         raise UserError(f"--resume: no {last} to continue from")
-    saved = read_checkpoint(last)
-    # Checkpoints written before the settings had one declaration kept the data ones apart.
-    hp = {**saved.get("datamodule_hyper_parameters", {}), **saved["hyper_parameters"]}
+    saved = read_checkpoint(last)  # in the current format, whichever faststyle wrote it
+    hp = saved["hyper_parameters"]
     config = apply_resume(config, hp, explicit)
     if saved.get("global_step", 0) >= config.max_steps:
         raise UserError(
@@ -154,7 +153,7 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
             "pass a larger --max-steps to train it further"
         )
     name = hp.get("name") or hp.get("style_name") or ckpt_dir.name
-    styles = styles_of(hp, name)
+    styles = [dict(s) for s in hp.get("styles") or []]
     trained, frozen = list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0))
     plan = StylePlan(styles, trained, frozen, adapted=int(hp.get("adapted_styles", 0)))
     return Prepared(_check_common(config, ckpt_dir), plan, name, last)

@@ -29,6 +29,7 @@ from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.stability import stability_loss
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.adapters import ADAPTER_PARAMS
+from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
@@ -168,8 +169,16 @@ class StyleTransferSystem(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         kept = ("net.", "averaged.")
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(kept)}
+        checkpoint[KEY] = VERSION
         if not all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values()):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning reads the file itself for --resume and loads the weights and optimizer state
+        # from this same dict after this hook: an older run's file is made the current format here.
+        upgraded = upgrade(checkpoint, str(getattr(self._trainer, "ckpt_path", None) or ""))
+        checkpoint.clear()
+        checkpoint.update(upgraded)
 
     def _diverged(self, what: str) -> UserError:
         return UserError(
