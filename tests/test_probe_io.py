@@ -277,3 +277,28 @@ def test_a_photo_reduced_while_decoding_is_upright_and_looks_the_same(tmp_path):
     small = load_rgb(src, size=partial(fit_size, max_size=50))  # decoded at half scale (JPEG draft)
     assert small.shape == (50, 25, 3)
     assert np.abs(small.astype(int) - resize_rgb(full, (50, 25))).mean() < 2
+
+
+def test_batch_refuses_an_empty_path_and_passes_by_what_it_may_not_read(tmp_path, monkeypatch, capsys):
+    """`batch / ''` walked the whole disk into a PermissionError traceback (found by the fuzz test)."""
+    from pathlib import Path
+
+    from faststyle.commands.cli import main as faststyle_main
+    from faststyle.inference.batch import Source, plan
+
+    assert faststyle_main(["batch", str(tmp_path), ""]) == 2
+    assert "an empty path" in capsys.readouterr().err
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "in" / "a.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "in" / "secret.png")
+    real_is_file = Path.is_file
+
+    def is_file(self):
+        if self.name == "secret.png":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    items = plan(Source(str(tmp_path / "in")), tmp_path / "out")
+    assert [i.key for i in items] == ["a.png"]
+    assert "1 entries below" in capsys.readouterr().err

@@ -94,6 +94,16 @@ def name_and_weight(text: str | float) -> str:
 name_and_weight.__name__ = "NAME=WEIGHT"
 
 
+def given_path(text: str) -> str:
+    """A path argument that names something: an empty one would silently mean the current folder."""
+    if not str(text).strip():
+        raise argparse.ArgumentTypeError("an empty path; name a file or folder")
+    return str(text)
+
+
+given_path.__name__ = "path"
+
+
 def user_path(text: str | os.PathLike[str]) -> Path:
     """A path as the user typed it, with ~ expanded where that names a home folder ("~0", a user
     that does not exist, stays as it is instead of raising)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from faststyle.commands.common import Parser, add_stroke_scale
 from faststyle.errors import UserError, run_cli
-from faststyle.values import at_least, positive_int, thread_count, unit_float
+from faststyle.values import at_least, given_path, positive_int, thread_count, unit_float
 
 
 def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
@@ -24,8 +24,13 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
         "finishes it; every output is written whole or not at all.",
     )
     a = p.add_argument
-    a("input", metavar="INPUT", help="a folder tree of images, or with --dataset a Hub dataset id or a folder")
-    a("output", metavar="OUTPUT", help="the folder the stylized tree goes to (created if missing)")
+    a(
+        "input",
+        metavar="INPUT",
+        type=given_path,
+        help="a folder tree of images, or with --dataset a Hub dataset id or a folder",
+    )
+    a("output", metavar="OUTPUT", type=given_path, help="the folder the stylized tree goes to (created if missing)")
     a("-m", "--model", default=None, help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]")
     a(
         "--style",

@@ -80,13 +80,18 @@ def plan(source: Source, output: Path) -> list[Item]:
         if out == root.resolve():
             raise UserError(f"{output}: OUTPUT is INPUT; name another folder (outputs would overwrite the photos)")
         inside = root.resolve() in out.parents  # an OUTPUT inside INPUT holds earlier results, not photos
-        files = []
+        files, unreadable = [], 0
         for p in sorted(root.rglob("*")):  # linked folders are not walked into
-            if p.is_file():
-                if p.suffix.lower() in IMAGE_SUFFIXES and not (inside and out in p.resolve().parents):
-                    files.append(p)
-            elif leads_back(p):  # folders and broken links are passed by; a loop is worth a word
-                warn_loop(p)
+            try:
+                if p.is_file():
+                    if p.suffix.lower() in IMAGE_SUFFIXES and not (inside and out in p.resolve().parents):
+                        files.append(p)
+                elif leads_back(p):  # folders and broken links are passed by; a loop is worth a word
+                    warn_loop(p)
+            except OSError:  # an entry this user may not even look at (say, under /proc): not a photo of theirs
+                unreadable += 1
+        if unreadable:
+            print(f"warning: {unreadable} entries below {root} could not be read and were passed by", file=sys.stderr)
         if not files:
             raise UserError(f"{root}: no images anywhere below it")
         taken: set[Path] = set()
