@@ -1,0 +1,54 @@
+"""Put a trained model into the package as a bundled one, with no path of the machine it was
+trained on, and export its ONNX twin with this checkout's exporter.
+
+    python bench/ship_model.py checkpoints/wave/wave.pth --data "coco128 and photos_extra" [--name wave]
+
+Writes src/faststyle/models/NAME.pth and NAME.onnx. Each style record keeps only its image's
+file name; path-valued settings in the recipe (the style images, --data and the folders) become
+what a reader can follow: file names, and --data as the --data text given here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "src" / "faststyle" / "models"
+FOLDERS = ("checkpoint_dir", "log_dir", "export_dir", "vgg_weights", "config", "base")
+
+
+def without_paths(hparams: dict[str, Any], data: str) -> dict[str, Any]:
+    plain = dict(hparams)
+    if isinstance(plain.get("style"), list):
+        plain["style"] = [Path(s).name for s in plain["style"]]
+    plain["data"] = data
+    for key in FOLDERS:
+        if isinstance(plain.get(key), str) and ("/" in plain[key] or "\\" in plain[key]):
+            plain[key] = Path(plain[key]).name
+    return plain
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a final model .pth")
+    p.add_argument("--data", required=True, help="what the model trained on, in words")
+    p.add_argument("--name", help="bundled name (default: the model's own)")
+    args = p.parse_args(argv)
+
+    from faststyle.export.onnx_export import export_onnx
+    from faststyle.model.checkpoint import load_model, save_model
+
+    loaded = load_model(args.model)
+    name = args.name or loaded.style
+    styles = [{**s, "image": Path(s["image"]).name if s.get("image") else None} for s in loaded.styles]
+    pth = save_model(loaded.net, MODELS / f"{name}.pth", name, without_paths(loaded.hparams, args.data), styles)
+    onnx_path = export_onnx(pth, MODELS / f"{name}.onnx")
+    print(f"wrote {pth} and {onnx_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
