@@ -1,7 +1,7 @@
 """Put a trained model into the package as a bundled one, with no path of the machine it was
 trained on, and export its ONNX twin with this checkout's exporter.
 
-    python bench/ship_model.py checkpoints/wave/wave.pth --data "coco128 and photos_extra" [--name wave]
+    python bench/ship_model.py checkpoints/wave/wave.pth --data "coco128 and photos_extra" [--name wave] [--file wave]
 
 Writes src/faststyle/models/NAME.pth and NAME.onnx. Each style record keeps only its image's
 file name; path-valued settings in the recipe (the style images, --data and the folders) become
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="a final model .pth")
     p.add_argument("--data", required=True, help="what the model trained on, in words")
-    p.add_argument("--name", help="bundled name (default: the model's own)")
+    p.add_argument("--name", help="the model's name, which names stylize's outputs (default: the model's own)")
+    p.add_argument("--file", help="the bundled files' name, NAME.pth/.onnx (default: --name)")
     args = p.parse_args(argv)
 
     from faststyle.export.onnx_export import export_onnx
@@ -44,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     loaded = load_model(args.model)
     name = args.name or loaded.style
     styles = [{**s, "image": Path(s["image"]).name if s.get("image") else None} for s in loaded.styles]
-    pth = save_model(loaded.net, MODELS / f"{name}.pth", name, without_paths(loaded.hparams, args.data), styles)
-    onnx_path = export_onnx(pth, MODELS / f"{name}.onnx")
+    stem = args.file or name
+    pth = save_model(loaded.net, MODELS / f"{stem}.pth", name, without_paths(loaded.hparams, args.data), styles)
+    onnx_path = export_onnx(pth, MODELS / f"{stem}.onnx")
     print(f"wrote {pth} and {onnx_path}")
     return 0
 
