@@ -119,6 +119,43 @@ def test_training_and_loss_defaults_are_one_set():
         assert loss_params[name].default == value, f"PerceptualLoss({name})"
         assert system.hparams[name] == value, f"StyleTransferSystem({name})"
     assert config.style_size == system.hparams["style_size"] == losses.DEFAULT_STYLE_SIZE
+    assert config.style_layer_weights == system.hparams["style_layer_weights"]
+    assert tuple(config.style_layer_weights) == loss_params["style_layer_weights"].default
+
+
+def test_style_layer_weights_scale_each_layer(vgg_features, images):
+    # The weights are relative (scaled to mean 1), and a layer weighted 0 no longer counts:
+    # its target can change without moving the loss or the gradient that trains the net.
+    torch.manual_seed(0)
+    output = (images["photo"] + 0.1 * torch.randn_like(images["photo"])).clamp(0, 1)
+    other = images["style"].flip(-1).roll(7, dims=-2)  # same colours, another arrangement
+
+    def run(weights, relu4_3_from=None):
+        loss_fn = PerceptualLoss(vgg_features, style_layer_weights=weights)
+        loss_fn.set_style(images["style"])
+        if relu4_3_from is not None:  # only relu4_3's target taken from another image
+            donor = PerceptualLoss(vgg_features)
+            donor.set_style(relu4_3_from)
+            for key in ("target_relu4_3_0", "target_norm_relu4_3_0"):
+                loss_fn.register_buffer(key, getattr(donor, key), persistent=False)
+        return loss_and_grad(loss_fn, output, images["photo"])
+
+    equal, g_equal = run((1, 1, 1, 1))
+    doubled, g_doubled = run((2, 2, 2, 2))
+    assert doubled["style"] == pytest.approx(equal["style"], rel=1e-6)
+    torch.testing.assert_close(g_doubled, g_equal)
+    changed, _ = run((1, 1, 1, 1), relu4_3_from=other)
+    assert changed["style"] != pytest.approx(equal["style"], rel=1e-3)
+    no4, g_no4 = run((1, 1, 1, 0))
+    no4_changed, g_no4_changed = run((1, 1, 1, 0), relu4_3_from=other)
+    assert no4_changed["style"] == pytest.approx(no4["style"], rel=1e-6)
+    torch.testing.assert_close(g_no4_changed, g_no4)
+
+
+@pytest.mark.parametrize("weights", [(1, 1, 1), (0, 0, 0, 0), (1, -1, 1, 1)])
+def test_bad_style_layer_weights_are_refused(vgg_features, weights):
+    with pytest.raises(ValueError, match="style layer weights"):
+        PerceptualLoss(vgg_features, style_layer_weights=weights)
 
 
 def test_unknown_style_loss_is_refused(vgg_features):

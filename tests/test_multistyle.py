@@ -423,3 +423,20 @@ def test_a_style_can_have_a_style_weight_of_its_own(vgg_features, tmp_path, shar
         == 0
     )
     assert "- candy=5.0\n- mosaic=15.0" in capsys.readouterr().out
+
+
+def test_style_layer_weights_are_a_setting_of_the_run(tmp_path, shared, photos, capsys):
+    from faststyle.quality.evaluate import objective_from
+
+    ck = tmp_path / "ck"
+    args = multi_args(shared, photos, ck, "--max-steps", "1", "--style-layer-weights", "1", "2", "1", "0")
+    assert train_main(args) == 0
+    hparams = load_model(ck / "multistyle.pth").hparams
+    assert hparams["style_layer_weights"] == [1.0, 2.0, 1.0, 0.0]
+    assert objective_from(hparams)[0]["style_layer_weights"] == [1.0, 2.0, 1.0, 0.0]  # evaluate scores the same
+    capsys.readouterr()
+    for bad in (["1", "2"], ["0", "0", "0", "0"], ["1", "1", "1", "-1"]):
+        assert train_main(multi_args(shared, photos, tmp_path / "bad", "--style-layer-weights", *bad)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--style-layer-weights" in err, err
+    assert not (tmp_path / "bad" / "last.ckpt").exists()

@@ -17,5 +17,10 @@ DEFAULT_TV_WEIGHT = 1.0
 # were half their size at every output size.
 DEFAULT_STYLE_SIZE = 512
 DEFAULT_STYLE_LOSS = "gram"
+# How much each style layer's relative error counts (STYLE_LAYERS order). Equal, each layer's
+# error relative to its own target, lets relu4_3 dominate: its relative error stays 3-10x the
+# others', so the net satisfies it by stamping the painting's object-sized motifs (candy's rings)
+# all over the photo.
+DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
 # mean+std: the variance floor is this fraction of the layer's mean square, not an absolute
 # number, so it scales with the activations and the loss stays invariant to VGG's scale.

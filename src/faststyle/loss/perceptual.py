@@ -3,7 +3,8 @@
 Each term is a *relative* error, so the weights mean the same thing for every style image
 and every loss network:
     content = |phi(y) - phi(x)|^2 / |phi(x)|^2                   at the content layer
-    style   = mean over style layers of |S(y) - S(s)|^2 / |S(s)|^2  (S = Gram, or mean+std)
+    style   = mean over style layers l of w_l |S(y) - S(s)|^2 / |S(s)|^2  (S = Gram, or mean+std;
+              w_l the layer weights, scaled to mean 1)
     tv      = mean |dy/dh| + mean |dy/dw| on the [0, 1] output image
 Scaling every VGG activation by k scales numerator and denominator alike (k^2 or k^4),
 so training is identical, and the raw Gram magnitudes that differ by orders of magnitude
@@ -26,6 +27,7 @@ from faststyle.image_io import fit_rgb
 from faststyle.loss.defaults import (
     CONTENT_LAYER,
     DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LAYER_WEIGHTS,
     DEFAULT_STYLE_LOSS,
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
@@ -58,10 +60,16 @@ class PerceptualLoss(nn.Module):
         tv_weight: float = DEFAULT_TV_WEIGHT,
         style_loss: str = DEFAULT_STYLE_LOSS,
         vgg_scale: float = 1.0,
+        style_layer_weights: Sequence[float] = DEFAULT_STYLE_LAYER_WEIGHTS,
     ):
         super().__init__()
         if style_loss not in ("gram", "meanstd"):
             raise ValueError(f"style_loss must be 'gram' or 'meanstd', not {style_loss!r}")
+        given = list(style_layer_weights)
+        if len(given) != len(style_layers) or min(given) < 0 or not any(given):
+            raise ValueError(f"need {len(style_layers)} style layer weights >= 0, not all 0: {given}")
+        # scaled to mean 1, so equal weights are the plain mean over layers and --style-weight keeps its meaning
+        self.layer_weights = {n: w * len(given) / sum(given) for n, w in zip(style_layers, given, strict=True)}
         self.vgg = VGGFeatures(features, [content_layer, *style_layers], scale=vgg_scale)
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)
@@ -149,9 +157,12 @@ class PerceptualLoss(nn.Module):
 
         each = output.new_zeros(len(output))  # [N]: each image's relative style error
         for name in self.style_layers:
+            if not self.layer_weights[name]:
+                continue
             for mine, (theirs, norm) in zip(self.statistics(feats[name]), self.targets(name), strict=True):
                 dims = tuple(range(1, mine.ndim))
-                each = each + (mine - theirs[style_ids]).pow(2).sum(dims) / norm[style_ids]
+                error = (mine - theirs[style_ids]).pow(2).sum(dims) / norm[style_ids]
+                each = each + self.layer_weights[name] * error
         each = self.style_weight_each[style_ids] * each / len(self.style_layers)
 
         terms = {
@@ -191,8 +202,18 @@ def style_loss_for(
     style_loss: str = DEFAULT_STYLE_LOSS,
     content_layer: str = CONTENT_LAYER,
     style_layers: Sequence[str] = STYLE_LAYERS,
+    style_layer_weights: Sequence[float] = DEFAULT_STYLE_LAYER_WEIGHTS,
 ) -> PerceptualLoss:
     """The training objective for one style image (uint8 [H, W, 3]), its targets already set."""
-    loss_fn = PerceptualLoss(features, content_layer, style_layers, content_weight, style_weight, tv_weight, style_loss)
+    loss_fn = PerceptualLoss(
+        features,
+        content_layer,
+        style_layers,
+        content_weight,
+        style_weight,
+        tv_weight,
+        style_loss,
+        style_layer_weights=style_layer_weights,
+    )
     loss_fn.set_style(style_tensor(style, style_size).to(next(features.parameters()).device))
     return loss_fn

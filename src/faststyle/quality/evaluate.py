@@ -40,6 +40,7 @@ from faststyle.inference.stylizer import Stylizer
 from faststyle.loss.defaults import (
     CONTENT_LAYER,
     DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LAYER_WEIGHTS,
     DEFAULT_STYLE_LOSS,
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
@@ -68,6 +69,7 @@ DEFAULT_OBJECTIVE = dict(
     style_size=DEFAULT_STYLE_SIZE,
     content_layer=CONTENT_LAYER,
     style_layers=list(STYLE_LAYERS),
+    style_layer_weights=list(DEFAULT_STYLE_LAYER_WEIGHTS),
 )
 METRICS = ("content", "style", "tv", "loss", "style_similarity", "structure", "stroke_scale", "ms")
 

@@ -12,9 +12,11 @@ def format_table(report: dict[str, Any]) -> str:
         f"{'structure':>9} {'ms':>9}"
     )
     obj = report["objective"]
+    layer_weights = obj.get("style_layer_weights")  # reports written before it was a setting lack it
+    layers = f", layers {' '.join(f'{w:g}' for w in layer_weights)}" if layer_weights else ""
     lines = [
         f"objective: content {obj['content_weight']}, style {obj['style_weight']} ({obj['style_loss']}, "
-        f"style size {obj['style_size']}), tv {obj['tv_weight']}; from the model: "
+        f"style size {obj['style_size']}{layers}), tv {obj['tv_weight']}; from the model: "
         f"{', '.join(report['objective_from_checkpoint']) or 'nothing (defaults)'}",
         head,
         "-" * len(head),

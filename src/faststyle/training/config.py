@@ -30,6 +30,7 @@ import yaml
 from faststyle.errors import UserError
 from faststyle.loss.defaults import (
     DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_STYLE_LAYER_WEIGHTS,
     DEFAULT_STYLE_LOSS,
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
@@ -77,7 +78,14 @@ def setting(
         in_yaml=in_yaml,
         many=many,
     )
+    if isinstance(default, list):  # a dataclass shares no mutable default: each config gets a copy
+        return field(default_factory=default.copy, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def default_of(f: dataclasses.Field[Any]) -> Any:
+    """A declared setting's built-in default."""
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def rank_or_full(text: str | float) -> int:
@@ -155,6 +163,17 @@ class TrainConfig:
         resume=RUN,
         check=name_and_weight,
         metavar="NAME=W",
+        group="model and loss",
+        many=True,
+    )
+    style_layer_weights: list[float] = setting(
+        list(DEFAULT_STYLE_LAYER_WEIGHTS),
+        "how much each style layer counts, relu1_2 relu2_2 relu3_3 relu4_3 (scaled to mean 1): relu4_3 carries "
+        "the painting's object-sized motifs, which a net stamps all over the photo when it counts as much as the "
+        "rest; 0 for relu4_3 paints colour and brushwork only",
+        resume=RUN,
+        check=non_negative_float,
+        metavar="W",
         group="model and loss",
         many=True,
     )

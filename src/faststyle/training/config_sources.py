@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from faststyle.errors import UserError
-from faststyle.training.config import LOCAL, RUN, TrainConfig, declared, flag_of
+from faststyle.training.config import LOCAL, RUN, TrainConfig, declared, default_of, flag_of
 from faststyle.values import user_path
 
 
@@ -22,11 +22,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for f in declared():
         m = f.metadata
         group = groups.get(m["group"]) or groups.setdefault(m["group"], p.add_argument_group(m["group"]))
-        help_text = m["help"]
-        if f.default not in (None, False, True) and "[default" not in help_text:
-            help_text += f" (default: {f.default})".replace("%", "%%")
-        if isinstance(f.default, bool):
-            action = "store_false" if f.default else "store_true"
+        help_text, default = m["help"], default_of(f)
+        if default not in (None, False, True) and "[default" not in help_text:
+            shown = " ".join(map(str, default)) if isinstance(default, list) else default
+            help_text += f" (default: {shown})".replace("%", "%%")
+        if isinstance(default, bool):
+            action = "store_false" if default else "store_true"
             group.add_argument(flag_of(f), dest=f.name, action=action, default=None, help=help_text)
         else:
             group.add_argument(

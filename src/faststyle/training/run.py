@@ -22,6 +22,7 @@ from faststyle.allocator import keep_freed_memory
 from faststyle.errors import UserError
 from faststyle.hardware import choose_precision
 from faststyle.image_io import ensure_writable
+from faststyle.loss.defaults import STYLE_LAYERS
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model
@@ -98,6 +99,11 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     choose_precision(config.precision, config.accelerator)  # refuses what this machine cannot train in, now
     if config.content_weight + config.style_weight == 0:
         raise UserError("--content-weight and --style-weight are both 0: there is nothing to learn")
+    if len(config.style_layer_weights) != len(STYLE_LAYERS) or not any(config.style_layer_weights):
+        raise UserError(
+            f"--style-layer-weights {' '.join(map(str, config.style_layer_weights))}: give {len(STYLE_LAYERS)} "
+            f"weights ({' '.join(STYLE_LAYERS)}), not all 0"
+        )
     for flag in ("finetune", "adapter_rank", "adapter_down_lr", "new_style_start"):  # else silently unused
         if config.base is None and flag in explicit:
             raise UserError(f"--{flag.replace('_', '-')} needs --base (the model to start from)")

@@ -125,6 +125,7 @@ class StyleTransferSystem(L.LightningModule):
             c.style_weight,
             c.tv_weight,
             c.style_loss,
+            style_layer_weights=c.style_layer_weights,
         ).to(self.device)
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
