@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 WEB := src/faststyle/web
 
-.PHONY: setup demo test test-quick lint bench web-setup other-runtimes
+.PHONY: setup demo test test-quick lint bench web-setup other-runtimes report screenshot
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -72,3 +72,11 @@ $(VENV)/triton/.installed: | setup
 	cp $(VENV)/triton/pytriton/tritonserver/python_backend_stubs/$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/triton_python_backend_stub \
 		$(VENV)/triton/pytriton/tritonserver/backends/python/
 	touch $@
+
+# docs/ and the README's tables again from the records in bench/results (measures nothing)
+report: setup
+	$(BIN)/python bench/report.py
+
+# docs/web_page.png: the page with the bundled models, as tests/test_web.py sees it
+screenshot: setup web-setup
+	FASTSTYLE_WEB_SCREENSHOT=$(abspath docs/web_page.png) $(BIN)/python -m pytest -q tests/test_web.py -k docs_screenshot

@@ -1,4 +1,5 @@
-"""The README's embedding examples run as written, with torch unimportable."""
+"""The README's examples, and those of docs/runtimes.md, run as written; the embedding ones with torch
+unimportable."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ OPENCV4 = ROOT / ".venv" / "opencv" / "4.14.0.94"
 
 
 def python_blocks(runtime: str = "onnxruntime") -> list[str]:
-    """The README's Python examples that run `runtime` (onnxruntime: the ones that name no other)."""
-    text = (ROOT / "README.md").read_text()
+    """The Python examples of the README and docs/runtimes.md that run `runtime` (onnxruntime: the
+    ones that name no other)."""
+    text = (ROOT / "README.md").read_text() + (ROOT / "docs" / "runtimes.md").read_text()
     blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "starry_night" in b]
     if runtime == "onnxruntime":
         return [b for b in blocks if not any(f"import {r}" in b for r in OTHER_RUNTIMES)]
@@ -84,3 +86,107 @@ def test_other_runtime_example_gives_the_runtimes_pixels(runtime, model_pth, mod
     assert proc.returncode == 0, proc.stderr[-2000:]
     expected = Stylizer(model_onnx, backend="ort", precision="fp32")(load_rgb(tmp_path / "photo.jpg"))
     assert np.abs(load_rgb(tmp_path / "photo_starry.png").astype(int) - expected).max() <= 1
+
+
+# --- every command line of the README ---------------------------------------------------------
+
+
+def readme_commands() -> list[list[str]]:
+    """Each command of the README's bash blocks as an argument list: continuation lines joined,
+    comments dropped, `a && b` split, and `...` standing for the arguments of the program's
+    previous command (`faststyle evaluate ... --size 512 1024`)."""
+    import shlex
+
+    commands: list[list[str]] = []
+    previous: dict[tuple[str, ...], list[str]] = {}
+    for block in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            while words:
+                cut = words.index("&&") if "&&" in words else len(words)
+                command, words = words[:cut], words[cut + 1 :]
+                program = tuple(command[:2]) if command[0] in ("faststyle", "python") else (command[0],)
+                if "..." in command:
+                    i = command.index("...")
+                    command = command[:i] + previous[program][i:] + command[i + 1 :]
+                else:
+                    previous[program] = command
+                commands.append(command)
+    return commands
+
+
+def parses(build_parser, args: list[str]) -> None:
+    """The command's own parser accepts `args` (argparse exits on a flag that does not exist)."""
+    try:
+        build_parser().parse_args(args)
+    except SystemExit as e:
+        raise AssertionError(f"{' '.join(args)}: refused by the command's parser (exit {e.code})") from None
+
+
+@pytest.fixture(scope="module")
+def workspace(shared, tmp_path_factory) -> Path:
+    """Small stand-ins for the files the README's stylize lines name."""
+    from PIL import Image
+
+    from faststyle.image_io import fit_rgb, load_rgb
+    from faststyle.model_files import resolve_model
+    from tests.conftest import make_clip
+
+    root = tmp_path_factory.mktemp("readme")
+    photo = Image.fromarray(fit_rgb(load_rgb(shared / "content" / "chicago.jpg"), max_size=96))
+    for name in ("photo.jpg", "big.jpg", "photos/a.jpg", "photos/b.png", "holiday/beach.png"):
+        (root / name).parent.mkdir(exist_ok=True)
+        photo.save(root / name)
+    photo.save(root / "cat.gif", save_all=True, append_images=[photo.rotate(180)], duration=100, loop=0)
+    make_clip(root / "clip.mp4", frames=3)
+    (root / "export").mkdir()
+    shutil.copy(resolve_model("wave"), root / "export" / "wave.onnx")
+    return root
+
+
+def test_every_readme_command_runs_or_parses(workspace, tmp_path, monkeypatch):
+    # stylize and local batch lines run for real on small stand-ins; the rest (hours of training,
+    # servers, GPUs, Hub datasets) are checked by their own parsers, and what they name must exist.
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    from faststyle.commands import batch, evaluate, gallery, optimize, serve, stylize, train
+
+    parsers = {"batch": batch, "evaluate": evaluate, "gallery": gallery, "optimize": optimize, "serve": serve}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    makefile = (ROOT / "Makefile").read_text()
+    commands = readme_commands()
+    assert len(commands) > 30
+    ran = 0
+    for i, command in enumerate(commands):
+        program, args = command[0], command[1:]
+        if program == "make":
+            assert re.search(rf"^{args[0]}:", makefile, re.M), f"make {args[0]}: no such target"
+        elif program == "pip":
+            (spec,) = [a for a in args if a.startswith(project["name"])] or [""]
+            assert spec, f"{command}: installs something other than {project['name']}"
+            extra = re.findall(r"\[(\w+)\]", spec)
+            assert all(e in project["optional-dependencies"] for e in extra), f"{spec}: no such extra"
+        elif program == "source":
+            assert args == [".venv/bin/activate"]
+        elif program == "npm":
+            assert (ROOT / args[args.index("--prefix") + 1] / "package-lock.json").is_file()
+        elif program in ("python", "torchrun", "srun"):
+            script = command.index("train.py") if "train.py" in command else command.index("python") + 1
+            if command[script] == "train.py":
+                parses(train.build_parser, command[script + 1 :])
+            else:
+                assert (ROOT / command[script]).is_file(), f"{command[script]}: no such script"
+        elif program == "stylize" or (
+            program == "faststyle" and args[0] == "batch" and "--engine" not in args and "--dataset" not in args
+        ):
+            work = tmp_path / str(i)
+            shutil.copytree(workspace, work)
+            monkeypatch.chdir(work)
+            main = stylize.main if program == "stylize" else batch.main
+            assert main(args if program == "stylize" else args[1:]) == 0, command
+            ran += 1
+        elif program == "faststyle":
+            parses(parsers[args[0]].build_parser, args[1:])
+        else:
+            raise AssertionError(f"README command {' '.join(command)}: no check for {program}; add one")
+    assert ran >= 14

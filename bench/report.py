@@ -1,0 +1,119 @@
+"""The figures of README.md and docs/ again, from the records the benches wrote to bench/results/.
+
+    python bench/report.py           # rewrite every page from its record
+    python bench/report.py --check   # change nothing; exit 1 naming each page its records would change
+
+Each bench script writes its raw results as JSON under bench/results/ and renders its page from
+that record; this renders them all again without measuring anything, so no figure in the docs or
+in the README's tables is typed by hand. A page of docs/ is the whole file; the README holds
+generated blocks between `<!-- report:NAME -->` and `<!-- /report:NAME -->`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import anchors  # the bench scripts beside this one render their own pages
+import retrained
+import stroke_scale
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs"
+ANCHOR = "pytorch/examples"
+
+
+def load(name: str) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads((RESULTS / name).read_text())
+    return record
+
+
+def anchors_summary(record: dict[str, Any]) -> str:
+    """The README's quality table: per style and size, the anchor and our bundled base, read at
+    the side where the anchor's similarity peaks, and whether issue 48's target is met there."""
+    lines = [
+        "| style | output size | model | similarity at the anchor's peak side | stroke scale | structure "
+        "(lower keeps more of the photo) | target met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for style, sizes in record["results"].items():
+        for size, rows in sizes.items():
+            anchor = rows[ANCHOR]
+            curve = anchor["similarity_by_side"]
+            side = max(curve, key=curve.get)
+            for who in (ANCHOR, "multistyle"):
+                scores = rows[who]
+                at = scores["similarity_by_side"][side]
+                met = at >= curve[side] - 0.01 and scores["structure"] <= anchor["structure"]
+                lines.append(
+                    f"| {style} | {size} px | {who} | {at:.3f} (at {side} px) | {scores['stroke_scale']:.0f} px | "
+                    f"{scores['structure']:.3f} | {'' if who == ANCHOR else ('yes' if met else 'no')} |"
+                )
+    photos = record["photos"]
+    lines += [
+        "",
+        f"Means over {len(photos)} held-out photos of photos_eval; `{record['command']}` on {record['machine']}. "
+        "Target: similarity at least the anchor's less 0.01, structure no higher than the anchor's.",
+    ]
+    return "\n".join(lines)
+
+
+# docs/ pages: file -> how to render it from the records
+PAGES: dict[str, Callable[[], str]] = {
+    "anchors.md": lambda: anchors.doc(load("anchors.json"), DOCS / "anchors_1024.jpg"),
+    "retrained.md": lambda: retrained.doc(load("retrained.json"), DOCS / "retrained_1024.jpg"),
+    "stroke_scale.md": lambda: stroke_scale.doc(load("stroke_scale.json")),
+}
+# README.md blocks: name -> how to render it
+BLOCKS: dict[str, Callable[[], str]] = {
+    "anchors": lambda: anchors_summary(load("anchors.json")),
+}
+
+
+def readme_with_blocks(text: str) -> str:
+    """README.md's text with every generated block rendered again from the records."""
+    for name, render in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- report:{name} -->\n).*?(<!-- /report:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no <!-- report:{name} --> ... <!-- /report:{name} --> block")
+        body = render()
+        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def rendered() -> dict[Path, str]:
+    """Every generated file's path and the text its records give it."""
+    pages = {DOCS / name: render() for name, render in PAGES.items()}
+    readme = ROOT / "README.md"
+    pages[readme] = readme_with_blocks(readme.read_text())
+    return pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page differs from its records")
+    args = p.parse_args(argv)
+    stale = []
+    for path, text in rendered().items():
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(path.relative_to(ROOT))
+        if not args.check:
+            path.write_text(text)
+    if args.check and stale:
+        print(f"out of date with bench/results (run python bench/report.py): {', '.join(map(str, stale))}")
+        return 1
+    print(f"{'rewrote' if stale else 'up to date:'} {', '.join(map(str, stale)) or 'every page'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
