@@ -152,7 +152,7 @@ def test_ray_engine_writes_what_the_local_engine_writes(tree, tmp_path, multi_on
     if importlib.util.find_spec("ray") is None:
         if IN_CI:
             pytest.fail("ray is missing: it is in the test extra (pip install -e '.[test]')")
-        pytest.skip("ray not installed (pip install 'faststyle[ray]')")
+        pytest.skip("ray not installed (pip install 'faststyle-transfer[ray]')")
     local, ray = tmp_path / "local", tmp_path / "ray"
     (tree / "trips" / "empty.png").write_bytes(b"")  # one broken file: a line of its own in both, not a failed job
     common = ["-m", str(multi_onnx), "--style", "random-blend", "--workers", "2"]

@@ -139,7 +139,7 @@ def test_forced_paths_the_machine_cannot_run_are_one_line(model_onnx, tmp_path, 
     )
     assert stylize_main([*base, "--backend", "openvino"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pip install 'faststyle[openvino]'" in err
+    assert err.count("\n") == 1 and "pip install 'faststyle-transfer[openvino]'" in err
 
 
 def test_auto_runs_torch_on_a_gpu_this_onnxruntime_cannot_use(model_pth, model_onnx, tmp_path, monkeypatch, capsys):

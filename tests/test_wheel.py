@@ -45,7 +45,11 @@ def installed(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = (tmp / "dist").glob("faststyle-*.whl")
+    (wheel,) = (tmp / "dist").glob("*.whl")
+    import faststyle
+
+    # published as faststyle-transfer ("faststyle" on the index is another project), version from the package
+    assert wheel.name.startswith(f"faststyle_transfer-{faststyle.__version__}-"), wheel.name
     env = tmp / "env"
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
     bin_dir = env / "bin"

@@ -51,7 +51,7 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
         choices=["local", "ray"],
         default="local",
         help="local: one process per core on this machine (default); ray: a Ray Data pipeline (pip install "
-        "'faststyle[ray]'), local or on the cluster RAY_ADDRESS names",
+        "'faststyle-transfer[ray]'), local or on the cluster RAY_ADDRESS names",
     )
     a("--workers", type=thread_count, default=None, metavar="N", help="processes or Ray actors [default: every core]")
     a("--backend", choices=["auto", "ort", "openvino"], default="auto", help="engine, as for stylize (default auto)")

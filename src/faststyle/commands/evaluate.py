@@ -89,7 +89,7 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
         metavar="FILE",
         help="also measure flicker on a real video: the warping error between consecutive outputs along OpenCV's "
         "DIS optical flow (occlusions masked by a forward-backward check), per frame and with stylize --temporal; "
-        'needs pip install "faststyle[video]"',
+        'needs pip install "faststyle-transfer[video]"',
     )
     a(
         "--video-frames",

@@ -86,7 +86,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         action="store_true",
         help="videos and animations: steady the strokes from frame to frame by mixing in the previous output, "
         "moved along the optical flow, where the flow is reliable (softens fine detail a little; "
-        "needs 'faststyle[video]')",
+        "needs 'faststyle-transfer[video]')",
     )
     p.add_argument(
         "--temporal-blend",
@@ -108,7 +108,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         help="auto (default): the fastest engine that stays within 1 level mean / 24 max of ONNX Runtime fp32 on "
         "this machine, measured once per model and remembered (on a GPU that this onnxruntime cannot use: PyTorch "
         "there, for models with a checkpoint); ort: ONNX Runtime; openvino: OpenVINO (pip install "
-        "'faststyle[openvino]'); torch: PyTorch, needs a .ckpt/.pth model",
+        "'faststyle-transfer[openvino]'); torch: PyTorch, needs a .ckpt/.pth model",
     )
     p.add_argument(
         "--precision",

@@ -56,7 +56,7 @@ def run_ray(items: list[Item], settings: Settings, workers: int, progress: bool 
     try:
         import ray
     except ImportError:
-        raise UserError("--engine ray needs Ray (pip install 'faststyle[ray]')") from None
+        raise UserError("--engine ray needs Ray (pip install 'faststyle-transfer[ray]')") from None
     if settings.source.dataset:
         raise UserError("--engine ray takes a folder of images; run a dataset with the local engine")
     todo = [item for item in items if not item.dest.exists()]

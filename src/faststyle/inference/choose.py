@@ -164,7 +164,7 @@ def choose(
 ) -> tuple[str, str]:
     """The fastest correct (backend, precision) for this model here, measured once and cached."""
     if backend == "openvino" and not openvino_installed():
-        raise UserError("OpenVINO is not installed (pip install 'faststyle[openvino]')")
+        raise UserError("OpenVINO is not installed (pip install 'faststyle-transfer[openvino]')")
     if backend != "auto" and precision != "auto":
         return backend, precision  # forced: open_engine says why, in one line, if this machine cannot run it
     options = candidates(path, backend, precision)

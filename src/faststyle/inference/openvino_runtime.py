@@ -3,7 +3,7 @@
 OpenVINO reads the ONNX file itself (no conversion step). On CPUs with AMX or AVX512-BF16 it
 runs in bfloat16 by default, which is several times faster and a few levels different from
 float32; `precision="fp32"` asks for float32 exactness. Torch-free, like faststyle.runtime:
-needs the `openvino` package (pip install "faststyle[openvino]").
+needs the `openvino` package (pip install "faststyle-transfer[openvino]").
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class OpenVinoStylizer:
         try:
             import openvino as ov
         except ImportError:
-            raise UserError("OpenVINO is not installed (pip install 'faststyle[openvino]')") from None
+            raise UserError("OpenVINO is not installed (pip install 'faststyle-transfer[openvino]')") from None
         if precision not in PRECISIONS:
             raise UserError(f"OpenVINO runs fp32 or bf16, not {precision}")
         if precision == "bf16" and not cpu_has_bf16():

@@ -11,7 +11,7 @@ that the backward flow sends to the previous frame and the forward flow brings b
 `tolerance` px) and a brightness check (the photo there looked the same, within about
 `brightness` levels). Occluded and badly matched pixels fall to 0, and so does a cut to another
 scene, even where both flows are near zero over flat areas: those pixels show this frame's
-stylization alone, and the old scene does not ghost. Needs `pip install "faststyle[video]"`.
+stylization alone, and the old scene does not ghost. Needs `pip install "faststyle-transfer[video]"`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def require_opencv() -> Any:
     try:
         import cv2
     except ImportError:
-        raise UserError('--temporal needs OpenCV for optical flow: pip install "faststyle[video]"') from None
+        raise UserError('--temporal needs OpenCV for optical flow: pip install "faststyle-transfer[video]"') from None
     return cv2
 
 
