@@ -13,6 +13,7 @@ from pathlib import Path
 
 from faststyle.commands.common import Parser, add_stroke_scale
 from faststyle.errors import UserError, run_cli
+from faststyle.inference.stylizer import PRECISIONS, TORCH_FREE_BACKENDS
 from faststyle.values import at_least, given_path, positive_int, thread_count, unit_float
 
 
@@ -54,8 +55,8 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
         "'faststyle-transfer[ray]'), local or on the cluster RAY_ADDRESS names",
     )
     a("--workers", type=thread_count, default=None, metavar="N", help="processes or Ray actors [default: every core]")
-    a("--backend", choices=["auto", "ort", "openvino"], default="auto", help="engine, as for stylize (default auto)")
-    a("--precision", choices=["auto", "fp32", "bf16", "int8"], default="auto", help="as for stylize (default auto)")
+    a("--backend", choices=TORCH_FREE_BACKENDS, default="auto", help="engine, as for stylize (default auto)")
+    a("--precision", choices=PRECISIONS, default="auto", help="as for stylize (default auto)")
     a("--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first")
     a("--strength", type=unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default)")
     add_stroke_scale(p)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from faststyle.commands.common import Parser
 from faststyle.errors import UserError, run_cli
+from faststyle.export.metadata import LAYOUTS
 
 
 def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
@@ -19,7 +20,7 @@ def build_parser(prog: str = "faststyle export") -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="ONNX file to write [default: export/STYLE.onnx]")
     p.add_argument(
         "--layout",
-        choices=["pixels", "zoo", "net"],
+        choices=LAYOUTS,
         default="pixels",
         help="pixels: uint8 [N,H,W,3] in and out, any size (default); zoo: float32 [N,3,H,W] 0-255 (ONNX Model "
         "Zoo); net: the bare network, float32 [N,3,H,W] 0-1, H and W multiples of 4 and at least 16, the caller "

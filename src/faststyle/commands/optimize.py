@@ -18,6 +18,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
+    STYLE_LOSSES,
 )
 from faststyle.values import at_least, non_negative_float, positive_float, positive_int
 
@@ -84,7 +85,7 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
     )
     a(
         "--style-loss",
-        choices=["gram", "meanstd"],
+        choices=STYLE_LOSSES,
         default=DEFAULT_STYLE_LOSS,
         help="style statistic: Gram matrices, or per-channel mean+std (AdaIN) (default %(default)s)",
     )

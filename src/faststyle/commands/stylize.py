@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_stroke_scale
 from faststyle.errors import UserError, run_cli
+from faststyle.inference.stylizer import BACKENDS, PRECISIONS
 from faststyle.values import at_least, non_negative_int, positive_float, thread_count, unit_float
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        choices=["auto", "ort", "openvino", "torch"],
+        choices=BACKENDS,
         default="auto",
         help="auto (default): the fastest engine that stays within 1 level mean / 24 max of ONNX Runtime fp32 on "
         "this machine, measured once per model and remembered (on a GPU that this onnxruntime cannot use: PyTorch "
@@ -112,7 +113,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--precision",
-        choices=["auto", "fp32", "bf16", "int8"],
+        choices=PRECISIONS,
         default="auto",
         help="auto (default) follows --backend's choice; bf16 needs a CPU with AMX or AVX512-BF16 (OpenVINO, torch); "
         "int8 needs NAME.int8.onnx beside the model (faststyle export --int8)",

@@ -15,10 +15,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from faststyle.model.transform_net import MIN_SIZE, STRIDE, TransformNet
+from faststyle.model.transform_net import TransformNet
+from faststyle.net_geometry import MIN_SIZE, STRIDE
 from faststyle.pixels import net_to_pixels, pixels_to_net
 
-LAYOUTS = ("pixels", "zoo", "net")
 DESCRIPTIONS = {
     "pixels": ("uint8 RGB image batch [N, H, W, 3], any N, H, W", "uint8 RGB stylized batch [N, H, W, 3], same shape"),
     "zoo": ("float32 RGB batch [N, 3, H, W], values 0-255", "float32 RGB stylized batch [N, 3, H, W], values 0-255"),

@@ -22,6 +22,10 @@ from typing import Any
 
 from faststyle.errors import ModelError
 
+# The graph layouts `faststyle export --layout` writes (faststyle.export.layouts builds them):
+# uint8 pixels in and out, the ONNX Model Zoo's float NCHW 0-255, and the bare network.
+LAYOUTS = ("pixels", "zoo", "net")
+
 
 def int8_path(path: Path) -> Path:
     """Where the quantized twin of NAME.onnx lives: NAME.int8.onnx (`faststyle export --int8`)."""

@@ -28,7 +28,8 @@ from torch import nn
 import faststyle
 from faststyle.blend import StyleSpec, style_weights
 from faststyle.errors import UserError
-from faststyle.export.layouts import CHECK_SHAPES, DESCRIPTIONS, LAYOUTS, dynamic_dims, example_input, wrap
+from faststyle.export.layouts import CHECK_SHAPES, DESCRIPTIONS, dynamic_dims, example_input, wrap
+from faststyle.export.metadata import LAYOUTS
 from faststyle.image_io import atomic_path
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.checkpoint_format import KEY, VERSION

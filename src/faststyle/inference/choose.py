@@ -33,13 +33,12 @@ from faststyle.export.metadata import int8_path, metadata_of, read_proto
 from faststyle.image_io import load_rgb
 from faststyle.inference.onnx_runtime import OrtStylizer
 from faststyle.inference.openvino_runtime import OpenVinoStylizer
+from faststyle.inference.stylizer import TORCH_FREE_BACKENDS as BACKENDS
 from faststyle.inference.stylizer import Stylizer
 from faststyle.timing import median_ms
 
 MAX_MEAN_LEVELS, MAX_LEVELS = 1.0, 24
 CALIBRATION_PHOTO = Path(__file__).resolve().parents[1] / "models" / "calibration.jpg"
-BACKENDS = ("auto", "ort", "openvino")
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 @dataclass

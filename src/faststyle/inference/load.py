@@ -15,12 +15,9 @@ from pathlib import Path
 
 from faststyle.blend import StyleSpec
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.stylizer import Stylizer, ort_providers
+from faststyle.inference.stylizer import BACKENDS, PRECISIONS, Stylizer, ort_providers
 from faststyle.model_files import checkpoint_of, resolve_model
 from faststyle.runtime import Stylizer as EngineStylizer
-
-BACKENDS = ("auto", "ort", "openvino", "torch")
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 def gpu_only_for_torch() -> bool:

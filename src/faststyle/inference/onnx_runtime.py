@@ -23,12 +23,10 @@ from numpy.typing import NDArray
 
 from faststyle.blend import StyleSpec, check_weights, style_weights
 from faststyle.errors import ModelError, UserError
-from faststyle.export.metadata import Dims, check_inputs, style_names
+from faststyle.export.metadata import LAYOUTS, Dims, check_inputs, style_names
 from faststyle.image_io import load_rgb, save_rgb
 from faststyle.inference.stylizer import check_pixels, no_images, ort_providers
-
-LAYOUTS = ("pixels", "zoo", "net")
-STRIDE, MIN_SIZE = 4, 16  # the net layout's input: H and W multiples of STRIDE, at least MIN_SIZE
+from faststyle.net_geometry import padded
 
 
 def _ort_reason(e: Exception) -> str:
@@ -129,9 +127,9 @@ class OrtStylizer:
     def _run_net(self, batch: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """The net layout: pad (edge) to the stride as the pixels graph does, 0-1 NCHW in and out, crop."""
         h, w = batch.shape[1:3]
-        ph, pw = (max(MIN_SIZE, -(-size // STRIDE) * STRIDE) - size for size in (h, w))
-        padded = np.pad(batch, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
-        nchw = np.ascontiguousarray(padded.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        ph, pw = padded(h) - h, padded(w) - w
+        grown = np.pad(batch, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
+        nchw = np.ascontiguousarray(grown.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
         styled: NDArray[np.float32] = self.session.run([self._output], {self._input: nchw})[0][:, :, :h, :w]
         pixels: NDArray[np.uint8] = np.clip(np.rint(styled * 255.0), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))

@@ -27,8 +27,9 @@ from PIL import Image
 
 from faststyle.errors import UserError
 from faststyle.image_io import MAX_PIXELS, resize_rgb
+from faststyle.net_geometry import MIN_SIZE
 
-MIN_SIDE = 16  # the photo's shorter side after shrinking by 1/S: the net's own minimum
+MIN_SIDE = MIN_SIZE  # the photo's shorter side after shrinking by 1/S: the net's own minimum
 RADIUS = 2  # the guided filter's window at low resolution: (2r + 1)^2 pixels
 EPS = 1e-3  # luminance variance (0-1 scale) below which a window counts as flat: ~8 levels RMS
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)

@@ -22,6 +22,12 @@ from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 
+# The choices of --backend and --precision (stylize, batch, the runtime's Stylizer): "auto" lets
+# faststyle.inference.choose measure which engine is fastest and correct on this machine.
+BACKENDS = ("auto", "ort", "openvino", "torch")
+TORCH_FREE_BACKENDS = tuple(b for b in BACKENDS if b != "torch")  # what faststyle.runtime runs without torch
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
 
 class Stylizer(Protocol):
     style: str

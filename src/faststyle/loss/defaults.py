@@ -16,6 +16,7 @@ DEFAULT_TV_WEIGHT = 1.0
 # and 1024 px, copy their paintings' strokes at 504 and 470 px (bench/anchors.py); at 256 ours
 # were half their size at every output size.
 DEFAULT_STYLE_SIZE = 512
+STYLE_LOSSES = ("gram", "meanstd")  # Gram matrices, or per-channel mean and standard deviation
 DEFAULT_STYLE_LOSS = "gram"
 # How much each style layer's relative error counts (STYLE_LAYERS order). Equal, each layer's
 # error relative to its own target, lets relu4_3 dominate: its relative error stays 3-10x the

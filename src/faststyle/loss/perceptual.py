@@ -33,6 +33,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
     STYLE_LAYERS,
+    STYLE_LOSSES,
 )
 from faststyle.loss.gram import gram
 from faststyle.loss.statistics import mean_std
@@ -63,7 +64,7 @@ class PerceptualLoss(nn.Module):
         style_layer_weights: Sequence[float] = DEFAULT_STYLE_LAYER_WEIGHTS,
     ):
         super().__init__()
-        if style_loss not in ("gram", "meanstd"):
+        if style_loss not in STYLE_LOSSES:
             raise ValueError(f"style_loss must be 'gram' or 'meanstd', not {style_loss!r}")
         given = list(style_layer_weights)
         if len(given) != len(style_layers) or min(given) < 0 or not any(given):

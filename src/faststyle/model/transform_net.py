@@ -23,9 +23,7 @@ from torch import nn
 
 from faststyle.model.adapters import AdaptedConv2d
 from faststyle.model.archs import ARCHS, FULL
-
-STRIDE = 4
-MIN_SIZE = 16  # at 1/4 size that is 4 px, enough for the 3x3 reflection pads
+from faststyle.net_geometry import padded
 
 
 class CondInstanceNorm(nn.Module):
@@ -172,8 +170,7 @@ class TransformNet(nn.Module):
         w = self.style_weights(style, x.device)
         h, wd = x.shape[-2:]
         # Pad bottom/right up to a multiple of the stride (and at least MIN_SIZE): [N,3,H',W']
-        ph = max(MIN_SIZE, (h + STRIDE - 1) // STRIDE * STRIDE) - h
-        pw = max(MIN_SIZE, (wd + STRIDE - 1) // STRIDE * STRIDE) - wd
+        ph, pw = padded(h) - h, padded(wd) - wd
         y = F.pad(x, (0, pw, 0, ph), mode="replicate")
         return torch.sigmoid(self._logits(y, w)[..., :h, :wd])
 

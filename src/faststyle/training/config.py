@@ -35,6 +35,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
+    STYLE_LOSSES,
 )
 from faststyle.model.archs import ARCHS, FULL
 from faststyle.values import (
@@ -196,7 +197,7 @@ class TrainConfig:
         DEFAULT_STYLE_LOSS,
         "style statistic: Gram matrices, or per-channel mean+std (AdaIN)",
         resume=RUN,
-        choices=("gram", "meanstd"),
+        choices=STYLE_LOSSES,
         group="model and loss",
     )
     stability_weight: float = setting(
