@@ -12,15 +12,9 @@ from pathlib import Path
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
-from faststyle.loss.defaults import (
-    DEFAULT_CONTENT_WEIGHT,
-    DEFAULT_STYLE_LOSS,
-    DEFAULT_STYLE_SIZE,
-    DEFAULT_STYLE_WEIGHT,
-    DEFAULT_TV_WEIGHT,
-    STYLE_LOSSES,
-)
-from faststyle.values import at_least, non_negative_float, positive_float, positive_int
+from faststyle.training.config import OBJECTIVE, check_objective
+from faststyle.training.config_sources import add_arguments
+from faststyle.values import at_least, positive_float, positive_int
 
 
 def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
@@ -54,41 +48,8 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
         help="optimiser; L-BFGS needs far fewer steps (default %(default)s)",
     )
     a("--lr", type=positive_float, default=None, help="step size [default: 1.0 for L-BFGS, 0.02 for Adam]")
-    a(
-        "--content-weight",
-        type=non_negative_float,
-        metavar="W",
-        default=DEFAULT_CONTENT_WEIGHT,
-        help="weight of the relative content error (default %(default)s)",
-    )
-    a(
-        "--style-weight",
-        type=non_negative_float,
-        metavar="W",
-        default=DEFAULT_STYLE_WEIGHT,
-        help="weight of the relative style error, as in training; more = stronger style (default %(default)s)",
-    )
-    a(
-        "--tv-weight",
-        type=non_negative_float,
-        metavar="W",
-        default=DEFAULT_TV_WEIGHT,
-        help="weight of total variation (smoothness); 0 disables it (default %(default)s)",
-    )
-    a(
-        "--style-size",
-        type=at_least(16),
-        metavar="PX",
-        default=DEFAULT_STYLE_SIZE,
-        help="longer side the style image is shrunk to (never enlarged) before its statistics are taken; "
-        "larger = larger strokes and motifs (default %(default)s)",
-    )
-    a(
-        "--style-loss",
-        choices=STYLE_LOSSES,
-        default=DEFAULT_STYLE_LOSS,
-        help="style statistic: Gram matrices, or per-channel mean+std (AdaIN) (default %(default)s)",
-    )
+    # the objective's flags: training's own declarations (faststyle.training.config), with their defaults
+    add_arguments(p, names=OBJECTIVE, defaults=True)
     add_vgg_weights(p)
     add_device(p)
     a("--overwrite", action="store_true", help="replace OUT if it exists")
@@ -100,8 +61,7 @@ def check(args: argparse.Namespace) -> None:
     """Everything that can be wrong with the flags, before minutes of optimisation."""
     from PIL import Image
 
-    if args.content_weight + args.style_weight == 0:
-        raise UserError("--content-weight and --style-weight are both 0: there is nothing to optimise")
+    check_objective(args.content_weight, args.style_weight, args.style_layer_weights, doing="optimise")
     out = Path(args.output)
     for flag, given in (("--content", args.content), ("--style", args.style)):
         if out.exists() and out.resolve() == Path(given).resolve():
@@ -130,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
     content = load_image(args.content, args.size).to(device)
     style = load_rgb(args.style)
     features = load_vgg16_features(args.vgg_weights).to(device)
-    loss_fn = style_loss_for(
-        features, style, args.style_size, args.content_weight, args.style_weight, args.tv_weight, args.style_loss
-    )
+    loss_fn = style_loss_for(features, style, **{name: getattr(args, name) for name in OBJECTIVE})
     with torch.no_grad():
         start = float(loss_fn(content, content)["loss"])  # step 0: the photo itself
     with tqdm(total=args.steps, desc="optimize", unit="step", disable=args.quiet) as bar:

@@ -37,16 +37,6 @@ from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, ensure_writable, loa
 from faststyle.inference.load import load_stylizer
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
 from faststyle.inference.stylizer import Stylizer
-from faststyle.loss.defaults import (
-    CONTENT_LAYER,
-    DEFAULT_CONTENT_WEIGHT,
-    DEFAULT_STYLE_LAYER_WEIGHTS,
-    DEFAULT_STYLE_LOSS,
-    DEFAULT_STYLE_SIZE,
-    DEFAULT_STYLE_WEIGHT,
-    DEFAULT_TV_WEIGHT,
-    STYLE_LAYERS,
-)
 from faststyle.loss.perceptual import style_loss_for, style_tensor
 from faststyle.loss.statistics import gram_matrix, style_similarity
 from faststyle.loss.structure import StructureDistance
@@ -59,18 +49,10 @@ from faststyle.quality.temporal import temporal_entry
 from faststyle.quality.temporal_video import video_clip, video_scores_for
 from faststyle.scan import expand_inputs
 from faststyle.timing import median_ms
+from faststyle.training.config import objective_defaults
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-DEFAULT_OBJECTIVE = dict(
-    content_weight=DEFAULT_CONTENT_WEIGHT,
-    style_weight=DEFAULT_STYLE_WEIGHT,
-    tv_weight=DEFAULT_TV_WEIGHT,
-    style_loss=DEFAULT_STYLE_LOSS,
-    style_size=DEFAULT_STYLE_SIZE,
-    content_layer=CONTENT_LAYER,
-    style_layers=list(STYLE_LAYERS),
-    style_layer_weights=list(DEFAULT_STYLE_LAYER_WEIGHTS),
-)
+DEFAULT_OBJECTIVE = objective_defaults()  # for a model file that does not say what it was trained with
 METRICS = ("content", "style", "tv", "loss", "style_similarity", "structure", "stroke_scale", "ms")
 
 

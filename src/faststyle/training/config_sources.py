@@ -15,20 +15,24 @@ from faststyle.training.config import LOCAL, RUN, TrainConfig, declared, default
 from faststyle.values import user_path
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """One flag per setting. Every default is None, meaning "not given", so the YAML file can
-    fill it; --help shows the real built-in default instead."""
+def add_arguments(p: argparse.ArgumentParser, names: tuple[str, ...] | None = None, defaults: bool = False) -> None:
+    """One flag per setting (or per setting in `names`). Every default is None, meaning "not
+    given", so the YAML file can fill it, and --help shows the real built-in default instead;
+    with `defaults`, the flags default to the built-in values (a command without YAML files)."""
     groups: dict[str, argparse._ArgumentGroup] = {}
     for f in declared():
+        if names is not None and f.name not in names:
+            continue
         m = f.metadata
         group = groups.get(m["group"]) or groups.setdefault(m["group"], p.add_argument_group(m["group"]))
         help_text, default = m["help"], default_of(f)
+        given = default if defaults else None
         if default not in (None, False, True) and "[default" not in help_text:
             shown = " ".join(map(str, default)) if isinstance(default, list) else default
             help_text += f" (default: {shown})".replace("%", "%%")
         if isinstance(default, bool):
             action = "store_false" if default else "store_true"
-            group.add_argument(flag_of(f), dest=f.name, action=action, default=None, help=help_text)
+            group.add_argument(flag_of(f), dest=f.name, action=action, default=given, help=help_text)
         else:
             group.add_argument(
                 flag_of(f),
@@ -36,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 type=m["check"],
                 choices=m["choices"],
                 metavar=m["metavar"],
-                default=None,
+                default=given,
                 help=help_text,
                 nargs="+" if m["many"] else None,
             )

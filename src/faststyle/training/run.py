@@ -22,12 +22,11 @@ from faststyle.allocator import keep_freed_memory
 from faststyle.errors import UserError
 from faststyle.hardware import choose_precision
 from faststyle.image_io import ensure_writable
-from faststyle.loss.defaults import STYLE_LAYERS
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
-from faststyle.training.config import TrainConfig
+from faststyle.training.config import TrainConfig, check_objective
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
 from faststyle.training.records import check_local_data
@@ -97,13 +96,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     if config.style is None:
         raise UserError("pass --style IMG (the style image(s) to learn)")
     choose_precision(config.precision, config.accelerator)  # refuses what this machine cannot train in, now
-    if config.content_weight + config.style_weight == 0:
-        raise UserError("--content-weight and --style-weight are both 0: there is nothing to learn")
-    if len(config.style_layer_weights) != len(STYLE_LAYERS) or not any(config.style_layer_weights):
-        raise UserError(
-            f"--style-layer-weights {' '.join(map(str, config.style_layer_weights))}: give {len(STYLE_LAYERS)} "
-            f"weights ({' '.join(STYLE_LAYERS)}), not all 0"
-        )
+    check_objective(config.content_weight, config.style_weight, config.style_layer_weights)
     for flag in ("finetune", "adapter_rank", "adapter_down_lr", "new_style_start"):  # else silently unused
         if config.base is None and flag in explicit:
             raise UserError(f"--{flag.replace('_', '-')} needs --base (the model to start from)")
