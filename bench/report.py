@@ -1,12 +1,14 @@
-"""The figures of README.md and docs/ again, from the records the benches wrote to bench/results/.
+"""The figures of README.md, docs/ and bench/results/*.md again, from the records in bench/results/.
 
     python bench/report.py           # rewrite every page from its record
     python bench/report.py --check   # change nothing; exit 1 naming each page its records would change
 
 Each bench script writes its raw results as JSON under bench/results/ and renders its page from
 that record; this renders them all again without measuring anything, so no figure in the docs or
-in the README's tables is typed by hand. A page of docs/ is the whole file; the README holds
-generated blocks between `<!-- report:NAME -->` and `<!-- /report:NAME -->`.
+in the README's tables is typed by hand. A page (in PAGES) is the whole file: docs/ pages, and
+each machine's bench/results/<slug>.md from its <slug>.json (bench/run.py's speed records); other
+files (README.md, docs/speed.md) hold generated blocks between `<!-- report:NAME -->` and
+`<!-- /report:NAME -->` (in BLOCKS).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anchors  # the bench scripts beside this one render their own pages
 import retrained
+import speed_record
 import stroke_scale
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,34 +69,74 @@ def anchors_summary(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# docs/ pages: file -> how to render it from the records
+def speed_records() -> list[str]:
+    """The slugs of bench/run.py's speed records: bench/results/<slug>.json, each with its page <slug>.md."""
+    return sorted(path.stem for path in RESULTS.glob("*.json") if load(path.name).get("format") == speed_record.FORMAT)
+
+
+# The machines whose tables docs/speed.md quotes, in blocks `speed-<slug>` (the inference and
+# training tables) and `speed-<slug>-tables` (its further tables, where the record has any); add a
+# machine here once its blocks are in docs/speed.md. And the tables it quotes from runs no page in
+# bench/results holds, transcribed into speed_notes.json: blocks `speed-note-<name>`.
+SPEED_MACHINES = (
+    "intel-r-xeon-r-processor-amx-bf16",
+    "amd-epyc-avx512-bf16",
+    "amd-epyc-family-26-model-2-avx512-bf16",
+    "nvidia-h200",
+)
+SPEED_NOTES = ("xeon-later", "torch-layout", "avx2-epyc", "width")
+
+
+def speed_blocks() -> dict[str, Callable[[], str]]:
+    """docs/speed.md's blocks, each ending in a blank line: a line after a table would be one more row."""
+    tables = lambda record: speed_record.block(record, ("tables",)) + "\n"
+    blocks: dict[str, Callable[[], str]] = {}
+    for slug in SPEED_MACHINES:
+        blocks[f"speed-{slug}"] = lambda slug=slug: speed_record.block(load(f"{slug}.json")) + "\n"
+        if load(f"{slug}.json").get("tables"):
+            blocks[f"speed-{slug}-tables"] = lambda slug=slug: tables(load(f"{slug}.json"))
+    for name in SPEED_NOTES:
+        blocks[f"speed-note-{name}"] = lambda name=name: tables({"tables": [load("speed_notes.json")["tables"][name]]})
+    return blocks
+
+
+# Whole pages: path from the repository root -> how to render it from the records
 PAGES: dict[str, Callable[[], str]] = {
-    "anchors.md": lambda: anchors.doc(load("anchors.json"), DOCS / "anchors_1024.jpg"),
-    "retrained.md": lambda: retrained.doc(load("retrained.json"), DOCS / "retrained_1024.jpg"),
-    "stroke_scale.md": lambda: stroke_scale.doc(load("stroke_scale.json")),
+    "docs/anchors.md": lambda: anchors.doc(load("anchors.json"), DOCS / "anchors_1024.jpg"),
+    "docs/retrained.md": lambda: retrained.doc(load("retrained.json"), DOCS / "retrained_1024.jpg"),
+    "docs/stroke_scale.md": lambda: stroke_scale.doc(load("stroke_scale.json")),
+    **{
+        f"bench/results/{slug}.md": lambda slug=slug: speed_record.doc(load(f"{slug}.json")) for slug in speed_records()
+    },
 }
-# README.md blocks: name -> how to render it
-BLOCKS: dict[str, Callable[[], str]] = {
-    "anchors": lambda: anchors_summary(load("anchors.json")),
+# Generated blocks: path from the repository root -> {block name -> how to render it}
+BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
+    "README.md": {"anchors": lambda: anchors_summary(load("anchors.json"))},
+    "docs/speed.md": speed_blocks(),
 }
 
 
-def readme_with_blocks(text: str) -> str:
-    """README.md's text with every generated block rendered again from the records."""
-    for name, render in BLOCKS.items():
+def with_blocks(file: str, text: str) -> str:
+    """`file`'s text with every generated block rendered again from the records."""
+    for name, render in BLOCKS[file].items():
         pattern = re.compile(rf"(<!-- report:{name} -->\n).*?(<!-- /report:{name} -->)", re.S)
         if not pattern.search(text):
-            raise SystemExit(f"README.md has no <!-- report:{name} --> ... <!-- /report:{name} --> block")
+            raise SystemExit(f"{file} has no <!-- report:{name} --> ... <!-- /report:{name} --> block")
         body = render()
         text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 
+def readme_with_blocks(text: str) -> str:
+    """README.md's text with every generated block rendered again from the records."""
+    return with_blocks("README.md", text)
+
+
 def rendered() -> dict[Path, str]:
     """Every generated file's path and the text its records give it."""
-    pages = {DOCS / name: render() for name, render in PAGES.items()}
-    readme = ROOT / "README.md"
-    pages[readme] = readme_with_blocks(readme.read_text())
+    pages = {ROOT / name: render() for name, render in PAGES.items()}
+    for name in BLOCKS:
+        pages[ROOT / name] = with_blocks(name, (ROOT / name).read_text())
     return pages
 
 

@@ -11,8 +11,10 @@ For each: ms per size and its speed-up over ORT fp32 (same run), whether it is c
 memory of a fresh process that runs it once at each size, and the share of this CPU's measured
 matrix-product peak for its precision (fp32, or bf16 where the CPU has it) that it reaches.
 Training: faststyle's step fp32 vs bf16 at 128 and 256 px against a plain PyTorch loop
-(bench/train_speed.py). Prints markdown and writes it, with the CPU model and flags, to
--o/<cpu>-<family>-<model>-<widest matrix flag>.md.
+(bench/train_speed.py). Prints markdown and writes the record, with the command and the CPU
+model and flags, to -o/<cpu>-<family>-<model>-<widest matrix flag>.json and its page, rendered
+from it (bench/speed_record.py), beside it as .md; bench/report.py renders the page and
+docs/speed.md's tables of it again from the .json.
 """
 
 from __future__ import annotations
@@ -22,15 +24,20 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_record import FORMAT, doc, dumps, parse_table, row  # bench/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -111,7 +118,43 @@ def agreement(engine, reference, photos: list[np.ndarray]) -> tuple[float, int, 
     return mean, worst, 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp: Path) -> list[str]:
+def inference_columns(sizes: list[int]) -> list[str]:
+    return [
+        "path",
+        *(f"{s} px ms" for s in sizes),
+        "correct (mean/max levels, PSNR)",
+        *(f"peak MB {s}" for s in sizes),
+        f"% of peak at {sizes[-1]}",
+    ]
+
+
+def inference_row(
+    name: str,
+    times: list[float],
+    reference_ms: list[float],
+    agreement: tuple[float, int, float],
+    correct: bool,
+    memory: list[float],
+    share: str,
+) -> list[str]:
+    """One path's cells: ms (and speed-up over the reference) per size, correctness, peak MB, share."""
+    mean, worst, psnr = agreement
+    return [
+        name,
+        *(f"{t:.0f} ({r / t:.2f}x)" for r, t in zip(reference_ms, times, strict=True)),
+        f"{'yes' if correct else 'no'} ({mean:.2f}/{worst}, {psnr:.0f} dB)",
+        *(f"{m:.0f}" for m in memory),
+        share,
+    ]
+
+
+def training_table(arch: str, printed: str) -> dict[str, Any]:
+    """The table bench/train_speed.py printed for one net (batch 4, its default)."""
+    lines = [line for line in printed.splitlines() if line.startswith("|")]
+    return {"arch": arch, "batch": 4, "heading": [f"{arch} net:"], **parse_table(lines)}
+
+
+def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp: Path) -> dict[str, Any]:
     from bench_paths import available, open_path
 
     from faststyle.allocator import keep_freed_memory
@@ -134,20 +177,14 @@ def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp:
     paths = [p for p in PATHS if available(*p)]
     engines = {p: open_path(*p, onnx_path, model, threads) for p in paths}
     reference = engines[("ort", "fp32")]
-    lines = [
+    heading = (
         f"model: {model.name} (arch {net.arch}, {count_flops(net, 512, 512) / 1e9:.1f} GFLOP at 512 px); "
         f"{threads} threads; ms per image, median of {runs}; matmul peak "
         + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items())
-        + f"; auto = {auto[0]} {auto[1]}",
-        "",
-        "| path | "
-        + " | ".join(f"{s} px ms" for s in sizes)
-        + " | correct (mean/max levels, PSNR) | "
-        + " | ".join(f"peak MB {s}" for s in sizes)
-        + f" | % of peak at {sizes[-1]} |",
-        "|---" * (3 + 2 * len(sizes)) + "|",
-    ]
-    reference_ms: dict[int, float] = {}
+        + f"; auto = {auto[0]} {auto[1]}"
+    )
+    table: dict[str, Any] = {"heading": [heading], "columns": inference_columns(sizes), "rows": []}
+    reference_ms: list[float] = []
     for path in paths:
         engine = engines[path]
         if path[0] == "torch":  # as `stylize --backend torch` runs (the torch paths come last)
@@ -157,7 +194,7 @@ def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp:
             x = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
             times.append(median_ms(lambda: engine(x), runs))
         if path == ("ort", "fp32"):
-            reference_ms = dict(zip(sizes, times, strict=True))
+            reference_ms = times
         mean, worst, psnr = agreement(engine, reference, photos)
         correct = mean <= MAX_MEAN_LEVELS and worst <= MAX_LEVELS
         memory = [peak_rss_mb(*path, onnx_path, model, s, threads) for s in sizes]
@@ -165,16 +202,9 @@ def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp:
         gflop = count_flops(net, sizes[-1], sizes[-1]) / 1e9
         share = f"{100 * gflop / (times[-1] / 1000) / precision_peak:.0f}%" if precision_peak else "-"
         name = f"{path[0]} {path[1]}" + (" **(auto)**" if path == auto else "")
-        cells = [f"{t:.0f} ({reference_ms[s] / t:.2f}x)" for s, t in zip(sizes, times, strict=True)]
-        lines.append(
-            f"| {name} | "
-            + " | ".join(cells)
-            + f" | {'yes' if correct else 'no'} ({mean:.2f}/{worst}, {psnr:.0f} dB) | "
-            + " | ".join(f"{m:.0f}" for m in memory)
-            + f" | {share} |"
-        )
-        print(lines[-1], flush=True)
-    return lines
+        table["rows"].append(inference_row(name, times, reference_ms, (mean, worst, psnr), correct, memory, share))
+        print(row(table["rows"][-1]), flush=True)
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,25 +218,27 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
     torch.set_num_threads(args.threads)
-    sys.path.insert(0, str(ROOT / "bench"))
     from faststyle.cpu import BF16_CPU_FLAGS, cpu_flags, cpu_generation, cpu_model, cpu_summary
 
-    lines = [f"# {cpu_model()}", "", f"{cpu_summary()}; torch {torch.__version__}", ""]
-    print("\n".join(lines), flush=True)
+    machine = f"{cpu_summary()}; torch {torch.__version__}"
+    command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
+    record: dict[str, Any] = {"format": FORMAT, "command": command, "machine": machine}
+    record |= {"title": cpu_model(), "header": [machine]}
+    print(f"# {cpu_model()}\n\n{machine}\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="faststyle-bench-") as tmp:
         os.environ["FASTSTYLE_CACHE"] = tmp  # the chooser measures afresh, and leaves nothing behind
-        lines += inference_table(args.model, args.sizes, args.runs, args.threads, Path(tmp))
+        record["inference"] = inference_table(args.model, args.sizes, args.runs, args.threads, Path(tmp))
     if not args.skip_train:
         import train_speed
 
-        lines += ["", "Training images/s (batch 4; in parentheses: times the plain loop in fp32):"]
+        intro = "Training images/s (batch 4; in parentheses: times the plain loop in fp32):"
+        record["training"] = {"intro": [intro], "tables": []}
         for arch in ("slim", "johnson"):
             captured = io.StringIO()
             with redirect_stdout(captured):
                 train_speed.main(["--arch", arch, "--sizes", "128,256", "--steps", str(args.runs)])
-            table = [line for line in captured.getvalue().splitlines() if line.startswith("|")]
-            lines += ["", f"{arch} net:", "", *table]
-    text = "\n".join(lines) + "\n"
+            record["training"]["tables"].append(training_table(arch, captured.getvalue()))
+    text = doc(record)
     print(text)
     args.output.mkdir(parents=True, exist_ok=True)
     # The model name alone does not tell machines apart here (an "AMD EPYC" with AVX2 only, a
@@ -214,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     # numbers and the widest matrix instructions the CPU has.
     tier = next((f for f in (*BF16_CPU_FLAGS, "avx512f", "avx2") if f in cpu_flags()), "baseline")
     slug = re.sub(r"[^a-z0-9]+", "-", f"{cpu_model()} {cpu_generation()} {tier}".lower()).strip("-")
+    (args.output / f"{slug}.json").write_text(dumps(record) + "\n")
     (args.output / f"{slug}.md").write_text(text)
-    print(f"wrote {args.output / f'{slug}.md'}")
+    print(f"wrote {args.output / f'{slug}.json'} and its page {args.output / f'{slug}.md'}")
     return 0
 
 
