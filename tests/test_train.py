@@ -412,3 +412,20 @@ def test_a_local_data_folder_means_every_image_below_it(tmp_path, shared):
         shutil.copy(photo, where[i % 3])
     (tmp_path / "deep" / "loop").symlink_to(tmp_path)  # a link loop is walked once
     assert len(records.open_dataset(str(tmp_path))) == 8
+
+
+def test_tensorboard_gets_previews_throughput_and_learning_rate(tmp_path, shared, photos):
+    # What a user watches a run by: the preview grid every --preview-every steps,
+    # images/s and the learning rate at every step, each loss term.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert train(tmp_path, shared, photos, "--max-steps", "4", "--preview-every", "2", "--no-export") == 0
+    (events,) = (tmp_path / "runs").rglob("events.out.tfevents.*")
+    log = EventAccumulator(str(events.parent), size_guidance={"images": 0, "scalars": 0})
+    log.Reload()
+    assert [e.step for e in log.Images("previews")] == [2, 4]
+    grid = log.Images("previews")[0]
+    assert grid.width > grid.height  # photos above their stylizations, side by side
+    scalars = set(log.Tags()["scalars"])
+    assert {"perf/images_per_s", "lr", "loss/content", "loss/style", "loss/tv"} <= scalars, scalars
+    assert all(e.value > 0 for e in log.Scalars("perf/images_per_s"))

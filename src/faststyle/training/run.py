@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model
+from faststyle.training.callbacks import Previews, ResumeHint, Throughput
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
 from faststyle.training.config import TrainConfig, check_objective
 from faststyle.training.config_sources import apply_resume
@@ -248,7 +248,13 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
         max_steps=config.max_steps,
         max_epochs=-1,
         max_time={"seconds": round(60 * config.max_minutes)} if config.max_minutes else None,
-        callbacks=[checkpointing, ResumeHint(checkpointing), *(callbacks or [])],
+        callbacks=[
+            checkpointing,
+            ResumeHint(checkpointing),
+            Throughput(),
+            Previews(config.preview_every),
+            *(callbacks or []),
+        ],
         use_distributed_sampler=False,  # our sampler shards by rank itself
         plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(config.log_dir, name=name, version=f"{ckpt_dir.name}-seed{config.seed}"),
@@ -290,27 +296,6 @@ def _trainer(**kwargs: object) -> L.Trainer:
             f"--accelerator {kwargs['accelerator']} --devices {kwargs['devices']} "
             f"--strategy {kwargs['strategy']}: {first}"
         ) from None
-
-
-class ResumeHint(L.Callback):
-    """On Ctrl-C, say what survives and how to go on: Lightning itself only says it is shutting down."""
-
-    def __init__(self, checkpointing: ModelCheckpoint) -> None:
-        self.checkpointing = checkpointing
-
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if not isinstance(exception, KeyboardInterrupt) or trainer.global_rank != 0:
-            return
-        where = Path(self.checkpointing.dirpath or ".") / "last.ckpt"
-        try:  # what is on disk, which is this run's: a folder holding another's is refused at start
-            saved = read_checkpoint(where)["global_step"] if where.is_file() else 0
-        except (UserError, KeyError):
-            saved = 0
-        if saved:
-            advice = f"{where} holds step {saved}; run the same command with --resume to go on from it"
-        else:  # nothing to resume from: --resume would only be refused
-            advice = "no checkpoint was written yet; run the same command again (without --resume) to start over"
-        print(f"interrupted at step {trainer.global_step}: {advice}", file=sys.stderr, flush=True)
 
 
 @rank_zero_only

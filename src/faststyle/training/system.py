@@ -15,9 +15,8 @@ from typing import Any
 
 import lightning.pytorch as L
 import torch
-import torchvision
 from lightning.pytorch.callbacks import Timer
-from lightning.pytorch.utilities.types import STEP_OUTPUT, OptimizerLRScheduler
+from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
@@ -92,7 +91,6 @@ class StyleTransferSystem(L.LightningModule):
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.bad_images: set[int] = set()
         self.strict_loading = False  # checkpoints hold the net only, not the VGG
-        self._tick: float | None = None
         self._frozen_copy: dict[str, torch.Tensor] = {}
 
     def _freeze_all_but_new_rows(self) -> None:
@@ -268,36 +266,6 @@ class StyleTransferSystem(L.LightningModule):
                 if self.global_rank == 0:  # a line of its own above the progress bar, not a Python warning
                     tqdm.write(f"warning: skipped unreadable image {reason}", file=sys.stderr)
         self.log("data/skipped_images", float(len(self.bad_images)), reduce_fx="max")
-
-    def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: dict[str, Any], batch_idx: int) -> None:
-        now = time.perf_counter()
-        if self._tick is not None:
-            rate = batch["image"].shape[0] * self.trainer.world_size / (now - self._tick)
-            self.log("perf/images_per_s", rate, prog_bar=True)
-        self._tick = now
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
-        every = self.config.preview_every
-        if every and self.global_step % every == 0:
-            self.log_previews()
-
-    @torch.no_grad()
-    def log_previews(self) -> None:
-        dm = getattr(self.trainer, "datamodule", None)
-        logger = self.logger
-        if dm is None or logger is None or not hasattr(logger, "experiment") or self.global_rank != 0:
-            return
-        photos = dm.preview_batch().to(self.device)
-        if len(photos) == 0:
-            return
-        was_training = self.net.training
-        self.net.eval()
-        # one trained style per photo, cycling through them
-        rows = self.trained_rows[torch.arange(len(photos), device=self.device) % len(self.plan.trained)]
-        styled = self.net(photos, rows if len(self.plan.trained) > 1 else int(rows[0])).float()
-        grid = torchvision.utils.make_grid(torch.cat([photos, styled]), nrow=len(photos))
-        self.net.train(was_training)
-        if hasattr(logger.experiment, "add_image"):
-            logger.experiment.add_image("previews", grid.clamp(0, 1), self.global_step)
 
     def configure_optimizers(self) -> OptimizerLRScheduler:
         # Adapters' down factors in a group of their own at a fraction of the rate (as in LoRA+): with
