@@ -7,8 +7,8 @@ Each bench script writes its raw results as JSON under bench/results/ and render
 that record; this renders them all again without measuring anything, so no figure in the docs or
 in the README's tables is typed by hand. A page (in PAGES) is the whole file: docs/ pages, and
 each machine's bench/results/<slug>.md from its <slug>.json (bench/run.py's speed records); other
-files (README.md, docs/speed.md) hold generated blocks between `<!-- report:NAME -->` and
-`<!-- /report:NAME -->` (in BLOCKS).
+files (README.md, docs/speed.md, the research log's pages in docs/) hold generated blocks between
+`<!-- report:NAME -->` and `<!-- /report:NAME -->` (in BLOCKS).
 """
 
 from __future__ import annotations
@@ -100,6 +100,28 @@ def speed_blocks() -> dict[str, Callable[[], str]]:
     return blocks
 
 
+# The research log that moved from the README into docs/: each page's tables, typed into
+# bench/results/log_<page>.json from the README at commit 6886925 (not re-run), in the table format
+# of speed_record with the command and the machine the log names; a table is block `<!-- report:KEY -->`
+# of its page, KEY its key in the record. Every table of a record must have its block on the page.
+LOG_PAGES = ("time_to_quality", "results", "video", "web", "training")
+
+
+def log_table(table: dict[str, Any]) -> str:
+    """One transcribed table as its page quotes it: its heading, the command and the machine it came
+    from, the table, its notes; ending in a blank line, as a line after a table would be one more row."""
+    source = f"Command: {table['command']}. Machine: {table['machine']}."
+    heading = "\n".join([*table.get("heading", []), source])
+    out = speed_record.block({"tables": [{**table, "heading": [heading]}]}, ("tables",))
+    return out + ("\n\n" + "\n".join(table["notes"]) if table.get("notes") else "") + "\n"
+
+
+def log_blocks(page: str) -> dict[str, Callable[[], str]]:
+    """docs/<page>.md's blocks, one a table of bench/results/log_<page>.json."""
+    tables = lambda: load(f"log_{page}.json")["tables"]
+    return {name: lambda name=name: log_table(tables()[name]) for name in tables()}
+
+
 # Whole pages: path from the repository root -> how to render it from the records
 PAGES: dict[str, Callable[[], str]] = {
     "docs/anchors.md": lambda: anchors.doc(load("anchors.json"), DOCS / "anchors_1024.jpg"),
@@ -113,6 +135,7 @@ PAGES: dict[str, Callable[[], str]] = {
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "README.md": {"anchors": lambda: anchors_summary(load("anchors.json"))},
     "docs/speed.md": speed_blocks(),
+    **{f"docs/{page}.md": log_blocks(page) for page in LOG_PAGES},
 }
 
 

@@ -22,3 +22,19 @@ def test_a_hand_edited_table_is_caught(monkeypatch):
     edited = readme.replace("| candy | 512 px | multistyle | ", "| candy | 512 px | multistyle | 0.999 ", 1)
     assert edited != readme
     assert report.readme_with_blocks(edited) == readme
+
+
+def test_every_log_table_says_where_it_came_from():
+    # The research log's tables in docs/ (bench/results/log_<page>.json): each names its command
+    # and machine (or says none is named) and says it was transcribed, not re-run.
+    for page in report.LOG_PAGES:
+        for name, table in report.load(f"log_{page}.json")["tables"].items():
+            assert table["command"] and table["machine"] and "not re-run" in table["transcribed"], (page, name)
+            assert all(len(row) == len(table["columns"]) for row in table["rows"]), (page, name)
+
+
+def test_a_hand_edited_log_table_is_caught():
+    page = (ROOT / "docs" / "time_to_quality.md").read_text()
+    edited = page.replace("| same | 30 | 732 | **1.178** |", "| same | 30 | 732 | **1.100** |", 1)
+    assert edited != page
+    assert report.with_blocks("docs/time_to_quality.md", edited) == page
