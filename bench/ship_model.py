@@ -24,6 +24,8 @@ def without_paths(hparams: dict[str, Any], data: str) -> dict[str, Any]:
     plain = dict(hparams)
     if isinstance(plain.get("style"), list):
         plain["style"] = [Path(s).name for s in plain["style"]]
+    if isinstance(plain.get("styles"), list):  # the run's style records, saved with the recipe
+        plain["styles"] = [{**r, "image": Path(r["image"]).name if r.get("image") else None} for r in plain["styles"]]
     plain["data"] = data
     for key in FOLDERS:
         if isinstance(plain.get(key), str) and ("/" in plain[key] or "\\" in plain[key]):
