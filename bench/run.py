@@ -28,13 +28,14 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from faststyle.hardware import matmul_peak_tflops
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_record import FORMAT, doc, dumps, parse_table, row  # bench/ is not a package
@@ -63,27 +64,6 @@ engine = open_path(backend, precision, onnx_path, pth, threads)
 engine(np.zeros((size, size, 3), np.uint8))
 print([l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")][0])
 """
-
-
-def matmul_peak_gflops(dtype: torch.dtype, n: int = 2048, runs: int = 5) -> float:
-    """This CPU's practical matrix-product peak in `dtype`: the best of a few large products, each
-    done both by torch.mm and as the same product in a 1x1 convolution. The convolution runs on
-    oneDNN, whose kernels use AVX-512 on AMD CPUs too; MKL's fp32 mm takes its AVX2 path there
-    (183 against 402 GFLOP/s on a 2-core Zen 5 EPYC), which would put faster engines above 100%."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    # out[0, o, s] = sum_i w[o, i] x[0, i, s] over n positions s: an [n, n] by [n, n] product,
-    # channels-last as the convolutions it stands for run
-    x = torch.randn(1, n, 64, n // 64, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(n, n, 1, 1, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    best = float("inf")
-    with torch.no_grad():
-        for product in (lambda: a @ b, lambda: torch.nn.functional.conv2d(x, w)):
-            product()
-            for _ in range(runs):
-                t = time.perf_counter()
-                product()
-                best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
 
 
 def peak_rss_mb(backend: str, precision: str, onnx_path: Path, pth: Path, size: int, threads: int) -> float:
@@ -170,9 +150,9 @@ def inference_table(model: Path, sizes: list[int], runs: int, threads: int, tmp:
     quantize_int8(onnx_path, SHARED / "data" / "coco128" / "train2017")
     auto = choose(onnx_path, threads=threads, quiet=True)
     net = load_model(model).net
-    peaks = {"fp32": matmul_peak_gflops(torch.float32)}
+    peaks = {"fp32": 1000 * matmul_peak_tflops(torch.device("cpu"), torch.float32)}
     if cpu_has_bf16():
-        peaks["bf16"] = matmul_peak_gflops(torch.bfloat16)
+        peaks["bf16"] = 1000 * matmul_peak_tflops(torch.device("cpu"), torch.bfloat16)
     photos = content_photos()
     paths = [p for p in PATHS if available(*p)]
     engines = {p: open_path(*p, onnx_path, model, threads) for p in paths}

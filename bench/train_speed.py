@@ -8,7 +8,9 @@ full relu4_3 pass over both output and input, contiguous NCHW). Median of timed 
     python bench/train_speed.py [--arch slim] [--sizes 128,256] [--steps 5] [--precisions fp32,bf16,bf16-vgg]
     python bench/train_speed.py --device cuda --arch johnson --sizes 256 --batch 16 --precisions bf16
 
-Ratios in parentheses are to the plain loop in fp32, measured in the same run. On a CPU the plain
+Ratios in parentheses are to the plain loop in fp32, measured in the same run. A second table gives
+the utilisation of our step as train.py runs it: model FLOPs per image (torch's FlopCounterMode on
+one real step), TFLOP/s, and the share of this device's matmul peak in that precision, measured here. On a CPU the plain
 loop and our step in each precision run first with glibc malloc's defaults ("malloc default"),
 then our step again with freed memory kept for reuse, as train.py runs it (faststyle.allocator).
 """
@@ -19,8 +21,10 @@ import argparse
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from faststyle.allocator import keep_freed_memory
+from faststyle.hardware import matmul_peak_tflops, pick_device, transform_net_format
 from faststyle.loss.defaults import STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss
 from faststyle.loss.statistics import gram_matrix
@@ -28,6 +32,9 @@ from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.transform_net import TransformNet
 from faststyle.pixels import vgg_normalize
 from faststyle.timing import median_ms
+
+# the dtype each measured precision's products run in ("bf16-vgg": the VGG's, where most FLOPs are)
+PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "bf16-vgg": torch.bfloat16}
 
 
 def faststyle_step(net, loss_fn, opt, x, precision: str = "fp32"):
@@ -81,7 +88,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args(argv)
     from faststyle.cpu import cpu_summary
-    from faststyle.hardware import pick_device, transform_net_format
 
     device = pick_device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else None
@@ -95,12 +101,17 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     on_cpu = device.type == "cpu"
 
-    def ours(size: int, precision: str) -> float:
+    def ours(size: int, precision: str, count: bool = False) -> float:
+        """Seconds per step, or with `count` the model FLOPs of one step."""
         net = TransformNet(args.arch).to(device, memory_format=transform_net_format(device))
         loss_fn = PerceptualLoss(features).to(memory_format=torch.channels_last)
         loss_fn.set_style(style)
         opt = torch.optim.Adam(net.parameters(), 1e-3)
         xc = inputs[size].contiguous(memory_format=transform_net_format(device))
+        if count:
+            with FlopCounterMode(display=False) as counter:
+                faststyle_step(net, loss_fn, opt, xc, precision)
+            return float(counter.get_total_flops())
         return median_ms(lambda: faststyle_step(net, loss_fn, opt, xc, precision), args.steps, sync) / 1000
 
     torch.manual_seed(0)
@@ -124,12 +135,27 @@ def main(argv: list[str] | None = None) -> None:
     columns = [f"faststyle {p}" + (", malloc default | faststyle " + p if on_cpu else "") for p in precisions]
     print("| size | plain loop fp32 | " + " | ".join(columns) + " |")
     print("|---" * (2 + len(precisions) * (2 if on_cpu else 1)) + "|")
+    kept = {}
     for size in sizes:
         cells = []
         for precision in precisions:
             times = ([default_malloc[size, precision]] if on_cpu else []) + [ours(size, precision)]
+            kept[size, precision] = times[-1]
             cells += [f"{args.batch / t:.2f} ({plain[size] / t:.2f}x)" for t in times]
         print(f"| {size} | {args.batch / plain[size]:.2f} | " + " | ".join(cells) + " |", flush=True)
+    peaks = {p: matmul_peak_tflops(device, PEAK_DTYPES[p]) for p in precisions}
+    print("\nutilisation of our step (the last column of its precision above):")
+    print("| size | precision | images/s | GFLOP per image | TFLOP/s | matmul peak TFLOP/s | % of peak |")
+    print("|---" * 7 + "|")
+    for size in sizes:
+        flops = ours(size, "fp32", count=True) / args.batch  # the same products in every precision
+        for precision in precisions:
+            rate = args.batch / kept[size, precision]
+            tflops = rate * flops / 1e12
+            print(
+                f"| {size} | {precision} | {rate:.2f} | {flops / 1e9:.1f} | {tflops:.3g} | {peaks[precision]:.3g} "
+                f"| {100 * tflops / peaks[precision]:.0f}% |"
+            )
 
 
 if __name__ == "__main__":

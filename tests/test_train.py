@@ -93,6 +93,8 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, shared, photos, capsys
     assert train(tmp_path, shared, photos, "--max-steps", "7") == 0
     captured = capsys.readouterr()
     assert "4 images skipped" in captured.out
+    # the utilisation is printed: FLOPs counted once, the run's mean against the measured peak
+    assert "GFLOP per image" in captured.out and "% of the peak (mean of the run)" in captured.out
     assert ckpt_step(tmp_path / "ck" / "last.ckpt") == 7
 
 

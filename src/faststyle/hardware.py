@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from faststyle.cpu import BF16_CPU_FLAGS, cpu_flags
@@ -58,3 +60,48 @@ def transform_net_format(device: torch.device) -> torch.memory_format:
     69.2 -> 72.1; a step of either net in fp32 2-4% faster. On a GPU channels-last is what its
     bf16 tensor-core convolutions want."""
     return torch.contiguous_format if device.type == "cpu" else torch.channels_last
+
+
+# Lightning precision -> the dtype its matrix products run in, for the peak they are measured against
+PRECISION_DTYPES = {
+    "bf16-mixed": torch.bfloat16,
+    "bf16-true": torch.bfloat16,
+    "16-mixed": torch.float16,
+    "16-true": torch.float16,
+    "32-true": torch.float32,
+    "64-true": torch.float64,
+}
+
+
+def matmul_peak_tflops(device: torch.device, dtype: torch.dtype, runs: int = 5) -> float:
+    """This device's practical matrix-product peak in `dtype` (TFLOP/s): the best of a few large
+    square products. The measured peak, not a data sheet's: it is what a step could reach here.
+
+    On a CPU each product is also done as a 1x1 convolution, which runs on oneDNN: its kernels use
+    AVX-512 on AMD CPUs, where MKL's fp32 mm takes an AVX2 path (183 against 402 GFLOP/s on a
+    2-core Zen 5 EPYC) and would put the convolutions of a training step above 100%."""
+    n = 2048 if device.type == "cpu" else 8192
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    products = [lambda: a @ b]
+    if device.type == "cpu":
+        # out[0, o, s] = sum_i w[o, i] x[0, i, s] over n positions s: the same [n, n] x [n, n] product
+        x = torch.randn(1, n, 64, n // 64, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        w = torch.randn(n, n, 1, 1, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        products.append(lambda: torch.nn.functional.conv2d(x, w))
+    best = float("inf")
+    with torch.no_grad():
+        for product in products:
+            product()
+            for _ in range(runs):
+                _sync(device)
+                start = time.perf_counter()
+                product()
+                _sync(device)
+                best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e12
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

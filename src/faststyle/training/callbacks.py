@@ -1,6 +1,6 @@
 """The side jobs of a training run, as Lightning callbacks: they watch the run and never change it.
 
-Throughput   images/s (all ranks together) and the learning rate, every step
+Throughput   images/s (all ranks together), TFLOP/s, % of the device's peak and the lr, every step
 Previews     a grid of held-out photos and their stylizations in TensorBoard, every N steps
 ResumeHint   on Ctrl-C, what survives on disk and how to go on
 """
@@ -15,28 +15,87 @@ from typing import Any
 import lightning.pytorch as L
 import torch
 import torchvision
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.flop_counter import FlopCounterMode
 
 from faststyle.errors import UserError
+from faststyle.hardware import matmul_peak_tflops
 from faststyle.training.checkpoint_io import read_checkpoint
 from faststyle.training.system import StyleTransferSystem
 
 
 class Throughput(L.Callback):
-    """Logs perf/images_per_s (the time between two steps' ends) and lr after every step."""
+    """Logs perf/images_per_s (the time between two steps' ends, all ranks together) and lr after
+    every step; with `peak_dtype`, also the utilisation: the model FLOPs of the first step, counted
+    by torch's FlopCounterMode on the real step (forward, backward, optimizer), times images/s, as
+    perf/tflops and perf/peak_pct, the share of the devices' matmul peak in that dtype measured at
+    the start. The run's mean is printed at its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, peak_dtype: torch.dtype | None = None) -> None:
+        self.peak_dtype = peak_dtype
         self._tick: float | None = None
+        self._counter: FlopCounterMode | None = None
+        self.flops_per_image = 0.0  # model FLOPs of one image's share of a step
+        self.peak_tflops = 0.0  # all devices together
+        self._images = 0
+        self._seconds = 0.0
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.peak_dtype is not None:
+            self.peak_tflops = matmul_peak_tflops(pl_module.device, self.peak_dtype) * trainer.world_size
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: dict[str, Any], batch_idx: int
+    ) -> None:
+        if self.peak_dtype is not None and not self.flops_per_image:
+            self._counter = FlopCounterMode(display=False)
+            self._counter.__enter__()
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: dict[str, Any], batch_idx: int
     ) -> None:
         now = time.perf_counter()
+        images = batch["image"].shape[0]
+        if self._counter is not None:  # the counted step ran slowly: its rate is not logged
+            self._counter.__exit__(None, None, None)
+            self.flops_per_image = self._counter.get_total_flops() / images
+            self._counter, self._tick = None, None
+            self._announce(trainer)
         if self._tick is not None:
-            rate = batch["image"].shape[0] * trainer.world_size / (now - self._tick)
+            seconds = now - self._tick
+            rate = images * trainer.world_size / seconds
+            self._images += images * trainer.world_size
+            self._seconds += seconds
             pl_module.log("perf/images_per_s", rate, prog_bar=True)
+            if self.peak_tflops:
+                tflops = rate * self.flops_per_image / 1e12
+                pl_module.log("perf/tflops", tflops)
+                pl_module.log("perf/peak_pct", 100 * tflops / self.peak_tflops, prog_bar=True)
         self._tick = now
         pl_module.log("lr", trainer.optimizers[0].param_groups[0]["lr"])
+
+    def utilisation(self, rate: float) -> str:
+        """'X images/s, Y TFLOP/s, Z% of the peak' at `rate` images/s."""
+        tflops = rate * self.flops_per_image / 1e12
+        line = f"{rate:.2f} images/s"
+        if self.peak_tflops:
+            line += f", {tflops:.3g} TFLOP/s, {100 * tflops / self.peak_tflops:.0f}% of the peak"
+        return line
+
+    @rank_zero_only
+    def _announce(self, trainer: L.Trainer) -> None:
+        bar = trainer.progress_bar_callback  # prints above its bar, not into it
+        (bar.print if isinstance(bar, TQDMProgressBar) else print)(
+            f"utilisation: {self.flops_per_image / 1e9:.1f} GFLOP per image (forward and backward); "
+            f"matmul peak {self.peak_tflops:.3g} TFLOP/s in {str(self.peak_dtype).removeprefix('torch.')} "
+            "(measured)"
+        )
+
+    @rank_zero_only
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._seconds:
+            print(f"throughput: {self.utilisation(self._images / self._seconds)} (mean of the run)", flush=True)
 
 
 class Previews(L.Callback):

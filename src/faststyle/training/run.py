@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from faststyle.allocator import keep_freed_memory
 from faststyle.errors import UserError
-from faststyle.hardware import choose_precision
+from faststyle.hardware import PRECISION_DTYPES, choose_precision
 from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
@@ -251,7 +251,7 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
         callbacks=[
             checkpointing,
             ResumeHint(checkpointing),
-            Throughput(),
+            Throughput(PRECISION_DTYPES.get(precision)),
             Previews(config.preview_every),
             *(callbacks or []),
         ],

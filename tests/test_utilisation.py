@@ -1,0 +1,46 @@
+"""Training's utilisation figures: the FLOPs a step really does, against the device's measured peak."""
+
+from __future__ import annotations
+
+import lightning.pytorch as L
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from faststyle.hardware import matmul_peak_tflops
+from faststyle.training.callbacks import Throughput
+
+IN, OUT, BATCH = 64, 32, 8
+
+
+class Linear(L.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(IN, OUT, bias=False)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self.layer(batch["image"]).square().mean()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), 0.1)
+
+
+def test_the_counted_flops_are_the_steps_matrix_products(tmp_path, capsys):
+    throughput = Throughput(torch.float32)
+    trainer = L.Trainer(
+        max_steps=3, callbacks=[throughput], logger=False, enable_checkpointing=False, default_root_dir=tmp_path
+    )
+    data = DataLoader([{"image": torch.randn(IN)} for _ in range(3 * BATCH)], batch_size=BATCH)
+    trainer.fit(Linear(), data)
+    # forward x W^T and backward dY^T x (the weight's gradient; the data needs none): 2 products of
+    # 2 x IN x OUT FLOPs per image
+    assert throughput.flops_per_image == 2 * 2 * IN * OUT
+    assert throughput.peak_tflops > 0
+    out = capsys.readouterr().out
+    assert "GFLOP per image" in out and "% of the peak (mean of the run)" in out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_matmul_peak_is_a_plausible_cpu_rate(dtype):
+    # between 1 GFLOP/s and 100 TFLOP/s: a unit slip (GFLOP vs TFLOP, n^2 vs n^3) lands outside
+    assert 1e-3 < matmul_peak_tflops(torch.device("cpu"), dtype, runs=1) < 100
