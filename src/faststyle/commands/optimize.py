@@ -12,8 +12,8 @@ from pathlib import Path
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
-from faststyle.training.config import OBJECTIVE, check_objective
 from faststyle.training.config_sources import add_arguments
+from faststyle.training.objective import OBJECTIVE, check_objective
 from faststyle.values import at_least, positive_float, positive_int
 
 

@@ -49,7 +49,7 @@ from faststyle.quality.temporal import temporal_entry
 from faststyle.quality.temporal_video import video_clip, video_scores_for
 from faststyle.scan import expand_inputs
 from faststyle.timing import median_ms
-from faststyle.training.config import objective_defaults
+from faststyle.training.objective import objective_defaults
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 DEFAULT_OBJECTIVE = objective_defaults()  # for a model file that does not say what it was trained with

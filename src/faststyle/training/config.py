@@ -4,12 +4,7 @@
 train.py's flags (name, type check, help and the real default), the keys a `--config FILE.yaml`
 may set, what the LightningModule and DataModule are built from (they take the config), the
 hyperparameters saved in every checkpoint, `--print-config`, and what `--resume` does with
-each setting (its `resume` rule):
-
-    RUN     the setting defines the run: a resumed run takes it from the checkpoint, and a
-            different value given explicitly is refused rather than silently ignored
-    EXTEND  taken from the checkpoint unless given: --max-steps can lengthen a finished run
-    LOCAL   how this process runs (devices, workers, folders): never taken from a checkpoint
+each setting (its `resume` rule: RUN, EXTEND or LOCAL, faststyle.training.settings).
 
 Values come from, in increasing priority: the defaults below, the YAML file, the command line
 (`config_sources` reads the last two, and a resumed run's checkpoint).
@@ -20,8 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +23,16 @@ import yaml
 
 from faststyle.errors import UserError
 from faststyle.loss.defaults import (
-    CONTENT_LAYER,
     DEFAULT_CONTENT_WEIGHT,
     DEFAULT_STYLE_LAYER_WEIGHTS,
     DEFAULT_STYLE_LOSS,
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
-    STYLE_LAYERS,
     STYLE_LOSSES,
 )
 from faststyle.model.archs import ARCHS, FULL
+from faststyle.training.settings import EXTEND, RUN, setting
 from faststyle.values import (
     at_least,
     between,
@@ -51,44 +44,6 @@ from faststyle.values import (
     positive_float,
     positive_int,
 )
-
-RUN, EXTEND, LOCAL = "run", "extend", "local"
-
-
-def setting(
-    default: Any,
-    help: str,
-    *,
-    resume: str = LOCAL,
-    check: Callable[[Any], Any] | None = None,
-    choices: tuple[str, ...] | None = None,
-    metavar: str | None = None,
-    group: str = "training",
-    flag: str | None = None,
-    in_yaml: bool = True,
-    many: bool = False,
-) -> Any:
-    """A dataclass field carrying everything the flag, the YAML key and --resume need.
-    `many`: the flag takes one or more values, and the setting is a list."""
-    meta = dict(
-        help=help,
-        resume=resume,
-        check=check,
-        choices=choices,
-        metavar=metavar,
-        group=group,
-        flag=flag,
-        in_yaml=in_yaml,
-        many=many,
-    )
-    if isinstance(default, list):  # a dataclass shares no mutable default: each config gets a copy
-        return field(default_factory=default.copy, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def default_of(f: dataclasses.Field[Any]) -> Any:
-    """A declared setting's built-in default."""
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def rank_or_full(text: str | float) -> int:
@@ -378,38 +333,6 @@ class TrainConfig:
 
 def declared() -> tuple[dataclasses.Field[Any], ...]:
     return fields(TrainConfig)
-
-
-# The settings that define the objective: training optimises it, `faststyle optimize` takes the same
-# flags (derived from these declarations), and `faststyle evaluate` scores with a model's values.
-OBJECTIVE = ("content_weight", "style_weight", "tv_weight", "style_size", "style_loss", "style_layer_weights")
-
-
-def objective_defaults() -> dict[str, Any]:
-    """The built-in value of each objective setting, with the loss network's layers it applies to."""
-    by_name = {f.name: f for f in declared()}
-    return {
-        **{name: default_of(by_name[name]) for name in OBJECTIVE},
-        "content_layer": CONTENT_LAYER,
-        "style_layers": list(STYLE_LAYERS),
-    }
-
-
-def check_objective(
-    content_weight: float, style_weight: float, style_layer_weights: list[float], doing: str = "learn"
-) -> None:
-    """What no objective may be, as one-line errors before any work."""
-    if content_weight + style_weight == 0:
-        raise UserError(f"--content-weight and --style-weight are both 0: there is nothing to {doing}")
-    if len(style_layer_weights) != len(STYLE_LAYERS) or not any(style_layer_weights):
-        raise UserError(
-            f"--style-layer-weights {' '.join(map(str, style_layer_weights))}: give {len(STYLE_LAYERS)} "
-            f"weights ({' '.join(STYLE_LAYERS)}), not all 0"
-        )
-
-
-def flag_of(f: dataclasses.Field[Any]) -> str:
-    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
 
 
 def style_name(path: str | os.PathLike[str]) -> str:

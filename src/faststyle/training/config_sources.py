@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from faststyle.errors import UserError
-from faststyle.training.config import LOCAL, RUN, TrainConfig, declared, default_of, flag_of
+from faststyle.training.config import TrainConfig, declared
+from faststyle.training.settings import LOCAL, RUN, default_of, flag_of
 from faststyle.values import user_path
 
 

@@ -26,9 +26,10 @@ from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model
 from faststyle.training.callbacks import Previews, ResumeHint, Throughput
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
-from faststyle.training.config import TrainConfig, check_objective
+from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
+from faststyle.training.objective import check_objective
 from faststyle.training.records import check_local_data
 from faststyle.training.styles import (
     StylePlan,
