@@ -9,6 +9,8 @@ Each row: conv GFLOP per 512x512 image; ONNX Runtime ms per image at 512 and 102
 model's exported graph, median of --runs after a warm-up); and `faststyle evaluate`'s mean
 scores on the content photos at 256 px (the training objective: loss and its content and
 style terms; style similarity, 1 = the style's Gram statistics exactly). Lower loss is better.
+Writes the table, with the command, machine and date, to bench/results/arch_table.json (--record;
+bench/speed_record.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_record import Printed, add_record_option, command_line, this_machine, write_record  # bench/ is not a package
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=256, help="longer side of the photos when scored")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    add_record_option(p, "arch_table")
     args = p.parse_args(argv)
 
     from faststyle.export.onnx_export import export_onnx
@@ -41,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.runtime import Stylizer
     from faststyle.timing import median_ms
 
-    print("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    show = Printed()
+    show("| arch | params | GFLOP @512 | ORT ms @512 | ORT ms @1024 | loss | content | style | style sim. |")
+    show("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="faststyle-arch-") as tmp:
         for i, model in enumerate(args.models):
             loaded = load_model(model)
@@ -55,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
                 model, args.content, args.style, size=args.size, gatys_steps=(), out_dir=Path(tmp) / f"report{i}"
             )["mean"]["model"]
             params = sum(t.numel() for t in net.parameters()) / 1e6
-            print(
+            show(
                 f"| {net.arch} | {params:.2f} M | {count_flops(net, 512, 512) / 1e9:.1f} | {ms[0]:.0f} | {ms[1]:.0f} "
-                f"| {m['loss']:.3f} | {m['content']:.3f} | {m['style']:.3f} | {m['style_similarity']:.3f} |",
-                flush=True,
+                f"| {m['loss']:.3f} | {m['content']:.3f} | {m['style']:.3f} | {m['style_similarity']:.3f} |"
             )
+    write_record(args.record, show.text(), ("archs",), command_line("arch_table", argv), this_machine())
     return 0
 
 

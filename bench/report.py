@@ -122,6 +122,19 @@ def log_blocks(page: str) -> dict[str, Callable[[], str]]:
     return {name: lambda name=name: log_table(tables()[name]) for name in tables()}
 
 
+def record_blocks(name: str) -> dict[str, Callable[[], str]]:
+    """Blocks for a page to quote bench/results/<name>.json, the record a bench script wrote of the
+    tables it printed (speed_record.write_record), one a table under its key in the record: as printed,
+    with the command, the date and the machine it came from, as log_table says them."""
+
+    def render(key: str) -> str:
+        record = load(f"{name}.json")
+        source = {"command": f"`{record['command']}` on {record['date']}", "machine": record["machine"]}
+        return log_table({**record["tables"][key], **source})
+
+    return {key: lambda key=key: render(key) for key in load(f"{name}.json")["tables"]}
+
+
 # Whole pages: path from the repository root -> how to render it from the records
 PAGES: dict[str, Callable[[], str]] = {
     "docs/anchors.md": lambda: anchors.doc(load("anchors.json"), DOCS / "anchors_1024.jpg"),

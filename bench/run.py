@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import re
@@ -129,8 +130,11 @@ def inference_row(
 
 
 def training_table(arch: str, printed: str) -> dict[str, Any]:
-    """The table bench/train_speed.py printed for one net (batch 4, its default)."""
-    lines = [line for line in printed.splitlines() if line.startswith("|")]
+    """The first table bench/train_speed.py printed for one net (batch 4, its default): its
+    images/s; the utilisation table after it is not part of this record's format."""
+    rows = printed.splitlines()
+    start = next(i for i, line in enumerate(rows) if line.startswith("|"))
+    lines = list(itertools.takewhile(lambda line: line.startswith("|"), rows[start:]))
     return {"arch": arch, "batch": 4, "heading": [f"{arch} net:"], **parse_table(lines)}
 
 
@@ -216,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         for arch in ("slim", "johnson"):
             captured = io.StringIO()
             with redirect_stdout(captured):
-                train_speed.main(["--arch", arch, "--sizes", "128,256", "--steps", str(args.runs)])
+                # its tables go into this record, not a record of their own
+                train_speed.main(["--arch", arch, "--sizes", "128,256", "--steps", str(args.runs), "--record", ""])
             record["training"]["tables"].append(training_table(arch, captured.getvalue()))
     text = doc(record)
     print(text)

@@ -14,7 +14,8 @@ recipe has its own length (scratch), else one run per budget, as `--max-minutes 
 A "minute" is a step budget: each method's steps per minute are measured first, alone, with a
 short calibration run (its figure is printed and saved), so the runs themselves may share the
 machine with other work without their results depending on it. Writes results.json, table.md
-and time_to_quality.png (matplotlib, from the `bench` extra) into -o.
+and time_to_quality.png (matplotlib, from the `bench` extra) into -o, and the table, with the
+command, machine and date, to bench/results/time_to_quality.json (--record; bench/speed_record.py).
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as L
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_record import add_record_option, command_line, write_record  # bench/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -115,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--content", type=Path, default=SHARED / "content")
     p.add_argument("-o", "--output", type=Path, default=Path("runs/ttq"))
+    add_record_option(p, "time_to_quality")
     args = p.parse_args(argv)
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
 
@@ -180,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"][key] = scores
             saved.write_text(json.dumps(results, indent=1))
     write_table(results, out / "table.md")
-    print((out / "table.md").read_text())
+    table = (out / "table.md").read_text()
+    print(table)
+    # the machine whose steps per minute made every "minute" (the first run's, where runs resumed)
+    write_record(args.record, table, ("scores",), command_line("time_to_quality", argv), results["machine"])
     try:
         import matplotlib  # noqa: F401  (only to know whether the plot can be drawn)
     except ImportError:  # the scores are already saved; a missing plot library must not lose them

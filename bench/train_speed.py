@@ -13,11 +13,15 @@ the utilisation of our step as train.py runs it: model FLOPs per image (torch's 
 one real step), TFLOP/s, and the share of this device's matmul peak in that precision, measured here. On a CPU the plain
 loop and our step in each precision run first with glibc malloc's defaults ("malloc default"),
 then our step again with freed memory kept for reuse, as train.py runs it (faststyle.allocator).
+Writes what it printed, with the command, machine and date, to bench/results/train_speed.json
+(--record; bench/speed_record.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +36,9 @@ from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.transform_net import TransformNet
 from faststyle.pixels import vgg_normalize
 from faststyle.timing import median_ms
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_record import Printed, add_record_option, command_line, this_machine, write_record  # bench/ is not a package
 
 # the dtype each measured precision's products run in ("bf16-vgg": the VGG's, where most FLOPs are)
 PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "bf16-vgg": torch.bfloat16}
@@ -86,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--precisions", default="fp32,bf16")
     p.add_argument("--vgg-weights", default=None)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    add_record_option(p, "train_speed")
     args = p.parse_args(argv)
     from faststyle.cpu import cpu_summary
 
@@ -94,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     features = load_vgg16_features(args.vgg_weights).to(device)
     precisions = args.precisions.split(",")
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_summary()
-    print(
+    show = Printed()
+    show(
         f"{where}; torch {torch.__version__}, {torch.get_num_threads()} threads; arch={args.arch} "
         f"batch={args.batch}; images/s (median of {args.steps} steps after a warm-up)"
     )
@@ -131,10 +140,10 @@ def main(argv: list[str] | None = None) -> None:
         for precision in precisions if on_cpu else []:
             default_malloc[size, precision] = ours(size, precision)
     allocator = keep_freed_memory() if on_cpu else "GPU"
-    print(f"(malloc: {allocator})")
+    show(f"(malloc: {allocator})")
     columns = [f"faststyle {p}" + (", malloc default | faststyle " + p if on_cpu else "") for p in precisions]
-    print("| size | plain loop fp32 | " + " | ".join(columns) + " |")
-    print("|---" * (2 + len(precisions) * (2 if on_cpu else 1)) + "|")
+    show("| size | plain loop fp32 | " + " | ".join(columns) + " |")
+    show("|---" * (2 + len(precisions) * (2 if on_cpu else 1)) + "|")
     kept = {}
     for size in sizes:
         cells = []
@@ -142,20 +151,27 @@ def main(argv: list[str] | None = None) -> None:
             times = ([default_malloc[size, precision]] if on_cpu else []) + [ours(size, precision)]
             kept[size, precision] = times[-1]
             cells += [f"{args.batch / t:.2f} ({plain[size] / t:.2f}x)" for t in times]
-        print(f"| {size} | {args.batch / plain[size]:.2f} | " + " | ".join(cells) + " |", flush=True)
+        show(f"| {size} | {args.batch / plain[size]:.2f} | " + " | ".join(cells) + " |")
     peaks = {p: matmul_peak_tflops(device, PEAK_DTYPES[p]) for p in precisions}
-    print("\nutilisation of our step (the last column of its precision above):")
-    print("| size | precision | images/s | GFLOP per image | TFLOP/s | matmul peak TFLOP/s | % of peak |")
-    print("|---" * 7 + "|")
+    show("\nutilisation of our step (the last column of its precision above):")
+    show("| size | precision | images/s | GFLOP per image | TFLOP/s | matmul peak TFLOP/s | % of peak |")
+    show("|---" * 7 + "|")
     for size in sizes:
         flops = ours(size, "fp32", count=True) / args.batch  # the same products in every precision
         for precision in precisions:
             rate = args.batch / kept[size, precision]
             tflops = rate * flops / 1e12
-            print(
+            show(
                 f"| {size} | {precision} | {rate:.2f} | {flops / 1e9:.1f} | {tflops:.3g} | {peaks[precision]:.3g} "
                 f"| {100 * tflops / peaks[precision]:.0f}% |"
             )
+    write_record(
+        args.record,
+        show.text(),
+        ("images-per-second", "utilisation"),
+        command_line("train_speed", argv),
+        this_machine(),
+    )
 
 
 if __name__ == "__main__":

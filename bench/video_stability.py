@@ -8,7 +8,8 @@ a 1 px pan and a 1% zoom per frame): the warping error of per-frame stylization 
 flow-guided blend (--temporal), in uint8 levels, and the outputs' fine detail (mean absolute
 Laplacian, which blending can soften). The picture: for the first photo's pan, each variant's
 frame t, frame t+1, and their difference after undoing the motion, amplified 4x (flicker shows
-as bright texture; a steady model's difference is dark).
+as bright texture; a steady model's difference is dark). Writes the table, with the command,
+machine and date, to bench/results/video_stability.json (--record; bench/speed_record.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_record import Printed, add_record_option, command_line, this_machine, write_record  # bench/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--blend", type=float, default=0.5, help="--temporal's share of the previous output")
     p.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "video_stability.jpg")
+    add_record_option(p, "video_stability")
     args = p.parse_args(argv)
 
     from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, save_rgb
@@ -50,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in sorted(args.content.iterdir())
         if path.suffix.lower() in IMAGE_SUFFIXES
     ]
-    print(f"{len(photos)} photos, {args.frames} frames at {args.size} px; warping error in levels (lower = steadier)")
-    print("| model | per frame: pan | zoom | detail | --temporal: pan | zoom | detail |")
-    print("|---|---|---|---|---|---|---|")
+    show = Printed()
+    show(f"{len(photos)} photos, {args.frames} frames at {args.size} px; warping error in levels (lower = steadier)")
+    show("| model | per frame: pan | zoom | detail | --temporal: pan | zoom | detail |")
+    show("|---|---|---|---|---|---|---|")
     rows, labels = [], ["frame t", "frame t+1", "difference x4"]
     for name in args.models:
         stylizer = load_stylizer(name, backend="ort" if name.endswith(".onnx") else "auto", quiet=True)
@@ -73,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
                         diff = np.abs(out[0].astype(np.float64) - back) * valid[..., None]
                         rows.append([out[0], out[1], np.clip(diff * 4, 0, 255).astype(np.uint8)])
         m = {k: float(np.mean(v)) for k, v in scores.items()}
-        print(
+        show(
             f"| {stylizer.style} | {m['frame pan']:.2f} | {m['frame zoom']:.2f} | {m['frame detail']:.1f} "
-            f"| {m['temporal pan']:.2f} | {m['temporal zoom']:.2f} | {m['temporal detail']:.1f} |",
-            flush=True,
+            f"| {m['temporal pan']:.2f} | {m['temporal zoom']:.2f} | {m['temporal detail']:.1f} |"
         )
     save_rgb(contact_sheet(rows, labels), args.output)
+    write_record(args.record, show.text(), ("synthetic-motion",), command_line("video_stability", argv), this_machine())
     print(f"wrote {args.output} (rows: each model per frame, then with --temporal {args.blend})")
     return 0
 

@@ -6,6 +6,8 @@ For each net width (randomly initialised: speed does not depend on the weights) 
 count: the camera mode's frame rate at 320x240 and 640x480 (a fake camera), and a still
 712x474 photo's time in the page against faststyle.runtime (ONNX Runtime fp32) in Python.
 Needs what the browser tests need (make web-setup: Chromium, chromedriver, onnxruntime-web).
+Writes the table, with the command, machine and date, to bench/results/web_speed.json (--record;
+bench/speed_record.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_record import Printed, add_record_option, command_line, this_machine, write_record  # bench/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -63,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--archs", default="tiny,slim")
     p.add_argument("--threads", default="1,2", help="onnxruntime-web WASM thread counts to compare")
     p.add_argument("--seconds", type=float, default=5.0, help="frames are counted over this long")
+    add_record_option(p, "web_speed")
     args = p.parse_args(argv)
     import torch
     from test_web import choose_file, open_page, start_server, stop_server
@@ -74,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.runtime import Stylizer
     from faststyle.timing import median_ms
 
-    print(f"{cpu_summary()}; headless Chromium, onnxruntime-web WASM; Python: ONNX Runtime fp32, same threads")
-    print("| width | threads | camera 320x240 frames/s | camera 640x480 frames/s | photo 712x474 page ms | Python ms |")
-    print("|---|---|---|---|---|---|")
+    show = Printed()
+    show(f"{cpu_summary()}; headless Chromium, onnxruntime-web WASM; Python: ONNX Runtime fp32, same threads")
+    show("| width | threads | camera 320x240 frames/s | camera 640x480 frames/s | photo 712x474 page ms | Python ms |")
+    show("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="faststyle-web-bench-") as tmp_name:
         tmp = Path(tmp_name)
         photo = Image.open(ROOT.parent / "shared" / "content" / "chicago.jpg").convert("RGB").resize((712, 474))
@@ -103,10 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     python = Stylizer(onnx_path, threads=threads, backend="ort", precision="fp32")
                     pixels = np.asarray(photo)
                     py_ms = median_ms(lambda: python(pixels), 5)
-                    print(
-                        f"| {arch} | {threads} | {fps[0]:.1f} | {fps[1]:.1f} | {np.median(times):.0f} | {py_ms:.0f} |",
-                        flush=True,
-                    )
+                    show(f"| {arch} | {threads} | {fps[0]:.1f} | {fps[1]:.1f} | {np.median(times):.0f} | {py_ms:.0f} |")
             finally:
                 if driver is not None:
                     driver.quit()
@@ -115,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:  # a server slow to take Ctrl-C is not a result
                     proc.kill()
                 shutil.rmtree(models, ignore_errors=True)
+    write_record(args.record, show.text(), ("frame-rates",), command_line("web_speed", argv), this_machine())
     return 0
 
 
