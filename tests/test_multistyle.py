@@ -440,3 +440,26 @@ def test_style_layer_weights_are_a_setting_of_the_run(tmp_path, shared, photos, 
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--style-layer-weights" in err, err
     assert not (tmp_path / "bad" / "last.ckpt").exists()
+
+
+def test_a_style_can_have_more_of_the_draws(tmp_path, shared, photos, capsys):
+    from faststyle.training.order import StyleOrder
+
+    plain, shared_out = StyleOrder(3, seed=5), StyleOrder(3, seed=5, shares=[1, 4, 1])
+    # one share each is the order runs always had: a seeded permutation of the styles per round
+    g = torch.Generator().manual_seed(5 * 7_919 + 1)
+    assert [plain(p) for p in range(3)] == torch.randperm(3, generator=g).tolist()
+    draws = [shared_out(p) for p in range(60)]
+    for r in range(10):  # every round of 6 draws holds style 1 four times, the others once
+        assert sorted(draws[6 * r : 6 * r + 6]) == [0, 1, 1, 1, 1, 2]
+    assert draws == [StyleOrder(3, seed=5, shares=[1, 4, 1])(p) for p in range(60)]  # a function of (seed, p)
+
+    ck = tmp_path / "ck"
+    assert train_main(multi_args(shared, photos, ck, "--max-steps", "1", "--style-share-for", "mosaic=3")) == 0
+    assert load_model(ck / "multistyle.pth").hparams["style_share_for"] == ["mosaic=3"]
+    for bad in ("mosiac=2", "mosaic=0", "mosaic=1.5"):
+        capsys.readouterr()
+        assert train_main(multi_args(shared, photos, tmp_path / "bad", "--style-share-for", bad)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--style-share-for" in err and bad.split("=")[0] in err
+        assert not (tmp_path / "bad" / "last.ckpt").exists()

@@ -83,15 +83,31 @@ positive_float = above(0.0)
 unit_float = between(0.0, 1.0)
 
 
+def _name_and(text: str | float, check: Callable[[str | float], float], form: str) -> str:
+    """A NAME=VALUE pair with VALUE passing `check`, as "name=value"; errors name the whole pair."""
+    name, sep, value = str(text).partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text}: expected {form}")
+    try:
+        return f"{name.strip()}={check(value.strip())}"
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text}: {str(e).split(': ', 1)[-1]}") from None
+
+
 def name_and_weight(text: str | float) -> str:
     """A NAME=W pair (a style's name and its own --style-weight): W a finite number >= 0."""
-    name, sep, weight = str(text).partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"{text}: expected NAME=WEIGHT, e.g. candy=5")
-    return f"{name.strip()}={non_negative_float(weight.strip())}"
+    return _name_and(text, non_negative_float, "NAME=WEIGHT, e.g. candy=5")
 
 
 name_and_weight.__name__ = "NAME=WEIGHT"
+
+
+def name_and_count(text: str | float) -> str:
+    """A NAME=N pair (a style's name and how many draws of each round it gets): N a whole number >= 1."""
+    return _name_and(text, positive_int, "NAME=N, e.g. mosaic=4")
+
+
+name_and_count.__name__ = "NAME=N"
 
 
 def given_path(text: str) -> str:

@@ -38,6 +38,7 @@ from faststyle.values import (
     between,
     device_list,
     in_range,
+    name_and_count,
     name_and_weight,
     non_negative_float,
     non_negative_int,
@@ -165,6 +166,16 @@ class TrainConfig:
         resume=RUN,
         check=non_negative_float,
         group="model and loss",
+    )
+    style_share_for: list[str] | None = setting(
+        None,
+        "with several styles: how many of each round of draws some of the styles get, the others 1 (NAME=N): "
+        "a style that stays fainter than its painting gets more of the steps, e.g. mosaic=4 [default: 1 each]",
+        resume=RUN,
+        check=name_and_count,
+        metavar="NAME=N",
+        group="model and loss",
+        many=True,
     )
     style_mixing: str = setting(
         "image",
@@ -317,18 +328,29 @@ class TrainConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["in_yaml"]}
 
     def style_weight_of(self, names: list[str]) -> list[float]:
-        """Each named style's weight: its own from --style-weight-for, else --style-weight.
-        A name that is none of `names` is refused: a typo must not leave a style at the default."""
-        own = dict(pair.rsplit("=", 1) for pair in self.style_weight_for or [])
-        unknown = sorted(set(own) - set(names))
-        if unknown:
-            listed = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
-            raise UserError(f"--style-weight-for {unknown[0]}: no style of that name in this run ({listed})")
+        """Each named style's weight: its own from --style-weight-for, else --style-weight."""
+        own = _per_style("--style-weight-for", self.style_weight_for, names)
         return [float(own[n]) if n in own else self.style_weight for n in names]
+
+    def style_share_of(self, names: list[str]) -> list[int]:
+        """Each named style's draws per round: its own from --style-share-for, else 1."""
+        own = _per_style("--style-share-for", self.style_share_for, names)
+        return [int(own[n]) if n in own else 1 for n in names]
 
     def to_yaml(self) -> str:
         text: str = yaml.safe_dump(self.hparams(), sort_keys=False)
         return text
+
+
+def _per_style(flag: str, pairs: list[str] | None, names: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as {name: value}. A name that is none of `names` is refused: a typo must
+    not leave a style at the default."""
+    own = dict(pair.rsplit("=", 1) for pair in pairs or [])
+    unknown = sorted(set(own) - set(names))
+    if unknown:
+        listed = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+        raise UserError(f"{flag} {unknown[0]}: no style of that name in this run ({listed})")
+    return own
 
 
 def declared() -> tuple[dataclasses.Field[Any], ...]:

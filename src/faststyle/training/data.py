@@ -120,9 +120,9 @@ class StreamSampler(Sampler[tuple[int, int, int]]):
 class PhotoDataModule(L.LightningDataModule):
     """Random-resized crops of photos, in [0, 1], batch [B, 3, S, S]."""
 
-    def __init__(self, config: TrainConfig, num_styles: int = 1):
+    def __init__(self, config: TrainConfig, num_styles: int = 1, shares: list[int] | None = None):
         super().__init__()
-        self.num_styles, self.style_mixing = num_styles, config.style_mixing
+        self.num_styles, self.style_mixing, self.shares = num_styles, config.style_mixing, shares
         assert config.data is not None
         self.data, self.image_size, self.batch_size = config.data, config.image_size, config.batch_size
         self.num_workers, self.data_split, self.image_column = (
@@ -158,7 +158,7 @@ class PhotoDataModule(L.LightningDataModule):
         rank = trainer.global_rank if trainer else 0
         per_step = self.batch_size * world
         position = lambda: (trainer.global_step if trainer else 0) * per_step
-        styles = StyleOrder(self.num_styles, self.seed, self.style_mixing, per_step)
+        styles = StyleOrder(self.num_styles, self.seed, self.style_mixing, per_step, self.shares)
         loading: dict[str, Any] = dict(  # how batches are loaded, whichever way photos are read
             batch_size=self.batch_size,
             num_workers=self.num_workers,

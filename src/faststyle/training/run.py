@@ -121,7 +121,8 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
             config = dataclasses.replace(config, adapter_rank=rank)
     new_styles = style_entries(paths, config.style_size)
     plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
-    config.style_weight_of([plan.styles[i]["name"] for i in plan.trained])  # a name it trains, before the run
+    trained = [plan.styles[i]["name"] for i in plan.trained]
+    config.style_weight_of(trained), config.style_share_of(trained)  # names it trains, refused before the run
     name = run_name(config, new_styles, base)
     ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
     if (ckpt_dir / "last.ckpt").exists():
@@ -233,7 +234,8 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     precision, why = choose_precision(config.precision, config.accelerator)
     rank_zero_print(f"precision: {precision} ({why})")
     system = StyleTransferSystem(config, run.plan, name)
-    data = PhotoDataModule(config, num_styles=len(run.plan.trained))
+    trained = [run.plan.styles[i]["name"] for i in run.plan.trained]
+    data = PhotoDataModule(config, len(trained), config.style_share_of(trained))
     every = min(config.checkpoint_every, config.max_steps)
     # no version counter: a resumed run writes last.ckpt again, not a new last-vN.ckpt beside it
     checkpointing = ModelCheckpoint(
