@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
+
+
+class StyleRecord(TypedDict):
+    """One style of a model, as checkpoints and ONNX metadata store it (JSON-ready)."""
+
+    name: str  # what the user picks it by (stylize --style NAME)
+    image: str | None  # the painting: its path where it was trained, its file name in a bundled model
+    style_size: int | None  # --style-size: the longer side the painting was asked to be shrunk to
+    stroke_scale: int | None  # the longer side it really had when its statistics were taken (px)
 
 
 def safe_name(name: str) -> str:
@@ -34,9 +43,18 @@ def stroke_scale_of(record: Mapping[str, Any]) -> int | None:
     return int(value) if value else None
 
 
-def with_stroke_scale(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Copies of `records`, each with its stroke scale filled in where an older record lacks it."""
-    return [{**r, "stroke_scale": stroke_scale_of(r)} for r in records]
+def with_stroke_scale(records: Sequence[Mapping[str, Any]]) -> list[StyleRecord]:
+    """`records` as StyleRecords (copies), each with its stroke scale filled in where an older
+    record lacks it."""
+    return [
+        StyleRecord(
+            name=str(r["name"]),
+            image=r.get("image"),
+            style_size=r.get("style_size"),
+            stroke_scale=stroke_scale_of(r),
+        )
+        for r in records
+    ]
 
 
 def describe_stroke_scales(records: Sequence[Mapping[str, Any]]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from faststyle.image_io import atomic_path
 from faststyle.model.adapters import adapter_shape
 from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade
 from faststyle.model.transform_net import TransformNet
-from faststyle.style_record import safe_name, with_stroke_scale
+from faststyle.style_record import StyleRecord, safe_name, with_stroke_scale
 
 
 @dataclass
@@ -33,7 +34,7 @@ class LoadedModel:
     style: str  # the model's name
     hparams: dict[str, Any] = field(default_factory=dict)
     source: str = ""
-    styles: list[dict[str, Any]] = field(default_factory=list)  # one per norm row: faststyle.style_record
+    styles: list[StyleRecord] = field(default_factory=list)  # one per norm row
 
     @property
     def style_names(self) -> list[str]:
@@ -84,7 +85,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
     # the name comes from the file: it names folders and files (export/NAME.onnx, a Triton
     # repository's NAME/), so it is made one plain file-name component, never a path or '..'
-    return LoadedModel(net.eval(), safe_name(style), hp, str(path), [dict(s) for s in styles])
+    return LoadedModel(net.eval(), safe_name(style), hp, str(path), with_stroke_scale(styles))
 
 
 def save_model(
@@ -92,7 +93,7 @@ def save_model(
     path: str | os.PathLike[str],
     style: str,
     hparams: dict[str, Any] | None = None,
-    styles: list[dict[str, Any]] | None = None,
+    styles: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write the final model file atomically (temp file + rename). `style` names the model;
     `styles` lists its styles in row order (default: one, named like the model)."""

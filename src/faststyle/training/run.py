@@ -24,6 +24,7 @@ from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model
+from faststyle.style_record import with_stroke_scale
 from faststyle.training.callbacks import Previews, ResumeHint, Throughput
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
 from faststyle.training.config import TrainConfig
@@ -154,7 +155,7 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
             "pass a larger --max-steps to train it further"
         )
     name = hp.get("name") or hp.get("style_name") or ckpt_dir.name
-    styles = [dict(s) for s in hp.get("styles") or []]
+    styles = with_stroke_scale(hp.get("styles") or [])
     trained, frozen = list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0))
     plan = StylePlan(styles, trained, frozen, adapted=int(hp.get("adapted_styles", 0)))
     return Prepared(_check_common(config, ckpt_dir), plan, name, last)

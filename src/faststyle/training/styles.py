@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from PIL import Image
@@ -22,7 +21,7 @@ from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.model_files import resolve_model
 from faststyle.scan import expand_inputs
-from faststyle.style_record import painted_side
+from faststyle.style_record import StyleRecord, painted_side
 from faststyle.training.config import TrainConfig
 
 MULTI_STYLE_NAME = "multistyle"
@@ -59,7 +58,7 @@ def check_style_sizes(paths: list[Path], style_size: int | None) -> None:
             )
 
 
-def style_entries(paths: list[Path], style_size: int) -> list[dict[str, Any]]:
+def style_entries(paths: list[Path], style_size: int) -> list[StyleRecord]:
     def stroke_scale(path: Path) -> int:
         try:
             with pillow_limit(), Image.open(path) as image:  # the header only: no decode
@@ -68,12 +67,12 @@ def style_entries(paths: list[Path], style_size: int) -> list[dict[str, Any]]:
             return style_size
 
     return [
-        {"name": p.stem, "image": str(p.resolve()), "style_size": style_size, "stroke_scale": stroke_scale(p)}
+        StyleRecord(name=p.stem, image=str(p.resolve()), style_size=style_size, stroke_scale=stroke_scale(p))
         for p in paths
     ]
 
 
-def run_name(config: TrainConfig, new_styles: list[dict[str, Any]], base: LoadedModel | None) -> str:
+def run_name(config: TrainConfig, new_styles: list[StyleRecord], base: LoadedModel | None) -> str:
     """The model's name: --name, else the style's name, 'multistyle' for several, BASE_STYLE with --base."""
     if config.name:
         return config.name
@@ -99,7 +98,7 @@ class StylePlan:
     leave exactly as they were; adapted: how many of the last styles carry conv adapters.
     """
 
-    styles: list[dict[str, Any]]
+    styles: list[StyleRecord]
     trained: list[int]
     frozen_rows: int = 0
     init_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
@@ -123,7 +122,7 @@ def per_style_keys(net: TransformNet) -> dict[str, int]:
 
 
 def plan_styles(
-    new_styles: list[dict[str, Any]], base: LoadedModel | None, finetune: str, adapter_rank: int = 0, seed: int = 0
+    new_styles: list[StyleRecord], base: LoadedModel | None, finetune: str, adapter_rank: int = 0, seed: int = 0
 ) -> StylePlan:
     """The net's style rows and starting weights for a new run (resumed runs read theirs from the checkpoint)."""
     if base is None:

@@ -30,6 +30,7 @@ from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.adapters import ADAPTER_PARAMS
 from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
 from faststyle.model.transform_net import TransformNet
+from faststyle.style_record import StyleRecord
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
 from faststyle.training.styles import StylePlan, norm_row_keys, per_style_keys, style_entries
@@ -127,7 +128,7 @@ class StyleTransferSystem(L.LightningModule):
         ).to(self.device)
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
-            [style_tensor(load_rgb(s["image"]), s["style_size"] or c.style_size).to(self.device) for s in trained],
+            [style_tensor(load_rgb(painting(s)), s["style_size"] or c.style_size).to(self.device) for s in trained],
             c.style_weight_of([s["name"] for s in trained]),
         )
         if self.fast_layouts:
@@ -302,3 +303,11 @@ class StyleTransferSystem(L.LightningModule):
         if trainer.world_size > 1:
             timed = trainer.strategy.broadcast(timed, src=0)
         return min(1.0, max(done, timed))
+
+
+def painting(style: StyleRecord) -> str:
+    """The painting a trained style's targets come from; a record without one (a bundled model's
+    keeps only its file name) cannot be trained towards."""
+    if not style["image"]:
+        raise UserError(f"style {style['name']!r}: no painting recorded to train it towards; pass it with --style")
+    return style["image"]
