@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.image_io import fit_rgb, load_rgb, save_rgb
     from faststyle.model_files import resolve_model
     from faststyle.quality.contact_sheet import contact_sheet
-    from faststyle.quality.evaluate import evaluate
+    from faststyle.quality.evaluate import EvaluateRequest, evaluate
     from faststyle.runtime import Stylizer
 
     models = {}
@@ -82,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
                 for who, path in entrants.items():
                     out = Path(tmp) / f"{style}_{size}_{len(results[style][str(size)])}"
                     print(f"{style} {size} px: {who}", file=sys.stderr, flush=True)
-                    report = evaluate(
+                    request = EvaluateRequest(
                         path, content, painting, size=size, gatys_steps=(), out_dir=out, timing_runs=1,
                         model_style=None if who == "pytorch/examples" else style,
                     )  # fmt: skip
+                    report = evaluate(request)
                     results[style][str(size)][who] = report["mean"]["model"]
             # the sheet: 1:1 crops of 1024 px outputs (evaluate's own sheet is scaled down)
             labels += [f"{who} {style}" for who in entrants]

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import load_model
     from faststyle.model.transform_net import count_flops
-    from faststyle.quality.evaluate import evaluate
+    from faststyle.quality.evaluate import EvaluateRequest, evaluate
     from faststyle.runtime import Stylizer
     from faststyle.timing import median_ms
 
@@ -58,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             ort = Stylizer(onnx_path, threads=args.threads)
             images = [np.random.default_rng(s).integers(0, 256, (s, s, 3), dtype=np.uint8) for s in (512, 1024)]
             ms = [median_ms(lambda: ort(x), args.runs) for x in images]
-            m = evaluate(
+            request = EvaluateRequest(
                 model, args.content, args.style, size=args.size, gatys_steps=(), out_dir=Path(tmp) / f"report{i}"
-            )["mean"]["model"]
+            )
+            m = evaluate(request)["mean"]["model"]
             params = sum(t.numel() for t in net.parameters()) / 1e6
             show(
                 f"| {net.arch} | {params:.2f} M | {count_flops(net, 512, 512) / 1e9:.1f} | {ms[0]:.0f} | {ms[1]:.0f} "

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.cpu import cpu_summary
     from faststyle.image_io import fit_rgb, load_rgb, save_rgb
     from faststyle.quality.contact_sheet import contact_sheet
-    from faststyle.quality.evaluate import evaluate
+    from faststyle.quality.evaluate import EvaluateRequest, evaluate
     from faststyle.runtime import Stylizer
 
     photos = held_out(args.count)
@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                 for who, path in models.items():
                     print(f"{style} {size} px: {who}", file=sys.stderr, flush=True)
                     out = Path(tmp) / f"{style}_{size}_{who}"
-                    report = evaluate(path, content, painting, size=size, gatys_steps=(), out_dir=out, timing_runs=1)
+                    report = evaluate(
+                        EvaluateRequest(path, content, painting, size=size, gatys_steps=(), out_dir=out, timing_runs=1)
+                    )
                     results[style][str(size)][who] = report["mean"]["model"]
             labels += [f"{who} {style}" for who in models]
             for path in models.values():

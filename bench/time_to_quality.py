@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FASTSTYLE_VGG_WEIGHTS", str(SHARED / "weights" / "vgg16_imagenet_features.pth"))
 
     from faststyle.cpu import cpu_has_bf16, cpu_summary
-    from faststyle.quality.evaluate import evaluate
+    from faststyle.quality.evaluate import EvaluateRequest, evaluate
     from faststyle.training.run import train
 
     if args.config is None:  # the 30-minute recipe for this CPU: bf16 trains 256 px crops in that time
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                         train(run, callbacks=[Snapshots({step: label}, folder)])
             scores = {}
             for step, label in sorted(marks.items()):
-                report = evaluate(
+                request = EvaluateRequest(
                     folder / f"{label}.pth",
                     args.content,
                     style,
@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                     out_dir=folder / f"eval_{label}",
                     timing_runs=1,
                 )
+                report = evaluate(request)
                 scores[label] = {"step": step, "minutes": step / rate, **report["mean"]["model"]}
             results["runs"][key] = scores
             saved.write_text(json.dumps(results, indent=1))

@@ -9,9 +9,15 @@ from pathlib import Path
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_stroke_scale, add_vgg_weights
 from faststyle.errors import UserError, run_cli
+from faststyle.quality.request import EvaluateRequest
 from faststyle.values import at_least, positive_int
 
-FRAMES, VIDEO_FRAMES, TEMPORAL_BLEND = 8, 30, 0.5  # the flags' defaults, applied only with their measurement
+# the flags' defaults, applied only with their measurement
+FRAMES, VIDEO_FRAMES, TEMPORAL_BLEND = (
+    EvaluateRequest.frames,
+    EvaluateRequest.video_frames,
+    EvaluateRequest.temporal_blend,
+)
 
 
 def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
@@ -136,7 +142,12 @@ def evaluate_one(args: argparse.Namespace, size: int, out: Path) -> list[str]:
     from faststyle.quality.evaluate import evaluate, parse_steps
     from faststyle.quality.report_table import format_table
 
-    report = evaluate(
+    given = {  # flags left unset take the request's own defaults
+        "frames": args.frames,
+        "video_frames": args.video_frames,
+        "temporal_blend": args.temporal_blend,
+    }
+    request = EvaluateRequest(
         args.model,
         args.content,
         args.style,
@@ -149,13 +160,11 @@ def evaluate_one(args: argparse.Namespace, size: int, out: Path) -> list[str]:
         model_style=args.model_style,
         style_size=args.style_size,
         temporal=args.temporal,
-        frames=FRAMES if args.frames is None else args.frames,
         video=args.video,
-        video_frames=VIDEO_FRAMES if args.video_frames is None else args.video_frames,
-        temporal_blend=TEMPORAL_BLEND if args.temporal_blend is None else args.temporal_blend,
         stroke_scale=args.stroke_scale,
-        progress=lambda msg: print(msg, file=sys.stderr),
+        **{k: v for k, v in given.items() if v is not None},
     )
+    report = evaluate(request, progress=lambda msg: print(msg, file=sys.stderr))
     print(format_table(report))
     print(f"wrote {report['report']} and {report['contact_sheet']}")
     skipped: list[str] = report["skipped"]

@@ -23,7 +23,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from faststyle.errors import ImageError, UserError
 from faststyle.hardware import pick_device
 from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, ensure_writable, load_rgb, save_rgb
 from faststyle.inference.load import load_stylizer
-from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
+from faststyle.inference.stroke_scale import at_stroke_scale
 from faststyle.inference.stylizer import Stylizer
 from faststyle.loss.perceptual import style_loss_for, style_tensor
 from faststyle.loss.statistics import gram_matrix, style_similarity
@@ -44,6 +44,7 @@ from faststyle.loss.vgg import VGGFeatures, load_vgg16_features
 from faststyle.pixels import array_to_net, net_to_array, net_to_pixels, pixels_to_net
 from faststyle.quality.contact_sheet import contact_sheet
 from faststyle.quality.gatys import gatys, resize_longer_side
+from faststyle.quality.request import EvaluateRequest
 from faststyle.quality.stroke_scale import ScaleSweep, mean_curve, peak_side
 from faststyle.quality.temporal import temporal_entry
 from faststyle.quality.temporal_video import video_clip, video_scores_for
@@ -142,115 +143,61 @@ def run_gatys(scorer: Scorer, photo: torch.Tensor, steps: Sequence[int]) -> dict
     return {s: (images[s], reached[s]) for s in steps}
 
 
-def evaluate(
-    model: str | os.PathLike[str],
-    content: str | os.PathLike[str],
-    style: str | os.PathLike[str],
-    size: int = 512,
-    gatys_steps: Iterable[int] = (50, 100),
-    out_dir: str | os.PathLike[str] = "report",
-    timing_runs: int = 5,
-    device: str = "auto",
-    vgg_weights: str | None = None,
-    progress: Callable[[str], None] | None = None,
-    model_style: str | None = None,
-    style_size: int | None = None,
-    temporal: bool = False,
-    frames: int = 8,
-    video: str | os.PathLike[str] | None = None,
-    video_frames: int = 30,
-    temporal_blend: float = 0.5,
-    stroke_scale: float = 1.0,
-) -> dict[str, Any]:
-    """Score `model` on every photo in `content`; write report.json and contact_sheet.png to `out_dir`.
-
-    A model holding several styles is scored on `model_style`, by default the one named like
-    the style image's file, under the objective it was trained with; `style_size` replaces that
-    objective's style size (a model trained at another scale). `temporal` adds
-    faststyle.quality.temporal's steadiness scores (a `size` px window panned and zoomed over
-    `frames` frames, and noise), for the model and for the photo frames themselves. `video` adds
-    the warping error along optical flow over its first `video_frames` frames (at `size` px), per
-    frame and with `stylize --temporal`'s blend of `temporal_blend` (faststyle.quality.temporal_video).
-    `stroke_scale` runs the model as `stylize --stroke-scale` does.
-    """
-    say = progress or (lambda msg: None)
-    if size < 16:
-        raise UserError(f"--size {size}: too small; use at least 16 px")
-    if style_size is not None and style_size < 16:
-        raise UserError(f"--style-size {style_size}: too small; use at least 16 px")
-    if not 0 <= temporal_blend < 1:
-        raise UserError(f"--temporal-blend {temporal_blend}: the previous output's share must be in [0, 1)")
-    check_stroke_scale(stroke_scale)
-    steps = sorted({s for s in gatys_steps if s > 0})
-    dev = pick_device(device)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else None
-    ensure_writable(out_dir, "pass a writable -o folder")  # before minutes of scoring, not after
-    photos = content_images(content)
-    clip = video_clip(video, size, video_frames) if video else None  # a bad file fails now, not after scoring
-    style_image = load_rgb(style)
-    stylizer = load_stylizer(model, backend=None, device=device)
-    if len(stylizer.styles) > 1 or model_style:
-        pick = model_style or Path(style).stem
+def evaluate(request: EvaluateRequest, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Score the request's model on every photo in its `content`; write report.json and
+    contact_sheet.png to its `out_dir`; `progress` hears what is being done."""
+    r, say = request, progress or (lambda msg: None)
+    r.check()
+    steps = sorted({s for s in r.gatys_steps if s > 0})
+    dev = pick_device(r.device)
+    ensure_writable(r.out_dir, "pass a writable -o folder")  # before minutes of scoring, not after
+    photos = content_images(r.content)
+    clip = video_clip(r.video, r.size, r.video_frames) if r.video else None  # a bad file fails now, not later
+    style_image = load_rgb(r.style)
+    stylizer = load_stylizer(r.model, backend=None, device=r.device)
+    if len(stylizer.styles) > 1 or r.model_style:
+        pick = r.model_style or Path(r.style).stem
         if pick not in stylizer.styles:
             raise UserError(
-                f"{model} holds the styles {', '.join(stylizer.styles)}; none is named {pick!r} "
+                f"{r.model} holds the styles {', '.join(stylizer.styles)}; none is named {pick!r} "
                 "(name the style image like one of them, or pass --model-style NAME)"
             )
-        stylizer = load_stylizer(model, backend=None, device=device, style=pick)
+        stylizer = load_stylizer(r.model, backend=None, device=r.device, style=pick)
     objective, taken = objective_from(stylizer.hparams)
-    if style_size is not None:
-        objective, taken = {**objective, "style_size": style_size}, [k for k in taken if k != "style_size"]
-    scorer = Scorer(load_vgg16_features(vgg_weights).to(dev), style_image, objective)
+    if r.style_size is not None:
+        objective, taken = {**objective, "style_size": r.style_size}, [k for k in taken if k != "style_size"]
+    scorer = Scorer(load_vgg16_features(r.vgg_weights).to(dev), style_image, objective)
 
     images, rows, skipped = [], [], []
     for i, path in enumerate(photos, 1):
         try:
             pixels = load_rgb(path)
-            photo = array_to_net(resize_longer_side(pixels, size)).to(dev)  # [1, 3, H, W]
+            photo = array_to_net(resize_longer_side(pixels, r.size)).to(dev)  # [1, 3, H, W]
         except ImageError as e:  # one bad photo is skipped, with its line; the others are scored
             print(f"error: {e}", file=sys.stderr)
             skipped.append(str(path))
             continue
-        say(f"[{i}/{len(photos)}] {path.name}: model")
-        output = run_model(stylizer, photo, str(model), stroke_scale)
-        timed = median_ms(lambda: run_model(stylizer, photo, stroke_scale=stroke_scale), timing_runs, sync)
-        entry: dict[str, Any] = {
-            "name": path.name,
-            "path": str(path),
-            "height": photo.shape[2],
-            "width": photo.shape[3],
-            "photo": scorer(photo, photo),
-            "model": {**scorer(output, photo), "ms": timed},
-        }
-        if temporal:
-            say(f"[{i}/{len(photos)}] {path.name}: pan, zoom and noise over {frames} frames")
-            entry["temporal"] = temporal_entry(stylizer, pixels, size, frames)
-        row = [net_to_array(photo), net_to_array(output)]
-        if steps:
-            say(f"[{i}/{len(photos)}] {path.name}: Gatys, {steps[-1]} L-BFGS steps")
-            entry["gatys"] = {}
-            for s, (image, ms) in run_gatys(scorer, photo, steps).items():
-                entry["gatys"][str(s)] = {**scorer(image, photo), "ms": ms}
-                row.append(net_to_array(image))
+        tell = lambda msg: say(f"[{i}/{len(photos)}] {msg}")
+        entry, row = score_photo(r, stylizer, scorer, path, pixels, photo, steps, tell)
         images.append(entry)
         rows.append(row)
 
     if not images:
-        raise UserError(f"--content {content}: none of its {len(photos)} photos could be read")
+        raise UserError(f"--content {r.content}: none of its {len(photos)} photos could be read")
     video_entry = None
     if clip:
-        say(f"{video}: warping error along the flow over {len(clip)} frames")
-        video_entry = {"path": str(video), **video_scores_for(stylizer, clip, temporal_blend)}
+        say(f"{r.video}: warping error along the flow over {len(clip)} frames")
+        video_entry = {"path": str(r.video), **video_scores_for(stylizer, clip, r.temporal_blend)}
     report = {
-        "model": str(model),
+        "model": str(r.model),
         "backend": stylizer.backend,
-        "style": str(style),
+        "style": str(r.style),
         "style_name": stylizer.style,
-        "size": size,
-        "stroke_scale_setting": stroke_scale,
+        "size": r.size,
+        "stroke_scale_setting": r.stroke_scale,
         "device": str(dev),
         "gatys_steps": steps,
-        "timing_runs": timing_runs,
+        "timing_runs": r.timing_runs,
         "objective": objective,
         "objective_from_checkpoint": taken,
         "images": images,
@@ -259,13 +206,52 @@ def evaluate(
     }
     if video_entry:
         report["video"] = video_entry
-    out = Path(out_dir)
+    out = Path(r.out_dir)
     labels = ["photo", f"model ({stylizer.backend})", *(f"Gatys {s}" for s in steps)]
     report["contact_sheet"] = str(save_rgb(contact_sheet(rows, labels), out / "contact_sheet.png"))
     report["report"] = str(out / "report.json")
     with atomic_path(out / "report.json") as tmp:
         Path(tmp).write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def score_photo(
+    request: EvaluateRequest,
+    stylizer: Stylizer,
+    scorer: Scorer,
+    path: Path,
+    pixels: NDArray[np.uint8],
+    photo: torch.Tensor,
+    steps: list[int],
+    say: Callable[[str], None],
+) -> tuple[dict[str, Any], list[NDArray[np.uint8]]]:
+    """One photo (`pixels` as read, `photo` [1, 3, H, W] at the request's size): its report entry
+    (the photo's own scores, the model's with its time, Gatys' at each of `steps`) and its
+    contact-sheet row (photo, output, Gatys' images)."""
+    r = request
+    sync = torch.cuda.synchronize if photo.device.type == "cuda" else None
+    say(f"{path.name}: model")
+    output = run_model(stylizer, photo, str(r.model), r.stroke_scale)
+    timed = median_ms(lambda: run_model(stylizer, photo, stroke_scale=r.stroke_scale), r.timing_runs, sync)
+    entry: dict[str, Any] = {
+        "name": path.name,
+        "path": str(path),
+        "height": photo.shape[2],
+        "width": photo.shape[3],
+        "photo": scorer(photo, photo),
+        "model": {**scorer(output, photo), "ms": timed},
+    }
+    if r.temporal:
+        say(f"{path.name}: pan, zoom and noise over {r.frames} frames")
+        entry["temporal"] = temporal_entry(stylizer, pixels, r.size, r.frames)
+    row = [net_to_array(photo), net_to_array(output)]
+    if steps:
+        say(f"{path.name}: Gatys, {steps[-1]} L-BFGS steps")
+        entry["gatys"] = {}
+        for s, (image, ms) in run_gatys(scorer, photo, steps).items():
+            entry["gatys"][str(s)] = {**scorer(image, photo), "ms": ms}
+            row.append(net_to_array(image))
+    return entry, row
 
 
 def mean_scores(images: list[dict[str, Any]]) -> dict[str, Any]:
