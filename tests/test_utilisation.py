@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from faststyle.hardware import matmul_peak_tflops
+from faststyle.training import callbacks
 from faststyle.training.callbacks import Throughput
 
 IN, OUT, BATCH = 64, 32, 8
@@ -25,22 +26,40 @@ class Linear(L.LightningModule):
         return torch.optim.SGD(self.parameters(), 0.1)
 
 
-def test_the_counted_flops_are_the_steps_matrix_products(tmp_path, capsys):
+def fit(tmp_path, steps: int, resume: str | None = None) -> Throughput:
     throughput = Throughput(torch.float32)
-    trainer = L.Trainer(
-        max_steps=3, callbacks=[throughput], logger=False, enable_checkpointing=False, default_root_dir=tmp_path
-    )
+    trainer = L.Trainer(max_steps=steps, callbacks=[throughput], logger=False, default_root_dir=tmp_path)
     data = DataLoader([{"image": torch.randn(IN)} for _ in range(3 * BATCH)], batch_size=BATCH)
-    trainer.fit(Linear(), data)
+    trainer.fit(Linear(), data, ckpt_path=resume)
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    return throughput
+
+
+def test_the_counted_flops_are_the_steps_matrix_products(tmp_path, capsys, monkeypatch):
+    throughput = fit(tmp_path, 3)
     # forward x W^T and backward dY^T x (the weight's gradient; the data needs none): 2 products of
     # 2 x IN x OUT FLOPs per image
     assert throughput.flops_per_image == 2 * 2 * IN * OUT
     assert throughput.peak_tflops > 0
     out = capsys.readouterr().out
     assert "GFLOP per image" in out and "% of the peak (mean of the run)" in out
+    # a resumed run takes the count from its checkpoint: no step of it is counted again
+    monkeypatch.setattr(callbacks, "FlopCounterMode", None)  # counting now would fail
+    resumed = fit(tmp_path, 5, resume=str(tmp_path / "last.ckpt"))
+    assert resumed.flops_per_image == throughput.flops_per_image
+    assert "% of the peak" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_the_matmul_peak_is_a_plausible_cpu_rate(dtype):
     # between 1 GFLOP/s and 100 TFLOP/s: a unit slip (GFLOP vs TFLOP, n^2 vs n^3) lands outside
     assert 1e-3 < matmul_peak_tflops(torch.device("cpu"), dtype, runs=1) < 100
+
+
+def test_measuring_the_peak_leaves_the_random_stream_alone():
+    # it runs at the start of every training run: an exact --resume needs the stream untouched
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    matmul_peak_tflops(torch.device("cpu"), torch.float32, runs=1)
+    assert torch.equal(torch.rand(4), expected)

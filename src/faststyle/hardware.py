@@ -81,13 +81,15 @@ def matmul_peak_tflops(device: torch.device, dtype: torch.dtype, runs: int = 5) 
     AVX-512 on AMD CPUs, where MKL's fp32 mm takes an AVX2 path (183 against 402 GFLOP/s on a
     2-core Zen 5 EPYC) and would put the convolutions of a training step above 100%."""
     n = 2048 if device.type == "cpu" else 8192
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
+    # its own generator: measured at the start of a run, it must leave the run's random stream as it was
+    g = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(n, n, device=device, dtype=dtype, generator=g)
+    b = torch.randn(n, n, device=device, dtype=dtype, generator=g)
     products = [lambda: a @ b]
     if device.type == "cpu":
         # out[0, o, s] = sum_i w[o, i] x[0, i, s] over n positions s: the same [n, n] x [n, n] product
-        x = torch.randn(1, n, 64, n // 64, dtype=dtype).contiguous(memory_format=torch.channels_last)
-        w = torch.randn(n, n, 1, 1, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        x = a.reshape(1, n, 64, n // 64).contiguous(memory_format=torch.channels_last)
+        w = b.reshape(n, n, 1, 1).contiguous(memory_format=torch.channels_last)
         products.append(lambda: torch.nn.functional.conv2d(x, w))
     best = float("inf")
     with torch.no_grad():

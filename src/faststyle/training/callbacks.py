@@ -27,10 +27,14 @@ from faststyle.training.system import StyleTransferSystem
 
 class Throughput(L.Callback):
     """Logs perf/images_per_s (the time between two steps' ends, all ranks together) and lr after
-    every step; with `peak_dtype`, also the utilisation: the model FLOPs of the first step, counted
-    by torch's FlopCounterMode on the real step (forward, backward, optimizer), times images/s, as
-    perf/tflops and perf/peak_pct, the share of the devices' matmul peak in that dtype measured at
-    the start. The run's mean is printed at its end."""
+    every step; with `peak_dtype`, also the utilisation: the model FLOPs of a step, counted by
+    torch's FlopCounterMode on the run's first real step, times images/s, as perf/tflops and
+    perf/peak_pct, the share of the devices' matmul peak in that dtype measured at the start. The
+    run's mean is printed at its end.
+
+    The count is kept in checkpoints and never taken again on a resumed run: a counted step's
+    numbers can differ in the last bits from an uncounted one (seen with --stability-weight), and
+    an exact --resume needs the steps after a restart to be the ones an unbroken run took."""
 
     def __init__(self, peak_dtype: torch.dtype | None = None) -> None:
         self.peak_dtype = peak_dtype
@@ -41,14 +45,22 @@ class Throughput(L.Callback):
         self._images = 0
         self._seconds = 0.0
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"flops_per_image": self.flops_per_image}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.flops_per_image = float(state_dict.get("flops_per_image", 0.0))
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.peak_dtype is not None:
             self.peak_tflops = matmul_peak_tflops(pl_module.device, self.peak_dtype) * trainer.world_size
+            if self.flops_per_image:  # counted before the run was resumed
+                self._announce(trainer)
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: dict[str, Any], batch_idx: int
     ) -> None:
-        if self.peak_dtype is not None and not self.flops_per_image:
+        if self.peak_dtype is not None and not self.flops_per_image and trainer.global_step == 0:
             self._counter = FlopCounterMode(display=False)
             self._counter.__enter__()
 
@@ -68,7 +80,7 @@ class Throughput(L.Callback):
             self._images += images * trainer.world_size
             self._seconds += seconds
             pl_module.log("perf/images_per_s", rate, prog_bar=True)
-            if self.peak_tflops:
+            if self.peak_tflops and self.flops_per_image:
                 tflops = rate * self.flops_per_image / 1e12
                 pl_module.log("perf/tflops", tflops)
                 pl_module.log("perf/peak_pct", 100 * tflops / self.peak_tflops, prog_bar=True)
@@ -79,7 +91,7 @@ class Throughput(L.Callback):
         """'X images/s, Y TFLOP/s, Z% of the peak' at `rate` images/s."""
         tflops = rate * self.flops_per_image / 1e12
         line = f"{rate:.2f} images/s"
-        if self.peak_tflops:
+        if self.peak_tflops and self.flops_per_image:
             line += f", {tflops:.3g} TFLOP/s, {100 * tflops / self.peak_tflops:.0f}% of the peak"
         return line
 
