@@ -69,7 +69,6 @@ def current_ckpt(net: TransformNet) -> dict[str, Any]:
         "style_size": 256,
         "arch": net.arch,
         "image_size": 48,
-        "style_name": "s0",
         **{"data": "photos", "batch_size": 2, "num_workers": 0, "data_split": "train", "image_column": "image"},
         **{"seed": 0, "name": "s0", "styles": records(net), "trained_styles": [0], "frozen_rows": 0},
         "adapted_styles": net.adapted_styles,
@@ -92,6 +91,11 @@ def as_generation(obj: dict[str, Any], version: int, net: TransformNet) -> dict[
     hp, state = obj["hyper_parameters" if ckpt else "hparams"], obj["state_dict"]
     holder, prefix = (hp, "net.") if ckpt else (obj, "")
     del obj[KEY]
+    if version < 5:  # the model's name also under another key
+        if ckpt:
+            hp["style_name"] = hp["name"]
+        else:
+            obj["style"] = obj.pop("name")
     if version < 4:  # no stroke scale in the records
         holder["styles"] = [{k: v for k, v in r.items() if k != "stroke_scale"} for r in holder["styles"]]
     if version < 3:  # no correction of the output conv

@@ -3,7 +3,7 @@
 The final model file is what ships: the net's weights plus everything needed to know
 what it is (arch, name, its styles in row order, training recipe), in a plain dict that
 needs no Lightning:
-    {"format": "faststyle-model", "format_version": int, "arch": str, "style": str (the model's
+    {"format": "faststyle-model", "format_version": int, "arch": str, "name": str (the model's
      name), "styles": [{"name", "image", "style_size", "stroke_scale"}, ...], "state_dict": {...},
      "hparams": {...}}
 Files of earlier formats are read through `faststyle.model.checkpoint_format.upgrade`.
@@ -65,7 +65,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     obj = _read(path)  # upgraded: every file below is in the current format
     saved = obj.get("state_dict")
     if obj.get("format") == FORMAT and isinstance(saved, dict):
-        hp, state, style = obj.get("hparams") or {}, saved, obj.get("style", path.stem)
+        hp, state, style = obj.get("hparams") or {}, saved, obj.get("name") or path.stem
         arch = obj.get("arch", hp.get("arch", "johnson"))
         styles = obj.get("styles") or []
     elif isinstance(saved, dict) and isinstance(obj.get("hyper_parameters"), dict):
@@ -73,7 +73,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         # a run with --ema-decay holds its model as the running average, beside the live net
         prefix = "averaged.module." if any(k.startswith("averaged.module.") for k in saved) else "net."
         state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
-        style, arch = hp.get("style_name", "style"), hp.get("arch", "johnson")
+        style, arch = hp.get("name") or "style", hp.get("arch", "johnson")
         styles = hp.get("styles") or []
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
@@ -91,11 +91,11 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
 def save_model(
     net: TransformNet,
     path: str | os.PathLike[str],
-    style: str,
+    name: str,
     hparams: dict[str, Any] | None = None,
     styles: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
-    """Write the final model file atomically (temp file + rename). `style` names the model;
+    """Write the final model file atomically (temp file + rename). `name` names the model;
     `styles` lists its styles in row order (default: one, named like the model)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -104,14 +104,14 @@ def save_model(
         for k, v in (hparams or {}).items()
         if isinstance(v, (str, int, float, bool, tuple, list, type(None)))
     }
-    styles = with_stroke_scale(styles or [{"name": style, "image": None, "style_size": None}])
+    styles = with_stroke_scale(styles or [{"name": name, "image": None, "style_size": None}])
     if len(styles) != net.num_styles:
         raise ValueError(f"{len(styles)} style names for a net of {net.num_styles} styles")
     obj = {
         "format": FORMAT,
         KEY: VERSION,
         "arch": net.arch,
-        "style": style,
+        "name": name,
         "styles": styles,
         "state_dict": state,
         "hparams": plain,

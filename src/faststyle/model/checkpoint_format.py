@@ -12,6 +12,8 @@ changed them:
                 "styles" list of records, the "style" setting a list of images
     3  2b8a456  full adapters (b0edb0c) correct the output conv too: "decoder.2.1.adapter_delta"
     4  17d4aef  each style record carries its "stroke_scale" (faststyle.style_record)
+    5           the model's name is "name" alone: a .pth's "style" key (which read as one of
+                its styles) becomes "name", and the settings' duplicate "style_name" goes
 
 Low-rank adapters (f4c5237) and the running average (cf692d8) only added tensors that an older
 file simply does not have, so they are no generation of their own. The version number itself
@@ -35,7 +37,7 @@ from faststyle.errors import ModelError
 from faststyle.style_record import with_stroke_scale
 
 FORMAT = "faststyle-model"  # a final model file's "format"
-VERSION = 4  # the generation written now
+VERSION = 5  # the generation written now
 KEY = "format_version"  # where both kinds of file carry it (and the ONNX metadata)
 OUTPUT_DELTA = "decoder.2.1.adapter_delta"  # the output conv's full adapter, new in generation 3
 NET_PREFIXES = ("net.", "averaged.module.")  # a .ckpt's transform nets: the live one and the average
@@ -174,10 +176,21 @@ def _stroke_scales(obj: dict[str, Any], kind: str, name: str) -> None:
         holder["styles"] = with_stroke_scale(records)
 
 
+def _one_name(obj: dict[str, Any], kind: str, name: str) -> None:
+    """4 -> 5: the model's name under "name" alone."""
+    if kind == "pth" and "style" in obj:
+        obj.setdefault("name", obj.pop("style"))
+    hp = _hparams(obj, kind)
+    old = hp.pop("style_name", None)
+    if old and not hp.get("name"):
+        hp["name"] = old
+
+
 STEPS: tuple[Callable[[dict[str, Any], str, str], None], ...] = (
     _merge_data_settings,
     _multi_style,
     _output_correction,
     _stroke_scales,
+    _one_name,
 )
 assert len(STEPS) == VERSION, "a new generation needs its step"

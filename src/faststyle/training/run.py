@@ -154,7 +154,7 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
             f"{last}: this run already reached step {saved['global_step']} (--max-steps {config.max_steps}); "
             "pass a larger --max-steps to train it further"
         )
-    name = hp.get("name") or hp.get("style_name") or ckpt_dir.name
+    name = hp.get("name") or ckpt_dir.name
     styles = with_stroke_scale(hp.get("styles") or [])
     trained, frozen = list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0))
     plan = StylePlan(styles, trained, frozen, adapted=int(hp.get("adapted_styles", 0)))

@@ -66,7 +66,6 @@ class StyleTransferSystem(L.LightningModule):
             {
                 **config.hparams(),
                 "name": name,
-                "style_name": name,
                 "styles": plan.styles,
                 "trained_styles": plan.trained,
                 "frozen_rows": plan.frozen_rows,
