@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             sims /= len(photos)
             cells = " | ".join(f"{s:.3f}" for s in sims)
             show(f"| {name or path} | {size} | {cells} | {sims.mean():.3f} | {distance / len(photos):.3f} |")
-    write_record(args.record, show.text(), ("layers",), command_line("per_layer", argv), this_machine())
+    table = f"per-layer-{args.style}"  # the name of its block in a docs page
+    write_record(args.record, show.text(), (table,), command_line("per_layer", argv), this_machine())
     return 0
 
 

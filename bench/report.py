@@ -147,9 +147,10 @@ PAGES: dict[str, Callable[[], str]] = {
 # Generated blocks: path from the repository root -> {block name -> how to render it}
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "README.md": {"anchors": lambda: anchors_summary(load("anchors.json"))},
-    "docs/speed.md": speed_blocks(),
+    "docs/speed.md": {**speed_blocks(), **record_blocks("train_speed"), **record_blocks("loader_speed")},
     **{f"docs/{page}.md": log_blocks(page) for page in LOG_PAGES},
 }
+BLOCKS["docs/training.md"].update({**record_blocks("per_layer_mosaic"), **record_blocks("per_layer_candy")})
 
 
 def with_blocks(file: str, text: str) -> str:
