@@ -463,3 +463,37 @@ def test_a_style_can_have_more_of_the_draws(tmp_path, shared, photos, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--style-share-for" in err and bad.split("=")[0] in err
         assert not (tmp_path / "bad" / "last.ckpt").exists()
+
+
+def test_a_style_can_have_style_layer_weights_of_its_own(vgg_features, tmp_path, shared, photos, capsys):
+    from faststyle.loss.perceptual import PerceptualLoss
+    from faststyle.quality.evaluate import objective_from
+
+    torch.manual_seed(0)
+    paintings = [torch.rand(1, 3, 40, 48), torch.rand(1, 3, 36, 36)]
+    output, content, ids = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32), torch.tensor([0, 1])
+    rows = [[1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+    each = {}
+    for name, weights in (("first", rows[0]), ("second", rows[1])):  # every style with one row
+        loss_fn = PerceptualLoss(vgg_features, style_layer_weights=weights)
+        loss_fn.set_styles(paintings)
+        each[name] = loss_fn(output, content, ids, per_image=True)["style_each"]
+    loss_fn = PerceptualLoss(vgg_features)
+    loss_fn.set_styles(paintings, layer_weights=rows)  # style 0 the first row, style 1 the second
+    mixed = loss_fn(output, content, ids, per_image=True)["style_each"]
+    torch.testing.assert_close(mixed, torch.stack([each["first"][0], each["second"][1]]))
+
+    ck = tmp_path / "ck"
+    own = ["--style-layer-weights", "0.5", "2", "0.5", "0", "--style-layer-weights-for", "mosaic=0.5,2,0.5,0.25"]
+    assert train_main(multi_args(shared, photos, ck, "--max-steps", "1", *own)) == 0
+    hparams = load_model(ck / "multistyle.pth").hparams
+    assert hparams["style_layer_weights_for"] == ["mosaic=0.5,2.0,0.5,0.25"]
+    # evaluate scores each style with the weights it was trained with
+    assert objective_from(hparams, "mosaic")[0]["style_layer_weights"] == [0.5, 2.0, 0.5, 0.25]
+    assert objective_from(hparams, "candy")[0]["style_layer_weights"] == [0.5, 2.0, 0.5, 0.0]
+    for bad in ("mosiac=1,1,1,1", "mosaic=1,1", "mosaic=0,0,0,0", "mosaic=1,1,1,-1"):
+        capsys.readouterr()
+        assert train_main(multi_args(shared, photos, tmp_path / "bad", "--style-layer-weights-for", bad)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--style-layer-weights-for" in err, err
+        assert not (tmp_path / "bad" / "last.ckpt").exists()

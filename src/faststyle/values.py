@@ -83,7 +83,7 @@ positive_float = above(0.0)
 unit_float = between(0.0, 1.0)
 
 
-def _name_and(text: str | float, check: Callable[[str | float], float], form: str) -> str:
+def _name_and(text: str | float, check: Callable[[str | float], object], form: str) -> str:
     """A NAME=VALUE pair with VALUE passing `check`, as "name=value"; errors name the whole pair."""
     name, sep, value = str(text).partition("=")
     if not sep or not name.strip():
@@ -100,6 +100,18 @@ def name_and_weight(text: str | float) -> str:
 
 
 name_and_weight.__name__ = "NAME=WEIGHT"
+
+
+def name_and_weights(text: str | float) -> str:
+    """A NAME=W,W,... pair (a style's name and its own style layer weights): each W a finite number >= 0."""
+    return _name_and(text, _weight_list, "NAME=W,W,W,W, e.g. mosaic=0.5,2,0.5,0.25")
+
+
+def _weight_list(text: str | float) -> str:
+    return ",".join(str(non_negative_float(w.strip())) for w in str(text).split(","))
+
+
+name_and_weights.__name__ = "NAME=W,W,W,W"
 
 
 def name_and_count(text: str | float) -> str:

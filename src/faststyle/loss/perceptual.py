@@ -66,18 +66,16 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         if style_loss not in STYLE_LOSSES:
             raise ValueError(f"style_loss must be 'gram' or 'meanstd', not {style_loss!r}")
-        given = list(style_layer_weights)
-        if len(given) != len(style_layers) or min(given) < 0 or not any(given):
-            raise ValueError(f"need {len(style_layers)} style layer weights >= 0, not all 0: {given}")
-        # scaled to mean 1, so equal weights are the plain mean over layers and --style-weight keeps its meaning
-        self.layer_weights = {n: w * len(given) / sum(given) for n, w in zip(style_layers, given, strict=True)}
+        self.style_layers = tuple(style_layers)
+        self.layer_weights = self._scaled(style_layer_weights)
         self.vgg = VGGFeatures(features, [content_layer, *style_layers], scale=vgg_scale)
         self.content_layer = content_layer
-        self.style_layers = tuple(style_layers)
         self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
         self.style_loss = style_loss
         self.num_styles = 0  # set_style(s) gives the targets
         self.style_weight_each: torch.Tensor  # [S] buffer: each style's weight, set with the targets
+        self.layer_weight_each: torch.Tensor  # [S, L] buffer: each style's layer weights, likewise
+        self.counted_layers: list[str] = []
 
     def statistics(self, feat: torch.Tensor) -> list[torch.Tensor]:
         """[N, C, H, W] -> the style statistics compared between images."""
@@ -95,15 +93,36 @@ class PerceptualLoss(nn.Module):
         """Compute the target statistics of one style image [1, 3, h, w] in [0, 1]."""
         self.set_styles([style])
 
+    def _scaled(self, given: Sequence[float]) -> dict[str, float]:
+        """Style layer weights scaled to mean 1, so equal weights are the plain mean over layers and
+        --style-weight keeps its meaning."""
+        given = list(given)
+        if len(given) != len(self.style_layers) or min(given) < 0 or not any(given):
+            raise ValueError(f"need {len(self.style_layers)} style layer weights >= 0, not all 0: {given}")
+        return {n: w * len(given) / sum(given) for n, w in zip(self.style_layers, given, strict=True)}
+
     @torch.no_grad()
-    def set_styles(self, styles: Sequence[torch.Tensor], style_weights: Sequence[float] | None = None) -> None:
+    def set_styles(
+        self,
+        styles: Sequence[torch.Tensor],
+        style_weights: Sequence[float] | None = None,
+        layer_weights: Sequence[Sequence[float]] | None = None,
+    ) -> None:
         """Targets for several style images (each [1, 3, h, w] in [0, 1], sizes may differ);
         style index s of `forward`'s `style_ids` means styles[s]. `style_weights`: each style's
-        own weight of its style term (default: the style weight for all)."""
+        own weight of its style term (default: the style weight for all); `layer_weights`: each
+        style's own style layer weights (default: the loss's for all)."""
         weights = [self.weights["style"]] * len(styles) if style_weights is None else list(style_weights)
         if len(weights) != len(styles):
             raise ValueError(f"{len(weights)} style weights for {len(styles)} styles")
         self.register_buffer("style_weight_each", torch.tensor(weights, dtype=torch.float32), persistent=False)
+        rows = [self.layer_weights] * len(styles) if layer_weights is None else list(map(self._scaled, layer_weights))
+        if len(rows) != len(styles):
+            raise ValueError(f"{len(rows)} rows of style layer weights for {len(styles)} styles")
+        table = torch.tensor([[row[n] for n in self.style_layers] for row in rows], dtype=torch.float32)
+        self.register_buffer("layer_weight_each", table, persistent=False)  # [S, L]
+        # the layers some style counts, decided here: a per-step test would sync a GPU
+        self.counted_layers = [n for j, n in enumerate(self.style_layers) if table[:, j].any()]
         per_style = [self.vgg(style) for style in styles]
         # Non-persistent buffers: they follow the module across devices but stay out of
         # checkpoints, which are rebuilt from the style images instead.
@@ -157,13 +176,14 @@ class PerceptualLoss(nn.Module):
         content_term = F.mse_loss(mine, theirs) / target.pow(2).mean().clamp_min(1e-12)
 
         each = output.new_zeros(len(output))  # [N]: each image's relative style error
-        for name in self.style_layers:
-            if not self.layer_weights[name]:
+        weights = self.layer_weight_each[style_ids]  # [N, L]
+        for j, name in enumerate(self.style_layers):
+            if name not in self.counted_layers:
                 continue
             for mine, (theirs, norm) in zip(self.statistics(feats[name]), self.targets(name), strict=True):
                 dims = tuple(range(1, mine.ndim))
                 error = (mine - theirs[style_ids]).pow(2).sum(dims) / norm[style_ids]
-                each = each + self.layer_weights[name] * error
+                each = each + weights[:, j] * error
         each = self.style_weight_each[style_ids] * each / len(self.style_layers)
 
         terms = {

@@ -74,10 +74,15 @@ def run_model(
     return pixels_to_net(torch.from_numpy(pixels)).to(photo.device)
 
 
-def objective_from(hparams: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The training objective's settings: the checkpoint's where it has them, else defaults."""
+def objective_from(hparams: dict[str, Any], style: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The training objective's settings: the checkpoint's where it has them, else defaults;
+    for `style`, its own style layer weights where it was trained with some."""
     taken = [k for k in DEFAULT_OBJECTIVE if hparams.get(k) is not None]
-    return {**DEFAULT_OBJECTIVE, **{k: hparams[k] for k in taken}}, taken
+    objective = {**DEFAULT_OBJECTIVE, **{k: hparams[k] for k in taken}}
+    own = dict(pair.rsplit("=", 1) for pair in hparams.get("style_layer_weights_for") or [])
+    if style in own:
+        objective["style_layer_weights"] = [float(w) for w in own[style].split(",")]
+    return objective, taken
 
 
 def content_images(path: str | os.PathLike[str]) -> list[Path]:
@@ -163,7 +168,7 @@ def evaluate(request: EvaluateRequest, progress: Callable[[str], None] | None = 
                 "(name the style image like one of them, or pass --model-style NAME)"
             )
         stylizer = load_stylizer(r.model, backend=None, device=r.device, style=pick)
-    objective, taken = objective_from(stylizer.hparams)
+    objective, taken = objective_from(stylizer.hparams, stylizer.style)
     if r.style_size is not None:
         objective, taken = {**objective, "style_size": r.style_size}, [k for k in taken if k != "style_size"]
     scorer = Scorer(load_vgg16_features(r.vgg_weights).to(dev), style_image, objective)

@@ -40,6 +40,7 @@ from faststyle.values import (
     in_range,
     name_and_count,
     name_and_weight,
+    name_and_weights,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -133,6 +134,17 @@ class TrainConfig:
         resume=RUN,
         check=non_negative_float,
         metavar="W",
+        group="model and loss",
+        many=True,
+    )
+    style_layer_weights_for: list[str] | None = setting(
+        None,
+        "style layer weights of its own for some of the styles (NAME=W,W,W,W, relu1_2..relu4_3): a painting "
+        "made by its motifs (mosaic's tiles) can count relu4_3 while the others leave it out, e.g. "
+        "mosaic=0.5,2,0.5,0.25 [default: --style-layer-weights for every style]",
+        resume=RUN,
+        check=name_and_weights,
+        metavar="NAME=W,W,W,W",
         group="model and loss",
         many=True,
     )
@@ -331,6 +343,12 @@ class TrainConfig:
         """Each named style's weight: its own from --style-weight-for, else --style-weight."""
         own = _per_style("--style-weight-for", self.style_weight_for, names)
         return [float(own[n]) if n in own else self.style_weight for n in names]
+
+    def style_layer_weights_of(self, names: list[str]) -> list[list[float]]:
+        """Each named style's layer weights: its own from --style-layer-weights-for, else
+        --style-layer-weights."""
+        own = _per_style("--style-layer-weights-for", self.style_layer_weights_for, names)
+        return [[float(w) for w in own[n].split(",")] if n in own else self.style_layer_weights for n in names]
 
     def style_share_of(self, names: list[str]) -> list[int]:
         """Each named style's draws per round: its own from --style-share-for, else 1."""

@@ -31,8 +31,11 @@ def check_objective(
     """What no objective may be, as one-line errors before any work."""
     if content_weight + style_weight == 0:
         raise UserError(f"--content-weight and --style-weight are both 0: there is nothing to {doing}")
-    if len(style_layer_weights) != len(STYLE_LAYERS) or not any(style_layer_weights):
-        raise UserError(
-            f"--style-layer-weights {' '.join(map(str, style_layer_weights))}: give {len(STYLE_LAYERS)} "
-            f"weights ({' '.join(STYLE_LAYERS)}), not all 0"
-        )
+    check_layer_weights(f"--style-layer-weights {' '.join(f'{w:g}' for w in style_layer_weights)}", style_layer_weights)
+
+
+def check_layer_weights(given: str, weights: list[float]) -> None:
+    """One set of style layer weights (`given`: the flag and value that set them, for the error):
+    one per style layer, not all 0."""
+    if len(weights) != len(STYLE_LAYERS) or not any(weights):
+        raise UserError(f"{given}: give {len(STYLE_LAYERS)} weights ({' '.join(STYLE_LAYERS)}), not all 0")

@@ -30,7 +30,7 @@ from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder
 from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
-from faststyle.training.objective import check_objective
+from faststyle.training.objective import check_layer_weights, check_objective
 from faststyle.training.records import check_local_data
 from faststyle.training.styles import (
     StylePlan,
@@ -124,6 +124,8 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
     trained = [plan.styles[i]["name"] for i in plan.trained]
     config.style_weight_of(trained), config.style_share_of(trained)  # names it trains, refused before the run
+    for style, weights in zip(trained, config.style_layer_weights_of(trained), strict=True):
+        check_layer_weights(f"--style-layer-weights-for {style}={','.join(f'{w:g}' for w in weights)}", weights)
     name = run_name(config, new_styles, base)
     ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
     if (ckpt_dir / "last.ckpt").exists():
