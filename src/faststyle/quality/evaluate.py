@@ -50,6 +50,7 @@ from faststyle.quality.temporal import temporal_entry
 from faststyle.quality.temporal_video import video_clip, video_scores_for
 from faststyle.scan import expand_inputs
 from faststyle.timing import median_ms
+from faststyle.training.config import layer_weights_for
 from faststyle.training.objective import objective_defaults
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -79,9 +80,9 @@ def objective_from(hparams: dict[str, Any], style: str | None = None) -> tuple[d
     for `style`, its own style layer weights where it was trained with some."""
     taken = [k for k in DEFAULT_OBJECTIVE if hparams.get(k) is not None]
     objective = {**DEFAULT_OBJECTIVE, **{k: hparams[k] for k in taken}}
-    own = dict(pair.rsplit("=", 1) for pair in hparams.get("style_layer_weights_for") or [])
+    own = layer_weights_for(hparams.get("style_layer_weights_for"))
     if style in own:
-        objective["style_layer_weights"] = [float(w) for w in own[style].split(",")]
+        objective["style_layer_weights"] = own[style]
     return objective, taken
 
 

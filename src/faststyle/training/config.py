@@ -347,8 +347,9 @@ class TrainConfig:
     def style_layer_weights_of(self, names: list[str]) -> list[list[float]]:
         """Each named style's layer weights: its own from --style-layer-weights-for, else
         --style-layer-weights."""
-        own = _per_style("--style-layer-weights-for", self.style_layer_weights_for, names)
-        return [[float(w) for w in own[n].split(",")] if n in own else self.style_layer_weights for n in names]
+        _per_style("--style-layer-weights-for", self.style_layer_weights_for, names)  # refuses unknown names
+        own = layer_weights_for(self.style_layer_weights_for)
+        return [own.get(n, self.style_layer_weights) for n in names]
 
     def style_share_of(self, names: list[str]) -> list[int]:
         """Each named style's draws per round: its own from --style-share-for, else 1."""
@@ -360,10 +361,20 @@ class TrainConfig:
         return text
 
 
+def named_values(pairs: list[str] | None) -> dict[str, str]:
+    """NAME=VALUE settings (as their checks wrote them) as {name: value}."""
+    return dict(pair.rsplit("=", 1) for pair in pairs or [])
+
+
+def layer_weights_for(pairs: list[str] | None) -> dict[str, list[float]]:
+    """--style-layer-weights-for's NAME=W,W,W,W pairs as {name: weights}."""
+    return {name: [float(w) for w in value.split(",")] for name, value in named_values(pairs).items()}
+
+
 def _per_style(flag: str, pairs: list[str] | None, names: list[str]) -> dict[str, str]:
     """NAME=VALUE pairs as {name: value}. A name that is none of `names` is refused: a typo must
     not leave a style at the default."""
-    own = dict(pair.rsplit("=", 1) for pair in pairs or [])
+    own = named_values(pairs)
     unknown = sorted(set(own) - set(names))
     if unknown:
         listed = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")

@@ -122,7 +122,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
             config = dataclasses.replace(config, adapter_rank=rank)
     new_styles = style_entries(paths, config.style_size)
     plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
-    trained = [plan.styles[i]["name"] for i in plan.trained]
+    trained = plan.trained_names
     config.style_weight_of(trained), config.style_share_of(trained)  # names it trains, refused before the run
     for style, weights in zip(trained, config.style_layer_weights_of(trained), strict=True):
         check_layer_weights(f"--style-layer-weights-for {style}={','.join(f'{w:g}' for w in weights)}", weights)
@@ -237,7 +237,7 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     precision, why = choose_precision(config.precision, config.accelerator)
     rank_zero_print(f"precision: {precision} ({why})")
     system = StyleTransferSystem(config, run.plan, name)
-    trained = [run.plan.styles[i]["name"] for i in run.plan.trained]
+    trained = run.plan.trained_names
     data = PhotoDataModule(config, len(trained), config.style_share_of(trained))
     every = min(config.checkpoint_every, config.max_steps)
     # no version counter: a resumed run writes last.ckpt again, not a new last-vN.ckpt beside it

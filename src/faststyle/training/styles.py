@@ -104,6 +104,11 @@ class StylePlan:
     init_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
     adapted: int = 0
 
+    @property
+    def trained_names(self) -> list[str]:
+        """The names of the styles this run trains, in the order of its trained-style ids."""
+        return [self.styles[i]["name"] for i in self.trained]
+
 
 def norm_row_keys(net: torch.nn.Module) -> set[str]:
     """State-dict keys of the per-style rows: every CondInstanceNorm's weight and bias, [S, C]."""

@@ -128,8 +128,8 @@ class StyleTransferSystem(L.LightningModule):
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
             [style_tensor(load_rgb(painting(s)), s["style_size"] or c.style_size).to(self.device) for s in trained],
-            c.style_weight_of([s["name"] for s in trained]),
-            c.style_layer_weights_of([s["name"] for s in trained]),
+            c.style_weight_of(self.plan.trained_names),
+            c.style_layer_weights_of(self.plan.trained_names),
         )
         if self.fast_layouts:
             self.net.to(memory_format=transform_net_format(self.device))
