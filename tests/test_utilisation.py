@@ -63,3 +63,23 @@ def test_measuring_the_peak_leaves_the_random_stream_alone():
     torch.manual_seed(3)
     matmul_peak_tflops(torch.device("cpu"), torch.float32, runs=1)
     assert torch.equal(torch.rand(4), expected)
+
+
+def test_the_peak_is_measured_before_the_loader_starts(tmp_path, monkeypatch):
+    # a loader's workers decoding photos during the measurement took one of 2 cores and halved
+    # the peak, which put training steps at 117% of it
+    events: list[str] = []
+
+    class Loader(DataLoader):
+        def __iter__(self):
+            events.append("loader")
+            return super().__iter__()
+
+    def peak(device: torch.device, dtype: torch.dtype) -> float:
+        events.append("peak")
+        return 1.0
+
+    monkeypatch.setattr(callbacks, "matmul_peak_tflops", peak)
+    trainer = L.Trainer(max_steps=1, callbacks=[Throughput(torch.float32)], logger=False, default_root_dir=tmp_path)
+    trainer.fit(Linear(), Loader([{"image": torch.randn(IN)} for _ in range(BATCH)], batch_size=BATCH))
+    assert events[:2] == ["peak", "loader"]
