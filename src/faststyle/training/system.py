@@ -7,7 +7,6 @@ its hyperparameters alone rebuild the net (see `faststyle.model.checkpoint`).
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 
 import lightning.pytorch as L
 import torch
-from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
@@ -33,6 +31,7 @@ from faststyle.model.transform_net import TransformNet
 from faststyle.style_record import StyleRecord
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
+from faststyle.training.schedule import with_schedule
 from faststyle.training.styles import StylePlan, norm_row_keys, per_style_keys, style_entries
 
 NAN_CHECK_EVERY = 50
@@ -277,32 +276,7 @@ class StyleTransferSystem(L.LightningModule):
         if down:
             groups.append({"params": down, "lr": self.config.lr * self.config.adapter_down_lr})
         opt = torch.optim.Adam(groups, lr=self.config.lr)
-        if self.config.lr_schedule == "constant":
-            return opt
-        # Cosine decay to 5% over the run: short CPU runs end on a settled model.
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * self.run_progress(step)))
-        )
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-    def run_progress(self, step: int) -> float:
-        """How much of the run is done, 0..1: of --max-steps, or of --max-minutes if that ends it first.
-
-        A timed fine-tune (--max-minutes 5 with thousands of steps allowed) thus still decays its
-        learning rate to the end. The elapsed time comes from Lightning's Timer, which a resumed run
-        restores; rank 0's figure is broadcast so every DDP rank steps with the same learning rate.
-        """
-        done = min(step, self.config.max_steps) / max(1, self.config.max_steps)
-        trainer = self._trainer
-        timer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, Timer)), None)
-        remaining = timer.time_remaining() if timer is not None else None
-        if trainer is None or timer is None or remaining is None:  # no --max-minutes
-            return done
-        elapsed = timer.time_elapsed()
-        timed = elapsed / max(1e-9, elapsed + remaining)
-        if trainer.world_size > 1:
-            timed = trainer.strategy.broadcast(timed, src=0)
-        return min(1.0, max(done, timed))
+        return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
 
 
 def painting(style: StyleRecord) -> str:
