@@ -15,7 +15,7 @@ same relative content error".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -104,36 +104,70 @@ class PerceptualLoss(nn.Module):
     @torch.no_grad()
     def set_styles(
         self,
-        styles: Sequence[torch.Tensor],
+        styles: Iterable[torch.Tensor],
         style_weights: Sequence[float] | None = None,
         layer_weights: Sequence[Sequence[float]] | None = None,
     ) -> None:
         """Targets for several style images (each [1, 3, h, w] in [0, 1], sizes may differ);
         style index s of `forward`'s `style_ids` means styles[s]. `style_weights`: each style's
         own weight of its style term (default: the style weight for all); `layer_weights`: each
-        style's own style layer weights (default: the loss's for all)."""
-        weights = [self.weights["style"]] * len(styles) if style_weights is None else list(style_weights)
-        if len(weights) != len(styles):
-            raise ValueError(f"{len(weights)} style weights for {len(styles)} styles")
+        style's own style layer weights (default: the loss's for all).
+
+        `styles` may be a generator: each image's features are reduced to its statistics before
+        the next is read, and only the layers some style counts are kept (thousands of paintings:
+        their Grams up to relu3_3 take 0.35 MB each)."""
+        rows = [self.layer_weights] if layer_weights is None else [self._scaled(w) for w in layer_weights]
+        counted = self._layer_table(rows).any(0).tolist()
+        layers = [n for n, c in zip(self.style_layers, counted, strict=True) if c]
+        stats: dict[str, list[torch.Tensor]] = {}
+        count = 0
+        for style in styles:
+            feats = self.vgg(style, upto=layers[-1])
+            for name in layers:
+                for i, stat in enumerate(self.statistics(feats[name])):
+                    stats.setdefault(f"{name}_{i}", []).append(stat)
+            count += 1
+        if not count:
+            raise ValueError("set_styles needs at least one style image")
+        self.set_targets({key: torch.cat(parts) for key, parts in stats.items()}, style_weights, layer_weights)
+
+    @torch.no_grad()
+    def set_targets(
+        self,
+        targets: dict[str, torch.Tensor],
+        style_weights: Sequence[float] | None = None,
+        layer_weights: Sequence[Sequence[float]] | None = None,
+    ) -> None:
+        """Targets already computed: {"LAYER_I": statistic i of LAYER for every style, [S, ...]} for the
+        counted layers, as `style_targets` returns them (set_styles computes them from images)."""
+        count = len(next(iter(targets.values())))
+        weights = [self.weights["style"]] * count if style_weights is None else list(style_weights)
+        if len(weights) != count:
+            raise ValueError(f"{len(weights)} style weights for {count} styles")
         self.register_buffer("style_weight_each", torch.tensor(weights, dtype=torch.float32), persistent=False)
-        rows = [self.layer_weights] * len(styles) if layer_weights is None else list(map(self._scaled, layer_weights))
-        if len(rows) != len(styles):
-            raise ValueError(f"{len(rows)} rows of style layer weights for {len(styles)} styles")
-        table = torch.tensor([[row[n] for n in self.style_layers] for row in rows], dtype=torch.float32)
+        rows = None if layer_weights is None else [self._scaled(w) for w in layer_weights]
+        if rows is not None and len(rows) != count:
+            raise ValueError(f"{len(rows)} rows of style layer weights for {count} styles")
+        table = self._layer_table(rows or [self.layer_weights] * count)
         self.register_buffer("layer_weight_each", table, persistent=False)  # [S, L]
         # the layers some style counts, decided here: a per-step test would sync a GPU
-        self.counted_layers = [n for j, n in enumerate(self.style_layers) if table[:, j].any()]
-        per_style = [self.vgg(style) for style in styles]
+        self.counted_layers = [n for n, c in zip(self.style_layers, table.any(0).tolist(), strict=True) if c]
         # Non-persistent buffers: they follow the module across devices but stay out of
         # checkpoints, which are rebuilt from the style images instead.
-        for name in self.style_layers:
-            stats = [self.statistics(feats[name]) for feats in per_style]
-            for i in range(len(stats[0])):
-                target = torch.cat([s[i] for s in stats])  # [S, C, C] or [S, C]
-                self.register_buffer(f"target_{name}_{i}", target, persistent=False)
-                norm = target.pow(2).sum(tuple(range(1, target.ndim))).clamp_min(1e-12)  # [S]
-                self.register_buffer(f"target_norm_{name}_{i}", norm, persistent=False)
-        self.num_styles = len(styles)
+        for key, target in targets.items():  # [S, C, C] or [S, C]
+            self.register_buffer(f"target_{key}", target, persistent=False)
+            norm = target.pow(2).sum(tuple(range(1, target.ndim))).clamp_min(1e-12)  # [S]
+            self.register_buffer(f"target_norm_{key}", norm, persistent=False)
+        self.num_styles = count
+
+    def style_targets(self) -> dict[str, torch.Tensor]:
+        """The counted layers' targets, as set_targets takes them."""
+        n = 1 if self.style_loss == "gram" else 2
+        return {f"{name}_{i}": getattr(self, f"target_{name}_{i}") for name in self.counted_layers for i in range(n)}
+
+    def _layer_table(self, rows: Sequence[dict[str, float]]) -> torch.Tensor:
+        """Scaled layer weights, one dict per style -> [S, L] in style_layers order."""
+        return torch.tensor([[row[n] for n in self.style_layers] for row in rows], dtype=torch.float32)
 
     def targets(self, name: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(statistic [S, ...], its squared norm [S]) for each statistic of a style layer."""
