@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         from faststyle.training.run import train
 
         trained = train(config, explicit)  # None on the ranks of a multi-process run that save nothing
-        if trained is not None and trained.config.export:
+        if trained is not None and trained.config.finetune == "predictor":
+            print("a style-prediction model has no ONNX export yet: use its .pth")
+        elif trained is not None and trained.config.export:
             onnx_path = export_onnx(trained.model, Path(trained.config.export_dir) / f"{trained.name}.onnx")
             print(f"ONNX model: {onnx_path}")
         return 0

@@ -206,10 +206,20 @@ class TrainConfig:
     )
     finetune: str = setting(
         "styles",
-        "with --base: train only the new styles' instance-norm scales and shifts (styles), or every weight "
-        "(all; the result then holds only the --style images, and one named like a base style starts from its rows)",
+        "with --base: train only the new styles' instance-norm scales and shifts (styles), every weight "
+        "(all; the result then holds only the --style images, and one named like a base style starts from its "
+        "rows), or a style-prediction network (predictor: --style gives many paintings, a folder of thousands; "
+        "the model then paints any painting in one pass, with the base's convolutions and styles kept)",
         resume=RUN,
-        choices=("styles", "all"),
+        choices=("styles", "all", "predictor"),
+        group="model and loss",
+    )
+    style_embedding: int = setting(
+        100,
+        "with --finetune predictor: rows of instance-norm scales and shifts a painting's predicted style mixes, "
+        "the base's styles the first of them (Ghiasi et al. predicted a 100-number embedding)",
+        resume=RUN,
+        check=positive_int,
         group="model and loss",
     )
     new_style_start: str = setting(

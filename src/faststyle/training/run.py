@@ -23,7 +23,7 @@ from faststyle.hardware import PRECISION_DTYPES, choose_precision
 from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
-from faststyle.model.checkpoint import save_model
+from faststyle.model.checkpoint import save_model, write_torch
 from faststyle.style_record import with_stroke_scale
 from faststyle.training.callbacks import Previews, ResumeHint, Throughput
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
@@ -31,6 +31,7 @@ from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
 from faststyle.training.objective import check_layer_weights, check_objective
+from faststyle.training.predictor_system import PredictorSystem, plan_predictor, predictor_paintings
 from faststyle.training.records import check_local_data
 from faststyle.training.styles import (
     StylePlan,
@@ -87,6 +88,7 @@ class Prepared:
     plan: StylePlan
     name: str
     resume_from: Path | None
+    paintings: list[str] | None = None  # --finetune predictor: the paintings its predictor learns from
 
 
 def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
@@ -104,6 +106,13 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
             raise UserError(f"--{flag.replace('_', '-')} needs --base (the model to start from)")
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
         raise UserError(f"--name {config.name!r}: a model name, not a path (it names files; use --checkpoint-dir)")
+    if config.finetune == "predictor":
+        if config.base is None:
+            raise UserError("--finetune predictor needs --base (the model whose styles it predicts)")
+        predicted = load_base(config.base)
+        plan, paintings = plan_predictor(config, predicted)
+        name = config.name or f"{predicted.style}_predictor"
+        return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None, paintings)
     paths = expand_styles(config.style)
     check_style_sizes(paths, config.style_size)
     base = load_base(config.base) if config.base else None
@@ -127,6 +136,11 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     for style, weights in zip(trained, config.style_layer_weights_of(trained), strict=True):
         check_layer_weights(f"--style-layer-weights-for {style}={','.join(f'{w:g}' for w in weights)}", weights)
     name = run_name(config, new_styles, base)
+    return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None)
+
+
+def _fresh_run_folder(config: TrainConfig, name: str) -> Path:
+    """The new run's checkpoint folder, refused if it holds a run or its outputs would replace files."""
     ckpt_dir = Path(config.checkpoint_dir or Path("checkpoints") / name)
     if (ckpt_dir / "last.ckpt").exists():
         raise UserError(
@@ -136,7 +150,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     taken = [p for p in outputs if p.exists()]
     if taken and not config.overwrite:
         raise UserError(f"{taken[0]} exists and this run would replace it; pass --overwrite, --name or --export-dir")
-    return Prepared(_check_common(config, ckpt_dir), plan, name, None)
+    return ckpt_dir
 
 
 def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
@@ -158,6 +172,8 @@ def _prepare_resume(config: TrainConfig, explicit: set[str]) -> Prepared:
         )
     name = hp.get("name") or ckpt_dir.name
     styles = with_stroke_scale(hp.get("styles") or [])
+    if config.finetune == "predictor":
+        return Prepared(_check_common(config, ckpt_dir), StylePlan(styles, []), name, last, predictor_paintings(config))
     trained, frozen = list(hp.get("trained_styles", range(len(styles)))), int(hp.get("frozen_rows", 0))
     plan = StylePlan(styles, trained, frozen, adapted=int(hp.get("adapted_styles", 0)))
     return Prepared(_check_common(config, ckpt_dir), plan, name, last)
@@ -236,9 +252,14 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     torch.set_float32_matmul_precision("high")
     precision, why = choose_precision(config.precision, config.accelerator)
     rank_zero_print(f"precision: {precision} ({why})")
-    system = StyleTransferSystem(config, run.plan, name)
-    trained = run.plan.trained_names
-    data = PhotoDataModule(config, len(trained), config.style_share_of(trained))
+    system: L.LightningModule
+    if run.paintings is not None:
+        system = PredictorSystem(config, run.plan.styles, run.paintings, name, run.plan.init_state)
+        data = PhotoDataModule(config, len(run.paintings))
+    else:
+        system = StyleTransferSystem(config, run.plan, name)
+        trained = run.plan.trained_names
+        data = PhotoDataModule(config, len(trained), config.style_share_of(trained))
     every = min(config.checkpoint_every, config.max_steps)
     # no version counter: a resumed run writes last.ckpt again, not a new last-vN.ckpt beside it
     checkpointing = ModelCheckpoint(
@@ -275,8 +296,13 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)
     if trainer.global_rank != 0:
         return None
-    final = save_model(system.saved_net, ckpt_dir / f"{name}.pth", name, dict(system.hparams), run.plan.styles)
-    print(f"final model: {final}  ({trainer.global_step} steps, {len(system.bad_images)} images skipped)")
+    final = ckpt_dir / f"{name}.pth"
+    if isinstance(system, PredictorSystem):
+        write_torch(system.model_file(), final)
+    else:
+        save_model(system.saved_net, final, name, dict(system.hparams), run.plan.styles)
+    skipped = len(getattr(system, "bad_images", ()))
+    print(f"final model: {final}  ({trainer.global_step} steps, {skipped} images skipped)")
     return Trained(final, name, config)
 
 

@@ -1,0 +1,111 @@
+"""The style-prediction network (after Ghiasi et al. 2017): a painting -> the style input of a
+transform net, in one pass, for paintings it never saw.
+
+    painting [1, 3, h, w] in [0, 1], longer side PREDICTOR_SIDE
+      -> VGG-16 up to relu3_3 (frozen, ImageNet weights; the loss network's first 16 layers)
+      -> each tapped layer's per-channel mean and standard deviation: [1, 2 x (64 + 128 + 256)] = [1, 896]
+      -> standardised with the training paintings' statistics -> MLP -> style weights [1, R]
+
+The weights are a TransformNet's style input: R rows of instance-norm scales and shifts, mixed
+linearly (gamma = w @ weight, faststyle.model.transform_net.CondInstanceNorm). The first rows
+are the --base model's own styles, so one-hot weights reproduce them exactly, a painting's
+prediction mixes with a bundled style the way two bundled styles blend, and the transform
+graph is the multistyle model's, costing the same. Ghiasi's 100-number bottleneck is the R
+weights themselves: the norm tables are the linear map from it to every scale and shift.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from faststyle.pixels import vgg_normalize
+
+PREDICTOR_SIDE = 256  # the painting's longer side when the predictor reads it
+# torchvision's vgg16().features up to relu3_3: channels per conv, "M" a 2x2 max-pool; taps
+# after the ReLUs at these indices (relu1_2, relu2_2, relu3_3)
+TRUNK = (64, 64, "M", 128, 128, "M", 256, 256, 256)
+TAPS = (3, 8, 15)
+STATISTICS = 2 * (64 + 128 + 256)
+HIDDEN = 512
+
+
+def vgg_trunk() -> nn.Sequential:
+    """An untrained VGG-16 features stack up to relu3_3, keys as torchvision's (0.weight ... 14.bias),
+    so the loss network's weights load into it."""
+    layers: list[nn.Module] = []
+    cin = 3
+    for spec in TRUNK:
+        if spec == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(cin, int(spec), 3, padding=1), nn.ReLU()]
+            cin = int(spec)
+    return nn.Sequential(*layers)
+
+
+class StylePredictor(nn.Module):
+    """Painting -> style weights over `rows` norm rows, of which the first `known` are a base's styles."""
+
+    def __init__(self, rows: int, known: int):
+        super().__init__()
+        if not 0 < known <= rows:
+            raise ValueError(f"{known} known styles for {rows} rows")
+        self.rows, self.known = rows, known
+        self.shift: torch.Tensor
+        self.scale: torch.Tensor
+        self.trunk = vgg_trunk().requires_grad_(False)
+        # the training paintings' statistics: the MLP sees each feature at zero mean, unit spread
+        self.register_buffer("shift", torch.zeros(STATISTICS))
+        self.register_buffer("scale", torch.ones(STATISTICS))
+        self.mlp = nn.Sequential(nn.Linear(STATISTICS, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, rows))
+        # it starts at the mean of the known styles, whatever the painting: a safe, styled start
+        head = self.mlp[2]
+        assert isinstance(head, nn.Linear)
+        nn.init.normal_(head.weight, std=1e-3)
+        with torch.no_grad():
+            head.bias.zero_()
+            head.bias[:known] = 1 / known
+
+    def train(self, mode: bool = True) -> StylePredictor:
+        super().train(mode)
+        self.trunk.eval()  # frozen, and no layer of it behaves differently in training anyway
+        return self
+
+    def statistics(self, painting: torch.Tensor) -> torch.Tensor:
+        """[N, 3, h, w] in [0, 1] (already at PREDICTOR_SIDE) -> [N, STATISTICS]: per tapped layer, the
+        channel means then the channel standard deviations."""
+        x, parts = vgg_normalize(painting), []
+        for i, layer in enumerate(self.trunk):
+            x = layer(x)
+            if i in TAPS:
+                f = x.float().flatten(2)  # [N, C, hw]
+                parts += [f.mean(-1), (f.var(-1, unbiased=False) + 1e-5).sqrt()]
+        return torch.cat(parts, dim=1)
+
+    def from_statistics(self, stats: torch.Tensor) -> torch.Tensor:
+        """[N, STATISTICS] -> style weights [N, rows]."""
+        out: torch.Tensor = self.mlp((stats - self.shift) / self.scale)
+        return out
+
+    def forward(self, painting: torch.Tensor) -> torch.Tensor:
+        """[N, 3, h, w] in [0, 1], any size -> style weights [N, rows]; the painting is resized to
+        PREDICTOR_SIDE on its longer side first, as in training."""
+        return self.from_statistics(self.statistics(fit_side(painting, PREDICTOR_SIDE)))
+
+    @torch.no_grad()
+    def set_standardisation(self, stats: torch.Tensor) -> None:
+        """The training paintings' statistics [T, STATISTICS] -> the shift and scale the MLP's input gets."""
+        self.shift.copy_(stats.mean(0))
+        self.scale.copy_(stats.std(0).clamp_min(1e-6))
+
+
+def fit_side(image: torch.Tensor, side: int) -> torch.Tensor:
+    """[N, 3, h, w] -> the longer side exactly `side`, the aspect kept (antialiased when shrinking)."""
+    h, w = image.shape[-2:]
+    scale = side / max(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if size == (h, w):
+        return image
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)

@@ -1,0 +1,218 @@
+"""The style-prediction system (--finetune predictor): a --base transform net, frozen, whose
+instance-norm style input is predicted from the painting by faststyle.model.style_predictor,
+trained with the perceptual loss over thousands of paintings, one painting per photo.
+
+What trains: the predictor's MLP, and the norm rows past the base's own styles (the base's
+rows and every convolution stay bit-identical, so one-hot style weights still give the base's
+styles). Each painting is read once in `setup`: its Gram targets for the loss and the
+statistics the predictor reads, both kept in memory ([T, 896] and about 0.35 MB a painting).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import torch
+from lightning.pytorch.utilities.types import OptimizerLRScheduler
+from tqdm import tqdm
+
+from faststyle.errors import UserError
+from faststyle.hardware import transform_net_format
+from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb
+from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
+from faststyle.loss.perceptual import PerceptualLoss, style_tensor
+from faststyle.loss.vgg import LAYERS, load_vgg16_features
+from faststyle.model.checkpoint import LoadedModel
+from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
+from faststyle.model.style_predictor import PREDICTOR_SIDE, StylePredictor, fit_side
+from faststyle.model.transform_net import TransformNet
+from faststyle.pixels import array_to_net
+from faststyle.scan import expand_inputs
+from faststyle.style_record import StyleRecord
+from faststyle.training.config import TrainConfig
+from faststyle.training.schedule import with_schedule
+from faststyle.training.styles import StylePlan, check_style_sizes, norm_row_keys
+
+PAINTINGS_CACHE = "paintings.pt"  # in the run's folder: what setup read, for --resume
+
+
+def predictor_start(base: LoadedModel, rows: int, seed: int) -> dict[str, torch.Tensor]:
+    """The net's starting weights: the base's convolutions and style rows, then `rows` - S more rows,
+    each half the difference of two of the base's styles (a direction styles really differ in;
+    rows of zeros would get no gradient while the predictor gives them no weight, and vice versa)."""
+    known = base.net.num_styles
+    if base.net.adapted_styles:
+        raise UserError("--finetune predictor: the --base model's added styles carry adapters; use a base without")
+    if rows < known:
+        raise UserError(f"--style-embedding {rows}: fewer rows than the --base model's {known} styles")
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.randint(known, (2, rows - known), generator=g)
+    state = base.net.state_dict()
+    return {k: torch.cat([v, 0.5 * (v[a] - v[b])]) if k in norm_row_keys(base.net) else v for k, v in state.items()}
+
+
+class PredictorSystem(L.LightningModule):
+    """Frozen transform net + style predictor + frozen VGG loss network + Adam."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        styles: list[StyleRecord],
+        paintings: list[str],
+        name: str,
+        init_state: dict[str, torch.Tensor] | None = None,
+    ):
+        super().__init__()
+        self.config, self.paintings = config, paintings
+        self.save_hyperparameters(
+            {
+                **config.hparams(),
+                "name": name,
+                "styles": styles,  # the base's: the net's first rows
+                "content_layer": CONTENT_LAYER,
+                "style_layers": list(STYLE_LAYERS),
+            }
+        )
+        self.net = TransformNet(config.arch, num_styles=config.style_embedding)
+        if init_state is not None:
+            self.net.load_state_dict(init_state)
+        self.known = len(styles)
+        self.predictor = StylePredictor(config.style_embedding, self.known)
+        rows = norm_row_keys(self.net)
+        for key, param in self.net.named_parameters():
+            param.requires_grad_(key in rows)
+            if key in rows:  # the base's rows get no gradient: Adam leaves them bit-identical
+                param.register_hook(lambda g: torch.cat([torch.zeros_like(g[: self.known]), g[self.known :]]))
+        self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
+        self.painting_stats: torch.Tensor  # [T, STATISTICS] buffer, set in setup()
+        self.strict_loading = False  # checkpoints hold the net and predictor only, not the VGG
+
+    def setup(self, stage: str) -> None:
+        if self.loss_fn is not None:
+            return
+        c, t0 = self.config, time.perf_counter()
+        features = load_vgg16_features(c.vgg_weights)
+        # the predictor's trunk is the loss network's start: loaded here, saved with the model
+        self.predictor.trunk.load_state_dict(features[: LAYERS["relu3_3"] + 1].state_dict())
+        self.loss_fn = PerceptualLoss(
+            features,
+            CONTENT_LAYER,
+            STYLE_LAYERS,
+            c.content_weight,
+            c.style_weight,
+            c.tv_weight,
+            c.style_loss,
+            style_layer_weights=c.style_layer_weights,
+        ).to(self.device)
+        self.predictor.to(self.device)
+        cache = Path(c.checkpoint_dir or ".") / PAINTINGS_CACHE
+        key = self._cache_key()
+        saved = torch.load(cache, map_location="cpu", weights_only=True) if cache.is_file() else None
+        if saved is not None and saved["key"] == key:  # a resumed run: minutes of reading saved
+            self.loss_fn.set_targets({k: v.to(self.device) for k, v in saved["targets"].items()})
+            stats = [saved["statistics"].to(self.device)]
+        else:
+            stats = []
+            self.loss_fn.set_styles(self._read_paintings(stats))
+            if self.global_rank == 0:
+                with atomic_path(cache) as tmp:
+                    targets = {k: v.cpu() for k, v in self.loss_fn.style_targets().items()}
+                    torch.save({"key": key, "targets": targets, "statistics": torch.cat(stats).cpu()}, tmp)
+        self.register_buffer("painting_stats", torch.cat(stats), persistent=False)
+        self.predictor.set_standardisation(self.painting_stats)
+        self.net.to(memory_format=transform_net_format(self.device))
+        self.loss_fn.to(memory_format=torch.channels_last)
+        if self.global_rank == 0:
+            print(f"{len(self.paintings)} paintings read in {time.perf_counter() - t0:.0f} s", flush=True)
+
+    def _cache_key(self) -> str:
+        """What the paintings' targets and statistics depend on: the files and the objective's layers."""
+        c, files = self.config, [Path(p) for p in self.paintings]
+        stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        what = (stamps, c.style_size, c.style_loss, list(c.style_layer_weights), PREDICTOR_SIDE, c.vgg_weights)
+        return hashlib.sha256(json.dumps(what).encode()).hexdigest()
+
+    @torch.no_grad()
+    def _read_paintings(self, stats: list[torch.Tensor]) -> Iterator[torch.Tensor]:
+        """Each painting once: its predictor statistics appended to `stats`, its loss image yielded."""
+        quiet = self.global_rank != 0
+        for path in tqdm(self.paintings, desc="reading paintings", unit="painting", disable=quiet):
+            rgb = load_rgb(path)
+            painting = array_to_net(rgb).to(self.device)
+            stats.append(self.predictor.statistics(fit_side(painting, PREDICTOR_SIDE)))
+            yield style_tensor(rgb, self.config.style_size).to(self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        kept = ("net.", "predictor.")
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(kept)}
+        checkpoint[KEY] = VERSION
+        if not all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values()):
+            raise UserError(f"the weights hold NaN or infinite values at step {self.global_step}; stopping")
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        upgraded = upgrade(checkpoint, str(getattr(self._trainer, "ckpt_path", None) or ""))
+        checkpoint.clear()
+        checkpoint.update(upgraded)
+
+    def forward(self, photos: torch.Tensor, paintings: torch.Tensor) -> torch.Tensor:
+        """[N, 3, H, W] photos, [N, 3, h, w] paintings (any size), both in [0, 1] -> stylized photos."""
+        return self.net(photos, self.predictor(paintings))  # type: ignore[no-any-return]
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        assert self.loss_fn is not None  # built in setup()
+        content, ids = batch["image"], batch["style"]  # [B, 3, S, S] in [0, 1]; [B] painting ids
+        content = content.contiguous(memory_format=transform_net_format(self.device))
+        weights = self.predictor.from_statistics(self.painting_stats[ids])  # [B, R]
+        styled = self.net(content, weights.float())
+        terms = self.loss_fn(styled, content, ids)
+        loss: torch.Tensor = terms["loss"]
+        if not torch.isfinite(loss.detach()):
+            raise UserError(f"loss became {loss.item()} at step {self.global_step}; start again with a lower --lr")
+        self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
+        self.log("loss/total", loss, prog_bar=False)
+        return loss
+
+    def configure_optimizers(self) -> OptimizerLRScheduler:
+        trained = [p for p in self.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(trained, lr=self.config.lr)
+        return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
+
+    def model_file(self) -> dict[str, Any]:
+        """What the final .pth holds: the net (its style input the predicted weights), the predictor,
+        and how to rebuild both."""
+        return {
+            "format": "faststyle-predictor",
+            KEY: VERSION,
+            "arch": self.net.arch,
+            "name": self.hparams["name"],
+            "styles": self.hparams["styles"],
+            "rows": self.net.num_styles,
+            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "predictor": {k: v.detach().cpu() for k, v in self.predictor.state_dict().items()},
+            "hparams": {k: v for k, v in self.hparams.items() if k != "style"},
+        }
+
+
+def predictor_paintings(config: TrainConfig) -> list[str]:
+    """--style (files, folders, globs) -> the paintings' absolute paths, each checked to be a
+    painting VGG can read. They need no unique names: they are not the model's styles."""
+    files, errors = expand_inputs(config.style or [], suffixes=IMAGE_SUFFIXES)
+    if errors:
+        raise UserError(f"--style {errors[0]}")
+    if not files:
+        raise UserError("--style names no paintings to learn from")
+    check_style_sizes(files, config.style_size)
+    return [str(p.resolve()) for p in files]
+
+
+def plan_predictor(config: TrainConfig, base: LoadedModel) -> tuple[StylePlan, list[str]]:
+    """A new predictor run: the base's styles as the net's first rows and its starting weights,
+    and the paintings to learn from."""
+    state = predictor_start(base, config.style_embedding, config.seed)
+    return StylePlan(base.styles, [], init_state=state), predictor_paintings(config)

@@ -1,0 +1,125 @@
+"""Any painting in one pass: the style predictor, its training over many paintings on a frozen
+--base, and what that training must leave untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import FAST
+
+from faststyle.commands.train import main as train_main
+from faststyle.image_io import load_rgb
+from faststyle.loss.perceptual import PerceptualLoss, style_tensor
+from faststyle.loss.vgg import VGGFeatures
+from faststyle.model.checkpoint import load_model
+from faststyle.model.style_predictor import PREDICTOR_SIDE, StylePredictor, fit_side
+from faststyle.model.transform_net import TransformNet
+from faststyle.training.predictor_system import predictor_start
+from faststyle.training.styles import norm_row_keys
+
+
+@pytest.fixture(scope="module")
+def painting(shared) -> torch.Tensor:
+    """A real painting, small: [1, 3, h, 64] in [0, 1]."""
+    return style_tensor(load_rgb(shared / "styles" / "mosaic.jpg"), 64)
+
+
+def test_the_predictor_reads_the_loss_networks_statistics(vgg_features, painting):
+    predictor = StylePredictor(rows=5, known=3)
+    predictor.trunk.load_state_dict(vgg_features[:16].state_dict())
+    stats = predictor.statistics(painting)
+    taps = VGGFeatures(vgg_features, ["relu1_2", "relu2_2", "relu3_3"])(painting)
+    expected = []
+    for name in ("relu1_2", "relu2_2", "relu3_3"):
+        f = taps[name].flatten(2)
+        expected += [f.mean(-1), (f.var(-1, unbiased=False) + 1e-5).sqrt()]
+    torch.testing.assert_close(stats, torch.cat(expected, 1))
+    # before training, every painting gets the mean of the known styles
+    weights = predictor(torch.rand(2, 3, 90, 300))
+    torch.testing.assert_close(weights[:, :3], torch.full((2, 3), 1 / 3), atol=0.05, rtol=0)
+    assert weights[:, 3:].abs().max() < 0.05
+
+
+def test_paintings_are_read_at_the_predictor_side_whatever_their_size():
+    assert fit_side(torch.rand(1, 3, 1000, 500), PREDICTOR_SIDE).shape[-2:] == (PREDICTOR_SIDE, PREDICTOR_SIDE // 2)
+    assert fit_side(torch.rand(1, 3, 100, 224), PREDICTOR_SIDE).shape[-2:] == (114, PREDICTOR_SIDE)
+
+
+def test_style_targets_from_a_generator_equal_those_from_a_list(vgg_features, painting):
+    paintings = [painting, painting.flip(-1)[..., :40, :]]
+    a, b = PerceptualLoss(vgg_features), PerceptualLoss(vgg_features, style_layer_weights=(1, 1, 1, 0))
+    a.set_styles(paintings)
+    b.set_styles(p for p in paintings)
+    assert b.counted_layers == ["relu1_2", "relu2_2", "relu3_3"]
+    assert not hasattr(b, "target_relu4_3_0")  # a layer nobody counts keeps no target
+    for name in b.counted_layers:
+        torch.testing.assert_close(getattr(a, f"target_{name}_0"), getattr(b, f"target_{name}_0"))
+
+
+def test_the_start_keeps_the_base_rows_and_adds_rows_that_differ(tmp_path):
+    from faststyle.model.checkpoint import LoadedModel
+
+    torch.manual_seed(0)
+    base = TransformNet("tiny", num_styles=3)
+    with torch.no_grad():
+        for p in base.parameters():
+            p.add_(torch.randn_like(p))
+    state = predictor_start(LoadedModel(base, "base"), rows=8, seed=0)
+    net = TransformNet("tiny", num_styles=8)
+    net.load_state_dict(state)
+    for key, value in base.state_dict().items():
+        if key in norm_row_keys(base):
+            assert torch.equal(state[key][:3], value)
+            assert state[key][3:].abs().sum() > 0  # the extra rows are not zeros: they get gradients
+        else:
+            assert torch.equal(state[key], value)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x, 1), base(x, 1))  # one-hot weights: the base's style exactly
+
+
+@pytest.fixture()
+def tiny_base(tmp_path, shared, photos) -> Path:
+    ck = tmp_path / "base"
+    styles = [str(shared / "styles" / f"{s}.jpg") for s in ("mosaic", "candy")]
+    args = ["--style", *styles, "--data", str(photos), "--checkpoint-dir", str(ck), "--log-dir", str(tmp_path)]
+    assert train_main([*args, *FAST, "--max-steps", "2"]) == 0
+    return ck / "multistyle.pth"
+
+
+def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(tiny_base, tmp_path, shared, photos):
+    paintings = shared / "styles_extra"
+    ck = tmp_path / "pred"
+    args = [
+        "--style", str(paintings), "--data", str(photos), "--base", str(tiny_base), "--finetune", "predictor",
+        "--style-embedding", "6", "--checkpoint-dir", str(ck), "--log-dir", str(tmp_path), *FAST,
+    ]  # fmt: skip
+    assert train_main([*args, "--max-steps", "2"]) == 0
+    assert train_main([*args, "--max-steps", "4", "--resume"]) == 0
+    straight = tmp_path / "straight"
+    assert train_main([*[a if a != str(ck) else str(straight) for a in args], "--max-steps", "4"]) == 0
+    resumed = torch.load(ck / "multistyle_predictor.pth", weights_only=True)
+    unbroken = torch.load(straight / "multistyle_predictor.pth", weights_only=True)
+    for part in ("state_dict", "predictor"):
+        for key, value in unbroken[part].items():
+            assert torch.equal(resumed[part][key], value), key
+    base = load_model(tiny_base).net.state_dict()
+    for key, value in base.items():
+        kept = (
+            resumed["state_dict"][key][:2]
+            if key in norm_row_keys(load_model(tiny_base).net)
+            else resumed["state_dict"][key]
+        )
+        assert torch.equal(kept, value), key
+    assert resumed["rows"] == 6 and [s["name"] for s in resumed["styles"]] == ["mosaic", "candy"]
+    start = predictor_start(load_model(tiny_base), 6, 0)
+    moved = [k for k in norm_row_keys(load_model(tiny_base).net) if not torch.equal(resumed["state_dict"][k], start[k])]
+    assert moved  # the extra rows learned
+
+
+def test_a_predictor_run_needs_a_base(tmp_path, shared, photos, capsys):
+    args = ["--style", str(shared / "styles"), "--data", str(photos), "--finetune", "predictor", *FAST]
+    assert train_main([*args, "--checkpoint-dir", str(tmp_path / "x")]) != 0
+    assert "needs --base" in capsys.readouterr().err
