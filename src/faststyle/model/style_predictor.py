@@ -16,10 +16,13 @@ weights themselves: the norm tables are the linear map from it to every scale an
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.pixels import vgg_normalize
 
 PREDICTOR_SIDE = 256  # the painting's longer side when the predictor reads it
@@ -63,8 +66,8 @@ class StylePredictor(nn.Module):
         # it starts at the mean of the known styles, whatever the painting: a safe, styled start
         head = self.mlp[2]
         assert isinstance(head, nn.Linear)
-        nn.init.normal_(head.weight, std=1e-3)
-        with torch.no_grad():
+        with torch.no_grad():  # a zero head still learns: its gradient is the hidden layer's output
+            head.weight.zero_()
             head.bias.zero_()
             head.bias[:known] = 1 / known
 
@@ -109,3 +112,33 @@ def fit_side(image: torch.Tensor, side: int) -> torch.Tensor:
     if size == (h, w):
         return image
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
+
+
+def bake(net: TransformNet, weights: torch.Tensor) -> TransformNet:
+    """A copy of TransformNet `net` holding one style: its rows mixed by `weights` [R] (a predicted
+    style, or a blend of it with the net's own styles) as the only row. Any tool that takes a
+    single-style model (evaluate, export, stylize) then runs the painting's style unchanged."""
+    assert not net.adapted_styles
+    one = TransformNet(net.arch, num_residual=len(net.residuals), num_styles=1)
+    state = net.state_dict()
+    rows = {f"{n}.{p}" for n, m in net.named_modules() if isinstance(m, CondInstanceNorm) for p in ("weight", "bias")}
+    w = weights.to(torch.float32).reshape(1, -1)
+    one.load_state_dict({k: w @ v.float() if k in rows else v for k, v in state.items()})
+    return one
+
+
+def load_predictor(path: str) -> tuple[TransformNet, StylePredictor, dict[str, Any]]:
+    """A --finetune predictor run's model (.pth) or checkpoint (.ckpt) -> (transform net, predictor, hparams)."""
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if "predictor" in obj:  # the final model file
+        hp, net_state, pred_state = obj["hparams"], obj["state_dict"], obj["predictor"]
+    else:  # a Lightning checkpoint of the run
+        hp, state = obj["hyper_parameters"], obj["state_dict"]
+        net_state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
+        pred_state = {k[10:]: v for k, v in state.items() if k.startswith("predictor.")}
+    rows = int(hp["style_embedding"])
+    net = TransformNet(str(hp["arch"]), num_styles=rows)
+    net.load_state_dict(net_state)
+    predictor = StylePredictor(rows, len(hp["styles"]))
+    predictor.load_state_dict(pred_state)
+    return net.eval(), predictor.eval(), hp

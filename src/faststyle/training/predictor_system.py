@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,11 @@ class PredictorSystem(L.LightningModule):
             stats = [saved["statistics"].to(self.device)]
         else:
             stats = []
-            self.loss_fn.set_styles(self._read_paintings(stats))
+            # in the run's precision: bf16 VGG passes read paintings 2-3x faster on CPUs with bf16, and
+            # the Grams are summed in float32 either way (faststyle.loss.gram), as in training steps
+            precision = self._trainer.precision_plugin.forward_context() if self._trainer else nullcontext()
+            with precision:
+                self.loss_fn.set_styles(self._read_paintings(stats))
             if self.global_rank == 0:
                 with atomic_path(cache) as tmp:
                     targets = {k: v.cpu() for k, v in self.loss_fn.style_targets().items()}
@@ -135,7 +140,16 @@ class PredictorSystem(L.LightningModule):
         """What the paintings' targets and statistics depend on: the files and the objective's layers."""
         c, files = self.config, [Path(p) for p in self.paintings]
         stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-        what = (stamps, c.style_size, c.style_loss, list(c.style_layer_weights), PREDICTOR_SIDE, c.vgg_weights)
+        precision = str(self._trainer.precision) if self._trainer else ""  # bf16 targets differ in the last bits
+        what = (
+            stamps,
+            c.style_size,
+            c.style_loss,
+            list(c.style_layer_weights),
+            PREDICTOR_SIDE,
+            c.vgg_weights,
+            precision,
+        )
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
     @torch.no_grad()
