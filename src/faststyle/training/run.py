@@ -5,9 +5,6 @@ folder is checked here, with everything else, before the run starts."""
 from __future__ import annotations
 
 import dataclasses
-import logging
-import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder
 from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
 from faststyle.training.data import PhotoDataModule
+from faststyle.training.launch import check_hardware, device_spec, make_trainer, quiet_lightning
 from faststyle.training.objective import check_layer_weights, check_objective
 from faststyle.training.predictor_system import PredictorSystem, plan_predictor, predictor_paintings
 from faststyle.training.records import check_local_data
@@ -43,37 +41,6 @@ from faststyle.training.styles import (
     style_entries,
 )
 from faststyle.training.system import StyleTransferSystem
-
-
-def quiet_lightning() -> None:
-    """Drop Lightning messages that say nothing true about the user's run: adverts and its
-    accelerator inventory (NOISE), a deprecation inside Lightning itself, the eval-mode warning our frozen VGG
-    (eval on purpose) always triggers, and two resume warnings: our data order is a function
-    of the step (StreamSampler), so a mid-epoch resume is exact although Lightning cannot see
-    it, and our checkpoint callback has no state worth restoring (save_top_k=0)."""
-    for message in (
-        r".*module\(s\) in eval mode at the start of training",
-        r".*isinstance\(treespec, LeafSpec\)",
-        r".*your dataloader is not resumable",
-        r".*callbacks used to create the checkpoint need to be provided",
-        r".*is smaller than the logging interval",
-    ):
-        warnings.filterwarnings("ignore", message=message)
-    # On every Lightning logger (not only on its handler), so no handler ever sees them.
-    names = [n for n in logging.root.manager.loggerDict if n.startswith("lightning")]
-    for logger in map(logging.getLogger, names):
-        if _no_advert not in logger.filters:  # train() may run many times in one process
-            logger.addFilter(_no_advert)
-
-
-# Lightning's INFO lines that are noise for a user: adverts, and the accelerator inventory
-# ("GPU available: False, used: False") and AMP notice that train.py's own "precision:" line replaces.
-NOISE = ("litlogger", "GPU available:", "TPU available:", "HPU available:", "💡 Tip", "Automatic Mixed Precision")
-
-
-def _no_advert(record: logging.LogRecord) -> bool:
-    message = record.getMessage()
-    return not any(n in message for n in NOISE)
 
 
 def check_writable(folder: Path) -> None:
@@ -192,34 +159,6 @@ def _check_common(config: TrainConfig, ckpt_dir: Path) -> TrainConfig:
     return config
 
 
-def check_hardware(config: TrainConfig) -> None:
-    """--accelerator, --strategy and --devices that Lightning would refuse (with a traceback) or
-    that would start more training processes than this machine can run, as one line each."""
-    from lightning.pytorch.accelerators import AcceleratorRegistry, CUDAAccelerator, MPSAccelerator
-    from lightning.pytorch.strategies import StrategyRegistry
-
-    accelerator = config.accelerator
-    known = sorted({*AcceleratorRegistry.available_accelerators(), "gpu", "auto"})
-    if accelerator not in known:
-        raise UserError(f"--accelerator {accelerator}: not one of {', '.join(known)}")
-    if accelerator in ("gpu", "cuda") and not (CUDAAccelerator.is_available() or MPSAccelerator.is_available()):
-        raise UserError(f"--accelerator {accelerator}: no GPU that PyTorch can use here; use --accelerator auto or cpu")
-    if accelerator == "mps" and not MPSAccelerator.is_available():
-        raise UserError("--accelerator mps: no Apple GPU here; use --accelerator auto or cpu")
-    strategies = ["auto", *StrategyRegistry.available_strategies()]
-    if config.strategy not in strategies:
-        raise UserError(f"--strategy {config.strategy}: not a Lightning strategy (e.g. auto, ddp, ddp_spawn, fsdp)")
-    on_cpu = accelerator == "cpu" or (
-        accelerator == "auto" and not (CUDAAccelerator.is_available() or MPSAccelerator.is_available())
-    )
-    cores = os.cpu_count() or 1
-    if on_cpu and str(config.devices).isdigit() and int(config.devices) > cores:
-        raise UserError(
-            f"--devices {config.devices}: this machine has {cores} CPU cores, and each CPU device is a training "
-            "process of its own; use --devices 1 (one process uses every core)"
-        )
-
-
 @dataclass
 class Trained:
     """A finished run: its final model file, its name, and the settings it ran with (a --resume
@@ -265,8 +204,8 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     checkpointing = ModelCheckpoint(
         dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every, enable_version_counter=False
     )
-    devices = _devices(str(config.devices))
-    trainer = _trainer(
+    devices = device_spec(str(config.devices))
+    trainer = make_trainer(
         accelerator=config.accelerator,
         devices=devices,
         num_nodes=config.num_nodes,
@@ -304,30 +243,6 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     skipped = len(getattr(system, "bad_images", ()))
     print(f"final model: {final}  ({trainer.global_step} steps, {skipped} images skipped)")
     return Trained(final, name, config)
-
-
-def _devices(value: str) -> int | str:
-    """--devices: auto, a count (-1: every one), or a comma list of device ids, as Lightning takes them."""
-    if value == "auto" or ("," in value and all(part.strip().isdigit() for part in value.split(",") if part.strip())):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise UserError(f"--devices {value!r}: use auto, a count (-1 for all) or device ids such as 0,1") from None
-
-
-def _trainer(**kwargs: object) -> L.Trainer:
-    """Lightning's Trainer, its refusals of --accelerator/--devices/--strategy as one line."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    try:
-        return L.Trainer(**kwargs)  # type: ignore[arg-type]
-    except (MisconfigurationException, ModuleNotFoundError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(
-            f"--accelerator {kwargs['accelerator']} --devices {kwargs['devices']} "
-            f"--strategy {kwargs['strategy']}: {first}"
-        ) from None
 
 
 @rank_zero_only
