@@ -38,9 +38,9 @@ def held_out(count: int) -> list[Path]:
 
 def at_peak(mean: dict[str, Any]) -> dict[str, float]:
     """A model's mean scores -> similarity at its own stroke-scale peak, structure, the peak's side."""
-    curve = dict(mean["similarity_by_side"])
-    side = str(int(mean["stroke_scale"]))
-    return {"similarity": float(curve[side]), "structure": float(mean["structure"]), "side": float(side)}
+    curve = dict(mean["similarity_by_side"])  # side -> similarity; the peak's side is interpolated
+    best = max(curve.values())
+    return {"similarity": float(best), "structure": float(mean["structure"]), "side": float(mean["stroke_scale"])}
 
 
 def main(argv: list[str] | None = None) -> int:
