@@ -45,7 +45,7 @@ def test_the_predictor_reads_the_loss_networks_statistics(vgg_features, painting
     with torch.no_grad():
         for p in predictor.mlp.parameters():
             p.normal_(0, 3)
-    wild = predictor(torch.rand(1, 3, 64, 64))[0]
+    wild = predictor(torch.rand(1, 3, 64, 64))[0].detach()
     assert check_weights(wild.numpy(), list("abcde")) is not None and torch.all(wild >= 0)
 
 
