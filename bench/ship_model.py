@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.model.checkpoint import load_model, save_model
 
     loaded = load_model(args.model)
-    name = args.name or loaded.style
+    name = args.name or loaded.name
     styles = [{**s, "image": Path(s["image"]).name if s.get("image") else None} for s in loaded.styles]
     stem = args.file or name
     pth = save_model(loaded.net, MODELS / f"{stem}.pth", name, without_paths(loaded.hparams, args.data), styles)

@@ -233,5 +233,5 @@ def test_a_model_shipped_before_stroke_scales_still_loads(tmp_path):
     assert KEY not in torch.load(old, weights_only=True)
     loaded = load_model(old)
     assert loaded.style_names == ["starry_night"] and loaded.styles[0]["stroke_scale"] == 256
-    again = save_model(loaded.net, tmp_path / "again.pth", loaded.style, loaded.hparams, loaded.styles)
+    again = save_model(loaded.net, tmp_path / "again.pth", loaded.name, loaded.hparams, loaded.styles)
     assert all(torch.equal(a, b) for a, b in zip(pixels(old), pixels(again), strict=True))

@@ -28,7 +28,7 @@ def test_short_training_writes_checkpoints_and_model(tmp_path, shared, photos):
     ck = tmp_path / "ck"
     assert ckpt_step(ck / "last.ckpt") == 3
     final = load_model(ck / "mosaic.pth")  # rebuilt from the file alone: no config, no hparams passed
-    assert final.style == "mosaic" and final.net.arch == "tiny"
+    assert final.name == "mosaic" and final.net.arch == "tiny"
     assert final.hparams["image_size"] == 48 and final.hparams["style_weight"] > 0
     from_ckpt = load_model(ck / "last.ckpt")
     x = torch.rand(1, 3, 37, 53)

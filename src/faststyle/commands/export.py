@@ -88,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
     if args.triton:
         from faststyle.export.triton import write_repository
 
-        target = Path(args.triton) / loaded.style
+        target = Path(args.triton) / loaded.name
         if target.exists() and not args.overwrite:
             raise UserError(f"{target} exists; pass --overwrite to replace it, or another --triton folder")
         print(f"wrote {write_repository(loaded, args.triton, backend=args.triton_backend, verify=args.verify)}")
         return 0
-    out = Path(args.output or Path("export") / f"{loaded.style}.onnx")
+    out = Path(args.output or Path("export") / f"{loaded.name}.onnx")
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} exists; pass --overwrite to replace it, or -o another file")
     if args.style and args.layout != "net":

@@ -122,7 +122,7 @@ def _metadata(
         inp += f"; style: float32 [{net.num_styles}] weights over the styles ({names}), default the first"
     fixed = {"fixed_style_weights": json.dumps([round(float(w), 6) for w in weights])} if layout == "net" else {}
     return {
-        "style": loaded.style,
+        "style": loaded.name,
         "styles": json.dumps(loaded.styles),
         "source_checkpoint": Path(loaded.source).name,
         "faststyle_version": faststyle.__version__,
@@ -132,7 +132,7 @@ def _metadata(
         **fixed,
         "input": inp,
         "output": outp,
-        "description": f"faststyle {loaded.style} stylizer (Johnson et al. 2016, arch {net.arch}"
+        "description": f"faststyle {loaded.name} stylizer (Johnson et al. 2016, arch {net.arch}"
         + (f", {net.num_styles} styles: {names}" if net.num_styles > 1 else "")
         + f"). Input: {inp}. Output: {outp}.",
     }

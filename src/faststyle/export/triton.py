@@ -81,7 +81,7 @@ def write_repository(
     if backend not in BACKENDS:
         raise UserError(f"--triton-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
-    name = safe_name(name or loaded.style)  # one folder inside the repository, never a path out of it
+    name = safe_name(name or loaded.name)  # one folder inside the repository, never a path out of it
     folder = Path(repository) / name
     num_styles = loaded.net.num_styles
     try:

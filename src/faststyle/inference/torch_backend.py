@@ -45,7 +45,7 @@ class TorchStylizer:
         loaded = load_model(path)
         self.path, self.styles = Path(path), loaded.style_names
         weights, label = style_weights(style, self.styles)
-        self.style = loaded.style if len(self.styles) == 1 else label
+        self.style = loaded.name if len(self.styles) == 1 else label
         self.weights = torch.from_numpy(weights).to(self.device)  # [S]
         self.hparams: dict[str, Any] = dict(loaded.hparams)
         # the export's faster equivalent form (1.3x plain eager at 512 px, bench/run.py), in the

@@ -31,7 +31,7 @@ from faststyle.style_record import StyleRecord, safe_name, with_stroke_scale
 @dataclass
 class LoadedModel:
     net: TransformNet
-    style: str  # the model's name
+    name: str  # the model's name
     hparams: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     styles: list[StyleRecord] = field(default_factory=list)  # one per norm row
@@ -65,7 +65,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     obj = _read(path)  # upgraded: every file below is in the current format
     saved = obj.get("state_dict")
     if obj.get("format") == FORMAT and isinstance(saved, dict):
-        hp, state, style = obj.get("hparams") or {}, saved, obj.get("name") or path.stem
+        hp, state, name = obj.get("hparams") or {}, saved, obj.get("name") or path.stem
         arch = obj.get("arch", hp.get("arch", "johnson"))
         styles = obj.get("styles") or []
     elif isinstance(saved, dict) and isinstance(obj.get("hyper_parameters"), dict):
@@ -73,7 +73,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         # a run with --ema-decay holds its model as the running average, beside the live net
         prefix = "averaged.module." if any(k.startswith("averaged.module.") for k in saved) else "net."
         state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
-        style, arch = hp.get("name") or "style", hp.get("arch", "johnson")
+        name, arch = hp.get("name") or "style", hp.get("arch", "johnson")
         styles = hp.get("styles") or []
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
@@ -85,7 +85,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
     # the name comes from the file: it names folders and files (export/NAME.onnx, a Triton
     # repository's NAME/), so it is made one plain file-name component, never a path or '..'
-    return LoadedModel(net.eval(), safe_name(style), hp, str(path), with_stroke_scale(styles))
+    return LoadedModel(net.eval(), safe_name(name), hp, str(path), with_stroke_scale(styles))
 
 
 def save_model(

@@ -78,7 +78,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
             raise UserError("--finetune predictor needs --base (the model whose styles it predicts)")
         predicted = load_base(config.base)
         plan, paintings = plan_predictor(config, predicted)
-        name = config.name or f"{predicted.style}_predictor"
+        name = config.name or f"{predicted.name}_predictor"
         return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None, paintings)
     paths = expand_styles(config.style)
     check_style_sizes(paths, config.style_size)

@@ -77,7 +77,7 @@ def run_name(config: TrainConfig, new_styles: list[StyleRecord], base: LoadedMod
     if config.name:
         return config.name
     if base is not None and config.finetune == "styles":
-        return f"{base.style}_{new_styles[0]['name']}" if len(new_styles) == 1 else f"{base.style}_plus"
+        return f"{base.name}_{new_styles[0]['name']}" if len(new_styles) == 1 else f"{base.name}_plus"
     return new_styles[0]["name"] if len(new_styles) == 1 else MULTI_STYLE_NAME
 
 
