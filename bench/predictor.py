@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from faststyle.image_io import load_rgb
     from faststyle.model.checkpoint import save_model
     from faststyle.model.style_predictor import bake, load_predictor
+    from faststyle.painting import predictor_pixels
     from faststyle.pixels import array_to_net
     from faststyle.quality.evaluate import evaluate
     from faststyle.quality.request import EvaluateRequest
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def one_pass(painting: Path) -> Path:
             with torch.no_grad():
-                weights = predictor(array_to_net(load_rgb(painting)))[0]
+                weights = predictor(array_to_net(predictor_pixels(load_rgb(painting))))[0]
             record = {"name": painting.stem, "image": painting.name, "style_size": hp["style_size"]}
             return save_model(bake(net, weights), Path(tmp) / f"{painting.stem}.pth", painting.stem, dict(hp), [record])
 

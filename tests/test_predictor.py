@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import FAST
@@ -15,8 +16,9 @@ from faststyle.image_io import load_rgb
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import VGGFeatures
 from faststyle.model.checkpoint import load_model
-from faststyle.model.style_predictor import PREDICTOR_SIDE, StylePredictor, bake, fit_side, load_predictor
+from faststyle.model.style_predictor import StylePredictor, bake, load_predictor
 from faststyle.model.transform_net import TransformNet
+from faststyle.painting import PREDICTOR_SIDE, predictor_pixels
 from faststyle.pixels import array_to_net
 from faststyle.training.predictor_system import predictor_start
 from faststyle.training.styles import norm_row_keys
@@ -50,8 +52,9 @@ def test_the_predictor_reads_the_loss_networks_statistics(vgg_features, painting
 
 
 def test_paintings_are_read_at_the_predictor_side_whatever_their_size():
-    assert fit_side(torch.rand(1, 3, 1000, 500), PREDICTOR_SIDE).shape[-2:] == (PREDICTOR_SIDE, PREDICTOR_SIDE // 2)
-    assert fit_side(torch.rand(1, 3, 100, 224), PREDICTOR_SIDE).shape[-2:] == (114, PREDICTOR_SIDE)
+    big, small = np.zeros((1000, 500, 3), np.uint8), np.zeros((100, 224, 3), np.uint8)
+    assert predictor_pixels(big).shape == (PREDICTOR_SIDE, PREDICTOR_SIDE // 2, 3)
+    assert predictor_pixels(small).shape == (114, PREDICTOR_SIDE, 3)  # enlarged too: the same amount of painting
 
 
 def test_style_targets_from_a_generator_equal_those_from_a_list(vgg_features, painting):
@@ -128,7 +131,9 @@ def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(tiny_b
     # paints what the net does with the predicted weights
     net, predictor, hp = load_predictor(str(ck / "multistyle_predictor.pth"))
     assert hp["name"] == "multistyle_predictor" and "style" not in hp  # no list of the machine's paintings
-    painting = array_to_net(load_rgb(shared / "styles_extra" / "felix_vallotton_woodcut_portrait.jpg"))
+    painting = array_to_net(
+        predictor_pixels(load_rgb(shared / "styles_extra" / "felix_vallotton_woodcut_portrait.jpg"))
+    )
     x = torch.rand(1, 3, 40, 52)
     with torch.no_grad():
         weights = predictor(painting)[0]

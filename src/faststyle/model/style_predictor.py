@@ -1,7 +1,7 @@
 """The style-prediction network (after Ghiasi et al. 2017): a painting -> the style input of a
 transform net, in one pass, for paintings it never saw.
 
-    painting [1, 3, h, w] in [0, 1], longer side PREDICTOR_SIDE
+    painting [1, 3, h, w] in [0, 1], longer side PREDICTOR_SIDE (faststyle.painting resizes it)
       -> VGG-16 up to relu3_3 (frozen, ImageNet weights; the loss network's first 16 layers)
       -> each tapped layer's per-channel mean and standard deviation: [1, 2 x (64 + 128 + 256)] = [1, 896]
       -> standardised with the training paintings' statistics -> MLP -> style weights [1, R]
@@ -21,13 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.pixels import vgg_normalize
 
-PREDICTOR_SIDE = 256  # the painting's longer side when the predictor reads it
 # torchvision's vgg16().features up to relu3_3: channels per conv, "M" a 2x2 max-pool; taps
 # after the ReLUs at these indices (relu1_2, relu2_2, relu3_3)
 TRUNK = (64, 64, "M", 128, 128, "M", 256, 256, 256)
@@ -94,25 +92,14 @@ class StylePredictor(nn.Module):
         return torch.softmax(logits.float(), dim=-1)
 
     def forward(self, painting: torch.Tensor) -> torch.Tensor:
-        """[N, 3, h, w] in [0, 1], any size -> style weights [N, rows]; the painting is resized to
-        PREDICTOR_SIDE on its longer side first, as in training."""
-        return self.from_statistics(self.statistics(fit_side(painting, PREDICTOR_SIDE)))
+        """[N, 3, h, w] in [0, 1], as faststyle.painting.predictor_pixels sizes it -> style weights [N, rows]."""
+        return self.from_statistics(self.statistics(painting))
 
     @torch.no_grad()
     def set_standardisation(self, stats: torch.Tensor) -> None:
         """The training paintings' statistics [T, STATISTICS] -> the shift and scale the MLP's input gets."""
         self.shift.copy_(stats.mean(0))
         self.scale.copy_(stats.std(0).clamp_min(1e-6))
-
-
-def fit_side(image: torch.Tensor, side: int) -> torch.Tensor:
-    """[N, 3, h, w] -> the longer side exactly `side`, the aspect kept (antialiased when shrinking)."""
-    h, w = image.shape[-2:]
-    scale = side / max(h, w)
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    if size == (h, w):
-        return image
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
 
 
 def bake(net: TransformNet, weights: torch.Tensor) -> TransformNet:

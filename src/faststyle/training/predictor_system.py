@@ -31,8 +31,9 @@ from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.checkpoint import LoadedModel
 from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
-from faststyle.model.style_predictor import PREDICTOR_SIDE, StylePredictor, fit_side
+from faststyle.model.style_predictor import StylePredictor
 from faststyle.model.transform_net import TransformNet
+from faststyle.painting import PREDICTOR_SIDE, predictor_pixels
 from faststyle.pixels import array_to_net
 from faststyle.scan import expand_inputs
 from faststyle.style_record import StyleRecord
@@ -158,8 +159,7 @@ class PredictorSystem(L.LightningModule):
         quiet = self.global_rank != 0
         for path in tqdm(self.paintings, desc="reading paintings", unit="painting", disable=quiet):
             rgb = load_rgb(path)
-            painting = array_to_net(rgb).to(self.device)
-            stats.append(self.predictor.statistics(fit_side(painting, PREDICTOR_SIDE)))
+            stats.append(self.predictor.statistics(array_to_net(predictor_pixels(rgb)).to(self.device)))
             yield style_tensor(rgb, self.config.style_size).to(self.device)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
