@@ -85,18 +85,23 @@ class Throughput(L.Callback):
             self._seconds += seconds
             pl_module.log("perf/images_per_s", rate, prog_bar=True)
             if self.peak_tflops and self.flops_per_image:
-                tflops = rate * self.flops_per_image / 1e12
+                tflops, share = self._rates(rate)
                 pl_module.log("perf/tflops", tflops)
-                pl_module.log("perf/peak_pct", 100 * tflops / self.peak_tflops, prog_bar=True)
+                pl_module.log("perf/peak_pct", share, prog_bar=True)
         self._tick = now
         pl_module.log("lr", trainer.optimizers[0].param_groups[0]["lr"])
 
+    def _rates(self, rate: float) -> tuple[float, float]:
+        """`rate` images/s -> (TFLOP/s, % of the peak)."""
+        tflops = rate * self.flops_per_image / 1e12
+        return tflops, 100 * tflops / self.peak_tflops
+
     def utilisation(self, rate: float) -> str:
         """'X images/s, Y TFLOP/s, Z% of the peak' at `rate` images/s."""
-        tflops = rate * self.flops_per_image / 1e12
         line = f"{rate:.2f} images/s"
         if self.peak_tflops and self.flops_per_image:
-            line += f", {tflops:.3g} TFLOP/s, {100 * tflops / self.peak_tflops:.0f}% of the peak"
+            tflops, share = self._rates(rate)
+            line += f", {tflops:.3g} TFLOP/s, {share:.0f}% of the peak"
         return line
 
     @rank_zero_only
