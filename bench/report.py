@@ -153,6 +153,22 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
 BLOCKS["docs/training.md"].update({**record_blocks("per_layer_mosaic"), **record_blocks("per_layer_candy")})
 
 
+def base_vs_single(record: dict[str, Any]) -> str:
+    """The base's starry_night and wave beside the shipped single-style models (bench/retrained.py's format)."""
+    photos = ", ".join(record["photos"])
+    return "\n".join(
+        [
+            f"Means over {len(record['photos'])} held-out photos of photos_eval ({photos}).",
+            f"Command: `{record['command']}`. Machine: {record['machine']}.",
+            "",
+            retrained.table(record["results"]),
+        ]
+    )
+
+
+BLOCKS["docs/training.md"]["base-vs-single-512"] = lambda: base_vs_single(load("base_vs_single.json"))
+
+
 def with_blocks(file: str, text: str) -> str:
     """`file`'s text with every generated block rendered again from the records."""
     for name, render in BLOCKS[file].items():

@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             labels += [f"{who} {style}" for who in models]
             for path in models.values():
                 stylizer = Stylizer(path)
+                if len(stylizer.styles) > 1:  # a multi-style model: its style of this name, as evaluate scores it
+                    stylizer = Stylizer(path, style=style)
                 for row, photo in zip(sheet_rows, photos, strict=False):
                     image = fit_rgb(load_rgb(photo), max_size=1024)
                     if not row:
