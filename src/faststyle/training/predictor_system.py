@@ -46,8 +46,8 @@ PAINTINGS_CACHE = "paintings.pt"  # in the run's folder: what setup read, for --
 
 def predictor_start(base: LoadedModel, rows: int, seed: int) -> dict[str, torch.Tensor]:
     """The net's starting weights: the base's convolutions and style rows, then `rows` - S more rows,
-    each the mean of the base's plus half the difference of two of its styles: styles near the
-    middle, spread along directions styles really differ in (the predictor mixes rows convexly)."""
+    each half the difference of two of the base's styles (a direction styles really differ in;
+    rows of zeros would get no gradient while the predictor gives them no weight, and vice versa)."""
     known = base.net.num_styles
     if base.net.adapted_styles:
         raise UserError("--finetune predictor: the --base model's added styles carry adapters; use a base without")
@@ -56,7 +56,7 @@ def predictor_start(base: LoadedModel, rows: int, seed: int) -> dict[str, torch.
     g = torch.Generator().manual_seed(seed)
     a, b = torch.randint(known, (2, rows - known), generator=g)
     state, keys = base.net.state_dict(), norm_row_keys(base.net)
-    return {k: torch.cat([v, v.mean(0) + 0.5 * (v[a] - v[b])]) if k in keys else v for k, v in state.items()}
+    return {k: torch.cat([v, 0.5 * (v[a] - v[b])]) if k in keys else v for k, v in state.items()}
 
 
 class PredictorSystem(L.LightningModule):
