@@ -142,7 +142,7 @@ def test_every_earlier_generation_loads_to_the_same_pixels(version, kind, tmp_pa
 
     before, after = load_model(old), load_model(now)
     assert all(torch.equal(a, b) for a, b in zip(pixels(old), pixels(now), strict=True))
-    assert (before.style, before.styles, before.net.num_styles) == (after.style, after.styles, after.net.num_styles)
+    assert (before.name, before.styles, before.net.num_styles) == (after.name, after.styles, after.net.num_styles)
     assert [s["stroke_scale"] for s in before.styles] == [256] * net.num_styles  # from the style size
     assert before.hparams["style"] == after.hparams["style"]  # one image is a list of one
     if kind == "ckpt":  # what --resume reads: the settings merged, the optimizer's moments reshaped
