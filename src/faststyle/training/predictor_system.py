@@ -40,6 +40,7 @@ from faststyle.style_record import StyleRecord
 from faststyle.training.config import TrainConfig
 from faststyle.training.schedule import with_schedule
 from faststyle.training.styles import StylePlan, check_style_sizes, norm_row_keys
+from faststyle.training.system import training_loss
 
 PAINTINGS_CACHE = "paintings.pt"  # in the run's folder: what setup read, for --resume
 
@@ -102,16 +103,7 @@ class PredictorSystem(L.LightningModule):
         features = load_vgg16_features(c.vgg_weights)
         # the predictor's trunk is the loss network's start: loaded here, saved with the model
         self.predictor.trunk.load_state_dict(features[: LAYERS["relu3_3"] + 1].state_dict())
-        self.loss_fn = PerceptualLoss(
-            features,
-            CONTENT_LAYER,
-            STYLE_LAYERS,
-            c.content_weight,
-            c.style_weight,
-            c.tv_weight,
-            c.style_loss,
-            style_layer_weights=c.style_layer_weights,
-        ).to(self.device)
+        self.loss_fn = training_loss(c, features).to(self.device)
         self.predictor.to(self.device)
         cache = Path(c.checkpoint_dir or ".") / PAINTINGS_CACHE
         key = self._cache_key()

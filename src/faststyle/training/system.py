@@ -114,16 +114,7 @@ class StyleTransferSystem(L.LightningModule):
         if self.loss_fn is not None:
             return
         c = self.config
-        self.loss_fn = PerceptualLoss(
-            load_vgg16_features(c.vgg_weights),
-            CONTENT_LAYER,
-            STYLE_LAYERS,
-            c.content_weight,
-            c.style_weight,
-            c.tv_weight,
-            c.style_loss,
-            style_layer_weights=c.style_layer_weights,
-        ).to(self.device)
+        self.loss_fn = training_loss(c, load_vgg16_features(c.vgg_weights)).to(self.device)
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
             [style_tensor(load_rgb(painting(s)), s["style_size"] or c.style_size).to(self.device) for s in trained],
@@ -277,6 +268,20 @@ class StyleTransferSystem(L.LightningModule):
             groups.append({"params": down, "lr": self.config.lr * self.config.adapter_down_lr})
         opt = torch.optim.Adam(groups, lr=self.config.lr)
         return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
+
+
+def training_loss(config: TrainConfig, features: torch.nn.Sequential) -> PerceptualLoss:
+    """The run's objective on the VGG `features`, its targets not yet set (both systems train it)."""
+    return PerceptualLoss(
+        features,
+        CONTENT_LAYER,
+        STYLE_LAYERS,
+        config.content_weight,
+        config.style_weight,
+        config.tv_weight,
+        config.style_loss,
+        style_layer_weights=config.style_layer_weights,
+    )
 
 
 def painting(style: StyleRecord) -> str:
