@@ -24,16 +24,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from anchors import SHARED, held_out
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 UNSEEN = ("claude_monet_water_lilies_1919", "francis_picabia_edtaonisl", "felix_vallotton_woodcut_portrait")
-
-
-def held_out(count: int) -> list[Path]:
-    photos = sorted((SHARED / "data" / "photos_eval").glob("*.jpg"))
-    return [p for p in photos if max(Image.open(p).size) >= 1024][:count]
 
 
 def at_peak(mean: dict[str, Any]) -> dict[str, float]:
