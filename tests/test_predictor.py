@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -92,15 +94,21 @@ def tiny_base(tmp_path, shared, photos) -> Path:
     return ck / "multistyle.pth"
 
 
-def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(tiny_base, tmp_path, shared, photos):
-    paintings = shared / "styles_extra"
+def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(
+    tiny_base, tmp_path, shared, photos, capsys
+):
+    paintings = shutil.copytree(shared / "styles_extra", tmp_path / "paintings")
     ck = tmp_path / "pred"
     args = [
         "--style", str(paintings), "--data", str(photos), "--base", str(tiny_base), "--finetune", "predictor",
         "--style-embedding", "6", "--checkpoint-dir", str(ck), "--log-dir", str(tmp_path), *FAST,
     ]  # fmt: skip
     assert train_main([*args, "--max-steps", "2"]) == 0
+    for painting in paintings.iterdir():  # as a fresh copy of the same paintings has: new times
+        os.utime(painting, (1e9, 1e9))
+    capsys.readouterr()
     assert train_main([*args, "--max-steps", "4", "--resume"]) == 0
+    assert "paintings from paintings.pt" in capsys.readouterr().out  # not read again
     straight = tmp_path / "straight"
     assert train_main([*[a if a != str(ck) else str(straight) for a in args], "--max-steps", "4"]) == 0
     resumed = torch.load(ck / "multistyle_predictor.pth", weights_only=True)

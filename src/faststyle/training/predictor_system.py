@@ -108,7 +108,8 @@ class PredictorSystem(L.LightningModule):
         cache = Path(c.checkpoint_dir or ".") / PAINTINGS_CACHE
         key = self._cache_key()
         saved = torch.load(cache, map_location="cpu", weights_only=True) if cache.is_file() else None
-        if saved is not None and saved["key"] == key:  # a resumed run: minutes of reading saved
+        cached = saved is not None and saved["key"] == key  # a resumed run: minutes of reading saved
+        if cached:
             self.loss_fn.set_targets({k: v.to(self.device) for k, v in saved["targets"].items()})
             stats = [saved["statistics"].to(self.device)]
         else:
@@ -127,12 +128,15 @@ class PredictorSystem(L.LightningModule):
         self.net.to(memory_format=transform_net_format(self.device))
         self.loss_fn.to(memory_format=torch.channels_last)
         if self.global_rank == 0:
-            print(f"{len(self.paintings)} paintings read in {time.perf_counter() - t0:.0f} s", flush=True)
+            how = f"from {cache.name}" if cached else "read"
+            print(f"{len(self.paintings)} paintings {how} in {time.perf_counter() - t0:.0f} s", flush=True)
 
     def _cache_key(self) -> str:
         """What the paintings' targets and statistics depend on: the files and the objective's layers."""
-        c, files = self.config, [Path(p) for p in self.paintings]
-        stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        c = self.config
+        # contents, not modification times: a copy or a fresh checkout of the same paintings (new times)
+        # resumes without minutes of reading; hashing 5,400 paintings (79 MB) takes under a second
+        stamps = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in self.paintings]
         precision = str(self._trainer.precision) if self._trainer else ""  # bf16 targets differ in the last bits
         what = (
             stamps,
