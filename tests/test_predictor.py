@@ -94,9 +94,7 @@ def tiny_base(tmp_path, shared, photos) -> Path:
     return ck / "multistyle.pth"
 
 
-def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(
-    tiny_base, tmp_path, shared, photos, capsys
-):
+def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(tiny_base, tmp_path, shared, photos, capsys):
     paintings = shutil.copytree(shared / "styles_extra", tmp_path / "paintings")
     ck = tmp_path / "pred"
     args = [
