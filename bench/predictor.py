@@ -53,14 +53,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from faststyle.cpu import cpu_summary
     from faststyle.image_io import load_rgb
-    from faststyle.model.checkpoint import save_model
-    from faststyle.model.style_predictor import bake, load_predictor
+    from faststyle.model.checkpoint import load_model, save_model
+    from faststyle.model.style_predictor import bake
     from faststyle.painting import predictor_pixels
     from faststyle.pixels import array_to_net
     from faststyle.quality.evaluate import evaluate
     from faststyle.quality.request import EvaluateRequest
 
-    net, predictor, hp = load_predictor(args.model)
+    loaded = load_model(args.model)
+    net, predictor, hp = loaded.net, loaded.predictor, loaded.hparams
+    if predictor is None:
+        sys.exit(f"{args.model}: no style predictor in it (train one with --finetune predictor)")
     paintings = args.paintings or [SHARED / "styles_extra" / f"{stem}.jpg" for stem in UNSEEN]
     finetuned = dict(spec.split("=", 1) for spec in args.finetuned)
     base_styles = hp["styles"][: args.base_styles]

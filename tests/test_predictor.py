@@ -17,7 +17,7 @@ from faststyle.image_io import load_rgb
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import VGGFeatures
 from faststyle.model.checkpoint import load_model
-from faststyle.model.style_predictor import StylePredictor, bake, load_predictor
+from faststyle.model.style_predictor import StylePredictor, bake
 from faststyle.model.transform_net import TransformNet
 from faststyle.painting import PREDICTOR_SIDE, predictor_pixels
 from faststyle.pixels import array_to_net
@@ -128,7 +128,9 @@ def test_predictor_training_leaves_the_base_untouched_and_resumes_exactly(tiny_b
     assert moved  # the extra rows learned
     # the model file rebuilds net and predictor; a predicted style baked into a one-style model
     # paints what the net does with the predicted weights
-    net, predictor, hp = load_predictor(str(ck / "multistyle_predictor.pth"))
+    loaded = load_model(ck / "multistyle_predictor.pth")
+    net, predictor, hp = loaded.net, loaded.predictor, loaded.hparams
+    assert predictor is not None and net.num_styles == 6 and loaded.style_names == ["mosaic", "candy"]
     assert hp["name"] == "multistyle_predictor" and "style" not in hp  # no list of the machine's paintings
     painting = array_to_net(
         predictor_pixels(load_rgb(shared / "styles_extra" / "felix_vallotton_woodcut_portrait.jpg"))

@@ -16,8 +16,10 @@ from faststyle.errors import ModelError
 from faststyle.values import user_path
 
 DEFAULT_MODEL = "starry_night"
+PAINTING_MODEL = "anystyle"  # the bundled model that paints any painting (stylize --style-image)
 MODEL_SUFFIXES = (".onnx", ".ckpt", ".pth")
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
+PREDICTOR_SUFFIX = ".predictor"  # NAME.predictor.onnx: the style predictor of model NAME, no model itself
 
 
 def model_dirs() -> list[Path]:
@@ -32,7 +34,8 @@ def list_models() -> dict[str, Path]:
     for folder in model_dirs():
         if folder.is_dir():
             for path in sorted(folder.glob("*.onnx")):
-                found.setdefault(path.stem, path)
+                if not path.stem.endswith(PREDICTOR_SUFFIX):
+                    found.setdefault(path.stem, path)
     return dict(sorted(found.items()))
 
 

@@ -4,6 +4,7 @@
     stylizer = Stylizer("starry_night.onnx")      # uint8 [H, W, 3] or [N, H, W, 3] in, same out
     stylizer = Stylizer("multistyle.onnx", style="wave=0.7,candy=0.3")
     stylizer = Stylizer("starry_night.onnx", stroke_scale=2)   # strokes twice as large
+    stylizer = Stylizer("anystyle.onnx", style_image="scream.jpg")  # any painting, no training
 
 It needs onnxruntime, numpy and pillow (and uses OpenVINO when it is installed). By default it
 runs the model on the fastest engine that stays correct on this machine (see
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 from faststyle.blend import StyleSpec
 from faststyle.image_io import load_rgb, save_rgb
 from faststyle.inference.choose import choose, open_engine
+from faststyle.inference.painted import PaintedStylizer, StylePredictor, painting_label
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
 from faststyle.inference.stylizer import check_pixels
 
@@ -45,19 +47,27 @@ class Stylizer:
         providers: list[str] | None = None,
         quiet: bool = True,
         stroke_scale: float = 1.0,
+        style_image: str | os.PathLike[str] | NDArray[np.uint8] | None = None,
     ):
         """`stroke_scale`: strokes that many times as large as the model paints them, at the same
-        output size (faststyle.inference.stroke_scale)."""
+        output size (faststyle.inference.stroke_scale). `style_image`: a painting (file or uint8
+        [H, W, 3]) whose style a model with a style predictor paints (faststyle.inference.painted);
+        it joins the model's styles under its file's stem, so `style` can blend it with them."""
         self.path = Path(path)
         self.stroke_scale = check_stroke_scale(stroke_scale)
         self.hparams: dict[str, Any] = {}  # the training recipe, when the model came from a checkpoint
         # the reference engine first: a bad file or style fails here, in one line
-        self.engine = open_engine(self.path, "ort", "fp32", threads, style, providers)
-        if providers and providers[0] != "CPUExecutionProvider":
-            return  # a GPU: ONNX Runtime's own providers, nothing to choose between
-        chosen = choose(self.path, backend, precision, threads, quiet=quiet)
-        if chosen != ("ort", "fp32"):
-            self.engine = open_engine(self.path, *chosen, threads=threads, style=style)
+        # the painting first: one it cannot use fails before any engine is measured
+        embedding = None if style_image is None else StylePredictor(self.path, threads)(style_image)
+        own_style = None if style_image is not None else style  # a blend with the painting is chosen below
+        self.engine = open_engine(self.path, "ort", "fp32", threads, own_style, providers)
+        if not providers or providers[0] == "CPUExecutionProvider":  # on a GPU: ORT's own providers, no choice
+            chosen = choose(self.path, backend, precision, threads, quiet=quiet)
+            if chosen != ("ort", "fp32"):
+                self.engine = open_engine(self.path, *chosen, threads=threads, style=own_style)
+        if style_image is not None and embedding is not None:
+            label = painting_label(style_image, list(self.engine.styles))
+            self.engine = PaintedStylizer(self.engine, embedding, label, style)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["engine"], name)

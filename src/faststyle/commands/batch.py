@@ -57,6 +57,12 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
     a("--workers", type=thread_count, default=None, metavar="N", help="processes or Ray actors [default: every core]")
     a("--backend", choices=TORCH_FREE_BACKENDS, default="auto", help="engine, as for stylize (default auto)")
     a("--precision", choices=PRECISIONS, default="auto", help="as for stylize (default auto)")
+    a(
+        "--style-image",
+        metavar="PAINTING",
+        help="paint in the style of any painting, with no training (a model with a style predictor, default "
+        "anystyle); it joins the model's styles under its file's name, for --style blends and random styles",
+    )
     a("--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first")
     a("--strength", type=unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default)")
     add_stroke_scale(p)
@@ -70,22 +76,29 @@ def run(args: argparse.Namespace) -> int:
     from faststyle.inference.batch import RANDOM_STYLES, Settings, Source, default_workers, plan
     from faststyle.inference.load import load_stylizer
     from faststyle.inference.pipeline import Options
-    from faststyle.model_files import resolve_model
+    from faststyle.model_files import PAINTING_MODEL, resolve_model
 
     source = Source(args.input, args.dataset, args.split, args.image_column)
     output = Path(args.output)
     items = plan(source, output)
     workers = args.workers or default_workers()
     with tempfile.TemporaryDirectory(prefix="faststyle-batch-") as tmp:
-        model = resolve_model(args.model)
+        model = resolve_model(PAINTING_MODEL if args.model is None and args.style_image else args.model)
         if model.suffix.lower() != ".onnx":  # export once here, not once per worker
             from faststyle.export.onnx_export import export_onnx
 
             model = export_onnx(model, Path(tmp) / f"{model.stem}.onnx", verify=False)
         fixed = None if args.style in RANDOM_STYLES else args.style
         probe = load_stylizer(
-            model, args.backend, "cpu", threads=1, style=fixed, precision=args.precision, quiet=args.quiet
-        )  # checks model and style, and picks the engine once, here
+            model,
+            args.backend,
+            "cpu",
+            threads=1,
+            style=fixed,
+            precision=args.precision,
+            quiet=args.quiet,
+            style_image=args.style_image,
+        )  # checks model, painting and style, and picks the engine once, here
         if args.style in RANDOM_STYLES and len(probe.styles) < 2:
             raise UserError(f"--style {args.style}: {model.name} holds one style; random styles need several")
         settings = Settings(
@@ -102,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             ),
             source,
             args.seed,
+            args.style_image,
         )
         if args.engine == "ray":
             from faststyle.inference.batch_ray import run_ray

@@ -58,6 +58,13 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
         "starry_night=0.7,wave=0.3 [default: its first style]",
     )
     p.add_argument(
+        "--style-image",
+        metavar="PAINTING",
+        help="paint in the style of any painting, with no training (one pass of the model's style predictor); "
+        "the painting then also counts as a style named after its file, so --style can blend it, e.g. "
+        "scream=0.7,candy=0.3 [default model then: anystyle]",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -202,6 +209,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from faststyle.inference.inputs import MEDIA_SUFFIXES
     from faststyle.inference.load import load_stylizer
     from faststyle.inference.pipeline import Options
+    from faststyle.model_files import PAINTING_MODEL
     from faststyle.scan import expand_inputs
     from faststyle.style_record import safe_name
 
@@ -213,13 +221,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         require_opencv()
     stylizer = load_stylizer(
-        args.model,
+        args.model if args.model is not None or args.style_image is None else PAINTING_MODEL,
         backend=args.backend,
         device=args.device,
         threads=args.threads,
         style=args.style,
         precision=args.precision,
         quiet=args.quiet,
+        style_image=args.style_image,
     )
     if stylizer.backend == "torch":  # ONNX Runtime and OpenVINO keep arenas of their own
         keep_freed_memory()  # each photo or frame reuses the last one's pages: 1.5x at 1024 px

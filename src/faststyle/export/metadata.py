@@ -9,7 +9,7 @@ of the `style` input's weights; absent in files from before multi-style models, 
 style), layout ("pixels", "zoo" or "net"), arch, faststyle_version, format_version (the
 checkpoint format, faststyle.model.checkpoint_format, the records follow; absent before it had
 one), source_checkpoint, input, output, description; fixed_style_weights in the net layout,
-precision in an int8 twin.
+precision in an int8 twin; style_rows and predictor in a model that paints any painting.
 """
 
 from __future__ import annotations
@@ -81,6 +81,18 @@ def _is_style_record(record: object) -> bool:
 def style_names(meta: dict[str, str], path: str | os.PathLike[str]) -> list[str]:
     """The styles a model holds, in the order of its `style` input's weights."""
     return [r["name"] for r in style_records(meta, path)]
+
+
+def style_rows(meta: dict[str, str], path: str | os.PathLike[str]) -> int:
+    """How many numbers the model's `style` input takes: one per style, or, for a model that paints
+    any painting, its `style_rows` (the embedding its predictor graph, named by `predictor`, gives)."""
+    styles = len(style_names(meta, path))
+    if "style_rows" not in meta:
+        return styles
+    rows = meta["style_rows"]
+    if not rows.isdigit() or int(rows) < styles:
+        raise ModelError(f"{path}: its 'style_rows' metadata is {rows!r}, not a count of at least {styles} (damaged?)")
+    return int(rows)
 
 
 # What `faststyle export` writes for each layout's image input (metadata "layout").

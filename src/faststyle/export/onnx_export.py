@@ -26,10 +26,11 @@ import torch
 from torch import nn
 
 import faststyle
-from faststyle.blend import StyleSpec, style_weights
+from faststyle.blend import StyleSpec, style_weights, to_rows
 from faststyle.errors import UserError
 from faststyle.export.layouts import CHECK_SHAPES, DESCRIPTIONS, dynamic_dims, example_input, wrap
 from faststyle.export.metadata import LAYOUTS
+from faststyle.export.predictor_export import export_predictor, predictor_file
 from faststyle.image_io import atomic_path
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.checkpoint_format import KEY, VERSION
@@ -60,12 +61,16 @@ def export_onnx(
     the style at export: `style` (a name or a blend; default the first). `per_image_style`
     makes the style input float32 [N, S], one row per image and required (what a server that
     batches every input, like Triton, needs).
+
+    A model that paints any painting (a style predictor inside) has a style input of all its
+    norm rows, [R] rather than [S], and gets its predictor graph written beside `out`
+    (faststyle.export.predictor_export: NAME.predictor.onnx), named in the metadata.
     """
     if layout not in LAYOUTS:
         raise UserError(f"layout must be one of {list(LAYOUTS)}, not {layout!r}")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     net = loaded.net.eval().to(memory_format=torch.contiguous_format)
-    weights = torch.from_numpy(style_weights(style, loaded.style_names)[0])
+    weights = torch.from_numpy(to_rows(style_weights(style, loaded.style_names)[0], net.num_styles))
     wrapper = wrap(layout, net, weights).eval()  # the reference the exported graph is checked against
     out = Path(out)
     style_input = net.num_styles > 1 and layout != "net"
@@ -96,7 +101,11 @@ def export_onnx(
     _name_dims(proto, layout)
     if style_input and not per_image:  # an initializer named like an input is that input's default value
         proto.graph.initializer.append(onnx.numpy_helper.from_array(first_style(net.num_styles).numpy(), "style"))
-    onnx.helper.set_model_props(proto, _metadata(loaded, net, layout, style_input, weights, per_image))
+    meta = _metadata(loaded, net, layout, style_input, weights, per_image)
+    if loaded.predictor is not None and style_input:
+        meta |= {"style_rows": str(net.num_styles), "predictor": predictor_file(out).name}
+        export_predictor(loaded.predictor, predictor_file(out), loaded.name)
+    onnx.helper.set_model_props(proto, meta)
     proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__
 
     with atomic_path(out) as tmp:
@@ -116,10 +125,14 @@ def _metadata(
 ) -> dict[str, str]:
     inp, outp = DESCRIPTIONS[layout]
     names = ", ".join(loaded.style_names)
+    rows = net.num_styles
+    over = f"weights over the styles ({names})"
+    if rows > len(loaded.styles):
+        over = f"a painting's embedding from its predictor graph, or weights over the styles ({names}) then zeros"
     if style_input and per_image:
-        inp += f"; style: float32 [N, {net.num_styles}] weights over the styles ({names}), one row per image"
+        inp += f"; style: float32 [N, {rows}] {over}, one row per image"
     elif style_input:
-        inp += f"; style: float32 [{net.num_styles}] weights over the styles ({names}), default the first"
+        inp += f"; style: float32 [{rows}] {over}, default the first"
     fixed = {"fixed_style_weights": json.dumps([round(float(w), 6) for w in weights])} if layout == "net" else {}
     return {
         "style": loaded.name,
@@ -133,7 +146,8 @@ def _metadata(
         "input": inp,
         "output": outp,
         "description": f"faststyle {loaded.name} stylizer (Johnson et al. 2016, arch {net.arch}"
-        + (f", {net.num_styles} styles: {names}" if net.num_styles > 1 else "")
+        + (f", {len(loaded.styles)} styles: {names}" if len(loaded.styles) > 1 else "")
+        + (", any painting through its predictor graph" if net.num_styles > len(loaded.styles) else "")
         + f"). Input: {inp}. Output: {outp}.",
     }
 

@@ -144,6 +144,7 @@ class Settings:
     options: Options
     source: Source
     seed: int = 0
+    style_image: str | None = None  # a painting for a model with a style predictor
 
 
 _worker: dict[str, Any] = {}
@@ -152,7 +153,14 @@ _worker: dict[str, Any] = {}
 def _start_worker(settings: Settings) -> None:
     fixed = None if settings.style in RANDOM_STYLES else settings.style
     _worker["stylizer"] = load_stylizer(
-        settings.model, settings.backend, "cpu", threads=1, style=fixed, precision=settings.precision, quiet=True
+        settings.model,
+        settings.backend,
+        "cpu",
+        threads=1,
+        style=fixed,
+        precision=settings.precision,
+        quiet=True,
+        style_image=settings.style_image,
     )
     _worker["settings"] = settings
 

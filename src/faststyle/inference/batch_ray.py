@@ -34,7 +34,14 @@ class Stylize:
     def __init__(self, settings: Settings, dests: dict[str, tuple[str, str, str]]):
         fixed = None if settings.style in RANDOM_STYLES else settings.style
         self.stylizer = load_stylizer(
-            settings.model, settings.backend, "cpu", threads=1, style=fixed, precision=settings.precision, quiet=True
+            settings.model,
+            settings.backend,
+            "cpu",
+            threads=1,
+            style=fixed,
+            precision=settings.precision,
+            quiet=True,
+            style_image=settings.style_image,
         )
         self.settings, self.dests = settings, dests
 

@@ -12,9 +12,11 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from faststyle.blend import StyleSpec
 from faststyle.errors import ModelError, UserError
+from faststyle.inference.painted import paint_with
 from faststyle.inference.stylizer import BACKENDS, PRECISIONS, Stylizer, ort_providers
 from faststyle.model_files import checkpoint_of, resolve_model
 from faststyle.runtime import Stylizer as EngineStylizer
@@ -40,6 +42,7 @@ def load_stylizer(
     style: StyleSpec = None,
     precision: str = "auto",
     quiet: bool = False,
+    style_image: str | os.PathLike[str] | None = None,
 ) -> Stylizer:
     """A model name or file -> a Stylizer.
 
@@ -49,7 +52,9 @@ def load_stylizer(
     and "openvino" pick one, with `precision` auto or forced; .ckpt/.pth files are exported to
     a temporary ONNX file first (unverified, ~10 s). "torch" runs .ckpt/.pth files (and the
     checkpoint beside a bundled name), fp32 or bf16. None runs the model as it is, in float32
-    (torch for checkpoints, ONNX Runtime for .onnx): what `evaluate` scores.
+    (torch for checkpoints, ONNX Runtime for .onnx): what `evaluate` scores. `style_image`: a
+    painting for a model with a style predictor to paint (faststyle.inference.painted); `style`
+    may then blend it, by its file's stem, with the model's own styles.
     """
     if backend is not None and backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r} (use one of {', '.join(BACKENDS)})")
@@ -76,7 +81,12 @@ def load_stylizer(
             raise UserError(f"{path}: --backend torch needs a .ckpt or .pth model (run .onnx with another backend)")
         from faststyle.inference.torch_backend import TorchStylizer
 
-        return TorchStylizer(path, device, threads, style, precision)
+        if style_image is None:
+            return TorchStylizer(path, device, threads, style, precision)
+        engine = TorchStylizer(path, device, threads, None, precision)
+        with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:  # the predictor runs in ONNX Runtime
+            onnx_path, _ = _export_checkpoint(path, Path(tmp))
+            return paint_with(engine, onnx_path, style_image, style, threads)
     providers = ort_providers(device)
     if providers[0] != "CPUExecutionProvider" and (backend, precision) not in (
         ("auto", "auto"),
@@ -85,13 +95,20 @@ def load_stylizer(
     ):
         raise UserError(f"--device {device} runs ONNX Runtime in fp32 (or --backend torch), not {backend} {precision}")
     if kind == ".onnx":
-        return EngineStylizer(path, style, threads, backend, precision, providers, quiet)
+        return EngineStylizer(path, style, threads, backend, precision, providers, quiet, style_image=style_image)
+    with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
+        onnx_path, hparams = _export_checkpoint(path, Path(tmp))
+        stylizer = EngineStylizer(  # in memory now
+            onnx_path, style, threads, backend, precision, providers, quiet, style_image=style_image
+        )
+    stylizer.hparams = hparams
+    return stylizer
+
+
+def _export_checkpoint(path: Path, folder: Path) -> tuple[Path, dict[str, Any]]:
+    """A .ckpt/.pth -> its ONNX file (and predictor graph) in `folder`, unverified (~10 s), and its recipe."""
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import load_model
 
     loaded = load_model(path)  # a ModelError here names the user's file, not a temp file
-    with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
-        onnx_path = export_onnx(loaded, Path(tmp) / f"{path.stem}.onnx", verify=False)
-        stylizer = EngineStylizer(onnx_path, style, threads, backend, precision, providers, quiet)  # in memory now
-    stylizer.hparams = dict(loaded.hparams)
-    return stylizer
+    return export_onnx(loaded, folder / f"{path.stem}.onnx", verify=False), dict(loaded.hparams)

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from faststyle.blend import StyleSpec, check_weights, style_weights
+from faststyle.blend import StyleSpec, check_weights, style_weights, to_rows
 from faststyle.errors import ModelError, UserError
-from faststyle.export.metadata import LAYOUTS, Dims, check_inputs, style_names
+from faststyle.export.metadata import LAYOUTS, Dims, check_inputs, style_names, style_rows
 from faststyle.image_io import load_rgb, save_rgb
 from faststyle.inference.stylizer import check_pixels, no_images, ort_providers
 from faststyle.net_geometry import padded
@@ -81,7 +81,9 @@ class OrtStylizer:
                 "export one with `faststyle export`"
             )
         self.styles: list[str] = style_names(self.metadata, self.path)
+        self.rows = style_rows(self.metadata, self.path)  # the style input's length
         weights, label = style_weights(style, self.styles)
+        weights = to_rows(weights, self.rows)
         self.style: str = self.metadata["style"] if len(self.styles) == 1 else label
         self.hparams: dict[str, Any] = {}  # the training recipe is in the checkpoint, not the ONNX file
         self.layout: str = self.metadata.get("layout", "pixels")
@@ -90,7 +92,7 @@ class OrtStylizer:
         # an input with a default value ("style") is listed by ORT as an overridable initializer
         inputs = {i.name: i for i in [*self.session.get_inputs(), *self.session.get_overridable_initializers()]}
         described: dict[str, tuple[str, Dims]] = {name: (_dtype(i.type), list(i.shape)) for name, i in inputs.items()}
-        self._input = check_inputs(self.path, self.layout, described, len(self.styles))
+        self._input = check_inputs(self.path, self.layout, described, self.rows)
         # the style weights travel with every call, so one session serves any style or blend
         self._extra = {"style": weights} if "style" in inputs else {}
         self._output = self.session.get_outputs()[0].name
@@ -102,7 +104,7 @@ class OrtStylizer:
         """uint8 [H, W, 3] or [N, H, W, 3] RGB -> stylized uint8 of the same shape; `weights` [S]
         overrides this stylizer's style for the call (a multi-style model's style weights)."""
         batch = check_pixels(image)  # [N, H, W, 3]
-        chosen = check_weights(weights, self.styles)
+        chosen = check_weights(weights, self.styles, self.rows)
         if chosen is not None and not self._extra and len(self.styles) > 1:
             raise UserError(
                 f"{self.path.name}: its style was fixed when it was exported (layout {self.layout}); "

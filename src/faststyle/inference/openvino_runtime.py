@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from faststyle.blend import StyleSpec, check_weights, style_weights
+from faststyle.blend import StyleSpec, check_weights, style_weights, to_rows
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import ModelError, UserError
 from faststyle.export.metadata import (
@@ -26,6 +26,7 @@ from faststyle.export.metadata import (
     proto_inputs,
     read_proto,
     style_names,
+    style_rows,
     without_style_default,
 )
 from faststyle.inference.stylizer import check_pixels, no_images
@@ -60,9 +61,11 @@ class OpenVinoStylizer:
         if "style" not in self.metadata or self.metadata.get("layout", "pixels") != "pixels":
             raise ModelError(f"{self.path}: not a faststyle pixels-layout model (export it with `faststyle export`)")
         self.styles = style_names(self.metadata, self.path)
+        self.rows = style_rows(self.metadata, self.path)
         inputs = proto_inputs(proto)
-        self._input = check_inputs(self.path, self.layout, inputs, len(self.styles))
+        self._input = check_inputs(self.path, self.layout, inputs, self.rows)
         weights, label = style_weights(style, self.styles)
+        weights = to_rows(weights, self.rows)
         self.style = self.metadata["style"] if len(self.styles) == 1 else label
         self.hparams: dict[str, Any] = {}
         proto, _ = without_style_default(proto)
@@ -93,7 +96,7 @@ class OpenVinoStylizer:
 
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         batch = check_pixels(image)
-        chosen = check_weights(weights, self.styles)  # checked even where one style leaves nothing to choose
+        chosen = check_weights(weights, self.styles, self.rows)  # checked even where one style leaves nothing to choose
         feeds = self._feeds if chosen is None or not self._feeds else {"style": chosen}
         if not len(batch):
             return no_images(image)  # OpenVINO refuses a batch of 0 rather than return one

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from faststyle.blend import StyleSpec, check_weights, style_weights
+from faststyle.blend import StyleSpec, check_weights, style_weights, to_rows
 from faststyle.cpu import cpu_has_bf16
 from faststyle.errors import UserError
 from faststyle.export.layouts import PixelStylizer
@@ -44,7 +44,9 @@ class TorchStylizer:
             torch.set_num_threads(threads)
         loaded = load_model(path)
         self.path, self.styles = Path(path), loaded.style_names
+        self.rows = loaded.net.num_styles  # more than the styles in a model that paints any painting
         weights, label = style_weights(style, self.styles)
+        weights = to_rows(weights, self.rows)
         self.style = loaded.name if len(self.styles) == 1 else label
         self.weights = torch.from_numpy(weights).to(self.device)  # [S]
         self.hparams: dict[str, Any] = dict(loaded.hparams)
@@ -60,7 +62,7 @@ class TorchStylizer:
 
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
         batch = check_pixels(image)
-        chosen = check_weights(weights, self.styles)
+        chosen = check_weights(weights, self.styles, self.rows)
         if not len(batch):
             return no_images(image)
         style = self.weights if chosen is None else torch.from_numpy(chosen).to(self.device)

@@ -6,6 +6,8 @@ needs no Lightning:
     {"format": "faststyle-model", "format_version": int, "arch": str, "name": str (the model's
      name), "styles": [{"name", "image", "style_size", "stroke_scale"}, ...], "state_dict": {...},
      "hparams": {...}}
+A model that paints any painting (`--finetune predictor`) also holds "rows" (its net's norm rows,
+of which the first len(styles) are its named styles) and "predictor" (the StylePredictor's weights).
 Files of earlier formats are read through `faststyle.model.checkpoint_format.upgrade`.
 """
 
@@ -24,6 +26,7 @@ from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
 from faststyle.model.adapters import adapter_shape
 from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade
+from faststyle.model.style_predictor import StylePredictor
 from faststyle.model.transform_net import TransformNet
 from faststyle.style_record import StyleRecord, safe_name, with_stroke_scale
 
@@ -34,7 +37,8 @@ class LoadedModel:
     name: str  # the model's name
     hparams: dict[str, Any] = field(default_factory=dict)
     source: str = ""
-    styles: list[StyleRecord] = field(default_factory=list)  # one per norm row
+    styles: list[StyleRecord] = field(default_factory=list)  # one per named norm row, the net's first rows
+    predictor: StylePredictor | None = None  # a painting -> weights over all net.num_styles rows
 
     @property
     def style_names(self) -> list[str]:
@@ -68,6 +72,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         hp, state, name = obj.get("hparams") or {}, saved, obj.get("name") or path.stem
         arch = obj.get("arch", hp.get("arch", "johnson"))
         styles = obj.get("styles") or []
+        predictor_state = obj.get("predictor")
     elif isinstance(saved, dict) and isinstance(obj.get("hyper_parameters"), dict):
         hp = dict(obj["hyper_parameters"])
         # a run with --ema-decay holds its model as the running average, beside the live net
@@ -75,17 +80,25 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
         name, arch = hp.get("name") or "style", hp.get("arch", "johnson")
         styles = hp.get("styles") or []
+        predictor_state = {k[10:]: v for k, v in saved.items() if k.startswith("predictor.")} or None
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
+    rows = int(obj.get("rows") or hp.get("style_embedding") or 0) if predictor_state else len(styles)
     try:
         adapted, rank = adapter_shape(state)  # styles added over a frozen base carry adapters
-        net = TransformNet(arch, num_styles=len(styles), adapter_rank=rank, adapted_styles=adapted)
+        net = TransformNet(arch, num_styles=rows, adapter_rank=rank, adapted_styles=adapted)
         net.load_state_dict(state)
+        predictor = None
+        if predictor_state:
+            predictor = StylePredictor(rows, len(styles))
+            predictor.load_state_dict(predictor_state)
     except Exception as e:
         raise ModelError(f"{path}: weights do not fit a '{arch}' transform net ({type(e).__name__})") from None
     # the name comes from the file: it names folders and files (export/NAME.onnx, a Triton
     # repository's NAME/), so it is made one plain file-name component, never a path or '..'
-    return LoadedModel(net.eval(), safe_name(name), hp, str(path), with_stroke_scale(styles))
+    loaded = LoadedModel(net.eval(), safe_name(name), hp, str(path), with_stroke_scale(styles))
+    loaded.predictor = None if predictor is None else predictor.eval()
+    return loaded
 
 
 def save_model(
@@ -94,9 +107,11 @@ def save_model(
     name: str,
     hparams: dict[str, Any] | None = None,
     styles: Sequence[Mapping[str, Any]] | None = None,
+    predictor: StylePredictor | None = None,
 ) -> Path:
     """Write the final model file atomically (temp file + rename). `name` names the model;
-    `styles` lists its styles in row order (default: one, named like the model)."""
+    `styles` lists its styles in row order (default: one, named like the model); a `predictor`
+    makes it a model that paints any painting, its net's rows past the styles its embedding's."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     plain = {
@@ -105,7 +120,7 @@ def save_model(
         if isinstance(v, (str, int, float, bool, tuple, list, type(None)))
     }
     styles = with_stroke_scale(styles or [{"name": name, "image": None, "style_size": None}])
-    if len(styles) != net.num_styles:
+    if len(styles) != net.num_styles and (predictor is None or predictor.rows != net.num_styles):
         raise ValueError(f"{len(styles)} style names for a net of {net.num_styles} styles")
     obj = {
         "format": FORMAT,
@@ -116,6 +131,8 @@ def save_model(
         "state_dict": state,
         "hparams": plain,
     }
+    if predictor is not None:
+        obj |= {"rows": net.num_styles, "predictor": {k: v.detach().cpu() for k, v in predictor.state_dict().items()}}
     return write_torch(obj, path)
 
 

@@ -18,8 +18,6 @@ put all its weight on one of five learned rows, and the loss stopped falling.)
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -114,20 +112,3 @@ def bake(net: TransformNet, weights: torch.Tensor) -> TransformNet:
     w = weights.to(torch.float32).reshape(1, -1)
     one.load_state_dict({k: w @ v.float() if k in rows else v for k, v in state.items()})
     return one
-
-
-def load_predictor(path: str) -> tuple[TransformNet, StylePredictor, dict[str, Any]]:
-    """A --finetune predictor run's model (.pth) or checkpoint (.ckpt) -> (transform net, predictor, hparams)."""
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    if "predictor" in obj:  # the final model file
-        hp, net_state, pred_state = obj["hparams"], obj["state_dict"], obj["predictor"]
-    else:  # a Lightning checkpoint of the run
-        hp, state = obj["hyper_parameters"], obj["state_dict"]
-        net_state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
-        pred_state = {k[10:]: v for k, v in state.items() if k.startswith("predictor.")}
-    rows = int(hp["style_embedding"])
-    net = TransformNet(str(hp["arch"]), num_styles=rows)
-    net.load_state_dict(net_state)
-    predictor = StylePredictor(rows, len(hp["styles"]))
-    predictor.load_state_dict(pred_state)
-    return net.eval(), predictor.eval(), hp

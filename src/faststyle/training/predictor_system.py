@@ -30,7 +30,7 @@ from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.checkpoint import LoadedModel
-from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
+from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade
 from faststyle.model.style_predictor import StylePredictor
 from faststyle.model.transform_net import TransformNet
 from faststyle.painting import PREDICTOR_SIDE, predictor_pixels
@@ -109,7 +109,7 @@ class PredictorSystem(L.LightningModule):
         key = self._cache_key()
         saved = torch.load(cache, map_location="cpu", weights_only=True) if cache.is_file() else None
         cached = saved is not None and saved["key"] == key  # a resumed run: minutes of reading saved
-        if cached:
+        if saved is not None and cached:
             self.loss_fn.set_targets({k: v.to(self.device) for k, v in saved["targets"].items()})
             stats = [saved["statistics"].to(self.device)]
         else:
@@ -197,7 +197,7 @@ class PredictorSystem(L.LightningModule):
         """What the final .pth holds: the net (its style input the predicted weights), the predictor,
         and how to rebuild both."""
         return {
-            "format": "faststyle-predictor",
+            "format": FORMAT,
             KEY: VERSION,
             "arch": self.net.arch,
             "name": self.hparams["name"],

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from faststyle.errors import ModelError, UserError
-from faststyle.export.metadata import check_inputs, proto_inputs, style_names
+from faststyle.export.metadata import check_inputs, proto_inputs, style_names, style_rows
 from faststyle.inference.registry import collect
 from faststyle.model_files import DEFAULT_MODEL
 
@@ -64,7 +64,8 @@ def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
             f"{path}: layout '{meta['layout']}'; the page needs the default (faststyle export --layout pixels)"
         )
     styles = style_names(meta, path)
-    check_inputs(path, "pixels", proto_inputs(proto), len(styles))  # what the page feeds: uint8 [1, H, W, 3]
+    rows = style_rows(meta, path)
+    check_inputs(path, "pixels", proto_inputs(proto), rows)  # what the page feeds: uint8 [1, H, W, 3]
     defaults = [init for init in proto.graph.initializer if init.name == "style"]
     if defaults:
         proto.graph.initializer.remove(defaults[0])
@@ -74,6 +75,7 @@ def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
         "file": f"models/{path.name}",
         "style": meta["style"],
         "styles": styles,
+        "rows": rows,  # the style input's length: more than the styles in a model that paints any painting
         "arch": meta.get("arch", ""),
         "description": meta.get("description", ""),
         "bytes": len(data),
