@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import photo_array
+from conftest import photo_array, train_args
 from PIL import Image
 
 from faststyle.commands.cli import main as cli_main
 from faststyle.commands.stylize import main as stylize_main
+from faststyle.commands.train import main as train_main
 from faststyle.export.onnx_export import export_onnx
 from faststyle.export.predictor_export import predictor_file
 from faststyle.image_io import load_rgb
@@ -24,6 +25,7 @@ from faststyle.model.transform_net import TransformNet
 from faststyle.model_files import list_models
 from faststyle.pixels import array_to_net, net_to_array
 from faststyle.runtime import Stylizer
+from faststyle.training.styles import norm_row_keys, plan_styles, predicted_weights, style_entries
 
 
 @pytest.fixture(scope="session")
@@ -154,3 +156,28 @@ def test_batch_paints_a_painting_as_the_runtime_does(painter_onnx, painting, tmp
     assert cli_main([*args, "-q", "--backend", "ort", "--precision", "fp32", "--workers", "1"]) == 0
     stylizer = Stylizer(painter_onnx, style_image=painting, backend="ort", precision="fp32")
     assert np.array_equal(load_rgb(tmp_path / "out" / "a.png"), stylizer(load_rgb(photos / "a.png")))
+
+
+def test_a_fine_tune_can_start_where_the_predictor_puts_its_painting(painter_onnx, shared, photos, tmp_path):
+    base = load_model(painter_onnx.with_suffix(".pth"))
+    assert base.predictor is not None
+    new = style_entries([shared / "styles" / "candy.jpg"], 256)
+    plan = plan_styles(new, base, "styles", start="predicted")
+    weights = predicted_weights(base, new)[0]
+    state = base.net.state_dict()
+    for key in norm_row_keys(base.net):
+        assert plan.init_state is not None and plan.init_state[key].shape[0] == 3  # a, b and candy: no spare rows
+        torch.testing.assert_close(plan.init_state[key][:2], state[key][:2], rtol=0, atol=0)
+        torch.testing.assert_close(plan.init_state[key][2], weights @ state[key], rtol=1e-5, atol=1e-6)
+    # the run from it: a plain three-style model
+    ck = tmp_path / "ck"
+    args = train_args(shared, photos, ck, "--base", str(painter_onnx.with_suffix(".pth")))
+    assert train_main([*args, "--new-style-start", "predicted", "--max-steps", "1"]) == 0
+    tuned = load_model(next(ck.glob("*.pth")))
+    assert tuned.style_names == ["a", "b", "mosaic"] and tuned.net.num_styles == 3 and tuned.predictor is None
+
+
+def test_a_predicted_start_needs_a_base_with_a_predictor(multi_pth, shared, photos, tmp_path, capsys):
+    args = train_args(shared, photos, tmp_path / "ck", "--base", str(multi_pth), "--new-style-start", "predicted")
+    assert train_main(args) == 2
+    assert "needs a --base with a style predictor" in capsys.readouterr().err

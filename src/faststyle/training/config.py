@@ -225,9 +225,11 @@ class TrainConfig:
     new_style_start: str = setting(
         "nearest",
         "with --base (--finetune styles): each new style's scales and shifts start as a copy of the base "
-        "style whose own rows already score best on it (nearest, seconds at setup), or as the mean of the base's rows",
+        "style whose own rows already score best on it (nearest, seconds at setup), where the base's style "
+        "predictor puts the painting (predicted: needs a base that paints any painting, such as anystyle), "
+        "or as the mean of the base's rows",
         resume=RUN,
-        choices=("nearest", "mean"),
+        choices=("nearest", "predicted", "mean"),
         group="model and loss",
     )
     adapter_rank: int = setting(

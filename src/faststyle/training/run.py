@@ -97,7 +97,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
                 )
             config = dataclasses.replace(config, adapter_rank=rank)
     new_styles = style_entries(paths, config.style_size)
-    plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed)
+    plan = plan_styles(new_styles, base, config.finetune, config.adapter_rank, config.seed, config.new_style_start)
     trained = plan.trained_names
     config.style_weight_of(trained), config.style_share_of(trained)  # names it trains, refused before the run
     for style, weights in zip(trained, config.style_layer_weights_of(trained), strict=True):

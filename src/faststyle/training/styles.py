@@ -20,6 +20,8 @@ from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
 from faststyle.model_files import resolve_model
+from faststyle.painting import predictor_pixels
+from faststyle.pixels import array_to_net
 from faststyle.scan import expand_inputs
 from faststyle.style_record import StyleRecord, painted_side
 from faststyle.training.config import TrainConfig
@@ -126,16 +128,35 @@ def per_style_keys(net: TransformNet) -> dict[str, int]:
     return {**dict.fromkeys(norm_row_keys(net), 0), **dict.fromkeys(adapters, first_adapted)}
 
 
+def painting_file(style: StyleRecord) -> str:
+    """The painting a trained style's targets come from; a record without one (a bundled model's
+    keeps only its file name) cannot be trained towards."""
+    if not style["image"]:
+        raise UserError(f"style {style['name']!r}: no painting recorded to train it towards; pass it with --style")
+    return style["image"]
+
+
 def plan_styles(
-    new_styles: list[StyleRecord], base: LoadedModel | None, finetune: str, adapter_rank: int = 0, seed: int = 0
+    new_styles: list[StyleRecord],
+    base: LoadedModel | None,
+    finetune: str,
+    adapter_rank: int = 0,
+    seed: int = 0,
+    start: str = "nearest",
 ) -> StylePlan:
-    """The net's style rows and starting weights for a new run (resumed runs read theirs from the checkpoint)."""
+    """The net's style rows and starting weights for a new run (resumed runs read theirs from the checkpoint).
+    `start` (--new-style-start): "predicted" starts each new style's rows where the base's style
+    predictor puts its painting; "nearest" (chosen later, in setup, by the loss) and "mean" from
+    the mean of the base's rows."""
     if base is None:
         return StylePlan(new_styles, list(range(len(new_styles))))
     taken = {s["name"] for s in base.styles} & {s["name"] for s in new_styles}
     if taken and finetune == "styles":
         raise UserError(f"--base already holds a style named {sorted(taken)[0]!r}; rename the new style image")
-    rows, state, extra = norm_row_keys(base.net), base.net.state_dict(), len(new_styles)
+    rows, extra = norm_row_keys(base.net), len(new_styles)
+    # a base that paints any painting holds more norm rows than styles: the rest mix into predictions
+    state = {k: v[: len(base.styles)] if k in rows else v for k, v in base.net.state_dict().items()}
+    predicted = predicted_weights(base, new_styles) if start == "predicted" and finetune == "styles" else None
     if finetune == "styles":
         kept, had = len(base.styles), base.net.adapted_styles
         adapted = had + extra if adapter_rank else 0
@@ -146,8 +167,13 @@ def plan_styles(
             )
         grown = {}
         for k, v in grown_net.state_dict().items():
-            if k in rows:  # the base's rows stay; each new style's rows start from the mean of the base's
-                grown[k] = torch.cat([state[k], state[k].mean(0, keepdim=True).repeat(extra, 1)])
+            if k in rows:  # the base's rows stay; each new style's rows start predicted or from the mean of the base's
+                first = (
+                    predicted @ base.net.state_dict()[k].float()  # [new, R] @ [R, C]
+                    if predicted is not None
+                    else state[k].mean(0, keepdim=True).repeat(extra, 1)
+                )
+                grown[k] = torch.cat([state[k], first.to(state[k].dtype)])
             elif k.endswith(ADAPTER_PARAMS):  # the base's adapters stay; new ones as a fresh net starts them
                 grown[k] = torch.cat([state[k], v[had:]]) if had else v
             else:
@@ -159,8 +185,20 @@ def plan_styles(
     # are the base's styles' own and are left behind: the shared kernels are the start.
     known = {s["name"]: i for i, s in enumerate(base.styles)}
 
-    def start(v: torch.Tensor) -> torch.Tensor:  # [S_base, C] -> [S_new, C]
+    def begin(v: torch.Tensor) -> torch.Tensor:  # [S_base, C] -> [S_new, C]
         return torch.stack([v[known[s["name"]]] if s["name"] in known else v.mean(0) for s in new_styles])
 
-    fresh = {k: start(v) if k in rows else v for k, v in state.items() if not k.endswith(ADAPTER_PARAMS)}
+    fresh = {k: begin(v) if k in rows else v for k, v in state.items() if not k.endswith(ADAPTER_PARAMS)}
     return StylePlan(new_styles, list(range(extra)), 0, fresh)
+
+
+@torch.no_grad()
+def predicted_weights(base: LoadedModel, new_styles: list[StyleRecord]) -> torch.Tensor:
+    """Each new style's painting -> the base's predicted style weights over all its norm rows, [new, R]."""
+    if base.predictor is None:
+        raise UserError(
+            "--new-style-start predicted needs a --base with a style predictor (such as anystyle; "
+            "train one with --finetune predictor)"
+        )
+    pixels = [array_to_net(predictor_pixels(load_rgb(painting_file(s)))) for s in new_styles]
+    return torch.cat([base.predictor(p) for p in pixels])

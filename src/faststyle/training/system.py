@@ -28,11 +28,10 @@ from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.adapters import ADAPTER_PARAMS
 from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
 from faststyle.model.transform_net import TransformNet
-from faststyle.style_record import StyleRecord
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
 from faststyle.training.schedule import with_schedule
-from faststyle.training.styles import StylePlan, norm_row_keys, per_style_keys, style_entries
+from faststyle.training.styles import StylePlan, norm_row_keys, painting_file, per_style_keys, style_entries
 
 NAN_CHECK_EVERY = 50
 
@@ -117,7 +116,10 @@ class StyleTransferSystem(L.LightningModule):
         self.loss_fn = training_loss(c, load_vgg16_features(c.vgg_weights)).to(self.device)
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
-            [style_tensor(load_rgb(painting(s)), s["style_size"] or c.style_size).to(self.device) for s in trained],
+            [
+                style_tensor(load_rgb(painting_file(s)), s["style_size"] or c.style_size).to(self.device)
+                for s in trained
+            ],
             c.style_weight_of(self.plan.trained_names),
             c.style_layer_weights_of(self.plan.trained_names),
         )
@@ -282,11 +284,3 @@ def training_loss(config: TrainConfig, features: torch.nn.Sequential) -> Percept
         config.style_loss,
         style_layer_weights=config.style_layer_weights,
     )
-
-
-def painting(style: StyleRecord) -> str:
-    """The painting a trained style's targets come from; a record without one (a bundled model's
-    keeps only its file name) cannot be trained towards."""
-    if not style["image"]:
-        raise UserError(f"style {style['name']!r}: no painting recorded to train it towards; pass it with --style")
-    return style["image"]
