@@ -14,39 +14,15 @@ from PIL import Image
 from faststyle.commands.cli import main as cli_main
 from faststyle.commands.stylize import main as stylize_main
 from faststyle.commands.train import main as train_main
-from faststyle.export.onnx_export import export_onnx
 from faststyle.export.predictor_export import predictor_file
 from faststyle.image_io import load_rgb
 from faststyle.inference.load import load_stylizer
 from faststyle.inference.painted import StylePredictor, read_painting
-from faststyle.model.checkpoint import load_model, save_model
-from faststyle.model.style_predictor import StylePredictor as TorchPredictor
-from faststyle.model.transform_net import TransformNet
+from faststyle.model.checkpoint import load_model
 from faststyle.model_files import list_models
 from faststyle.pixels import array_to_net, net_to_array
 from faststyle.runtime import Stylizer
 from faststyle.training.styles import norm_row_keys, plan_styles, predicted_weights, style_entries
-
-
-@pytest.fixture(scope="session")
-def painter_onnx(vgg_features, shared, tmp_path_factory) -> Path:
-    """A randomised 'tiny' net of 6 rows (styles a and b first) with a predictor whose trunk is the
-    real VGG (so different paintings give different embeddings), saved and exported."""
-    torch.manual_seed(0)
-    net = TransformNet("tiny", num_styles=6)
-    predictor = TorchPredictor(rows=6, known=2)
-    predictor.trunk.load_state_dict(vgg_features[:16].state_dict())
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-        for p, spread in zip(predictor.mlp.parameters(), (0.05, 0.05, 0.01, 0.1), strict=True):
-            p.add_(spread * torch.randn_like(p))  # embeddings of order 1, as a trained head gives
-        paintings = [array_to_net(read_painting(p)) for p in sorted((shared / "styles").glob("*.jpg"))[:4]]
-        predictor.set_standardisation(torch.cat([predictor.statistics(p) for p in paintings]))
-    styles = [{"name": n, "image": None, "style_size": 256} for n in "ab"]
-    folder = tmp_path_factory.mktemp("painter")
-    pth = save_model(net, folder / "painter.pth", "painter", {"arch": "tiny"}, styles, predictor=predictor)
-    return export_onnx(pth, folder / "painter.onnx")
 
 
 @pytest.fixture(scope="session")

@@ -113,6 +113,19 @@ def served_multi(multi_onnx, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def served_painter(painter_onnx, tmp_path_factory):
+    """The page with a model that paints any painting (and its predictor graph); yields the URL."""
+    need_web_files()
+    models = tmp_path_factory.mktemp("painter_models")
+    for path in (painter_onnx, painter_onnx.with_name("painter.predictor.onnx")):
+        shutil.copy(path, models / path.name)
+    proc, url = start_server(models)
+    yield url
+    if proc.poll() is None:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     need_browser()
     from selenium import webdriver
@@ -386,3 +399,27 @@ def test_camera_mode_stylizes_live_frames_like_python(served, browser, model_onn
     assert frame.shape == result.shape == (240, 320, 3) and frame.std() > 5  # a real picture, not a blank
     expected = Stylizer(model_onnx, backend="ort", precision="fp32")(frame)
     assert np.abs(result.astype(int) - expected).max() <= 1
+
+
+def test_page_paints_a_dropped_painting_like_python(served_painter, browser, painter_onnx, shared, tmp_path):
+    # PNG painting and photo: no JPEG decoder in play, so the page's Lanczos resize of the painting
+    # (painting.js) and the wasm runtime are all that could differ from Python
+    painting = tmp_path / "la muse.png"
+    Image.open(shared / "styles" / "la_muse.jpg").convert("RGB").save(painting)
+    photo = Image.new("RGB", (96, 64))
+    photo.putdata([(x * 2, y * 3, (x * y) % 256) for y in range(64) for x in range(96)])
+    path = tmp_path / "gradient.png"
+    photo.save(path)
+    open_page(browser, served_painter, 256)
+    assert browser.execute_script("return document.getElementById('painting-pick').hidden") is False
+    browser.find_element("id", "painting-file").send_keys(str(painting))
+    assert choose_file(browser, path) == "done", browser.execute_script(
+        "return document.getElementById('error').textContent"
+    )
+    assert browser.execute_script("return document.getElementById('style').value") == "la_muse"
+    expected = Stylizer(painter_onnx, style_image=painting, backend="ort", precision="fp32")(np.asarray(photo))
+    got = canvas_pixels(browser, "result")
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert not np.array_equal(expected, Stylizer(painter_onnx, backend="ort", precision="fp32")(np.asarray(photo)))
+    assert "gradient_la_muse" in browser.execute_script("return document.getElementById('download').download")

@@ -11,7 +11,7 @@ from typing import Any
 
 from faststyle.errors import UserError
 from faststyle.export import metadata
-from faststyle.model_files import list_models
+from faststyle.model_files import PREDICTOR_SUFFIX, list_models
 from faststyle.values import user_path
 
 
@@ -30,7 +30,8 @@ def collect(paths: list[str | os.PathLike[str]] | None = None) -> dict[str, Path
         else:
             raise UserError(f"{p}: not a folder of .onnx models nor an .onnx file")
         for f in files:
-            found.setdefault(f.stem, f)
+            if not f.stem.endswith(PREDICTOR_SUFFIX) or f == p:  # a predictor graph is part of its model
+                found.setdefault(f.stem, f)
     return dict(sorted(found.items()))
 
 

@@ -3,10 +3,12 @@
 The page runs the model itself, in the browser, with onnxruntime-web's WebAssembly backend;
 the server only hands out files. It assembles a site folder in a temporary directory:
 
-    index.html app.js camera.js stroke_scale.js style.css    the page, from faststyle/web/static/
+    index.html app.js ... style.css    the page, from faststyle/web/static/
     ort/                           onnxruntime-web's wasm build, from faststyle/web/node_modules
     models/NAME.onnx               the models to offer, as checked at start-up (see read_model)
-    models.json                    [{name, file, style, styles, arch, description, bytes}, ...] for the select boxes
+    models/NAME.predictor.onnx     the style predictor of a model that paints any painting
+    models.json                    [{name, file, style, styles, rows, arch, description, bytes,
+                                     predictor: {file, bytes, side} or absent}, ...] for the select boxes
 
 The page and runtime files are linked rather than copied where the OS allows (the wasm binary
 alone is 14 MB); models are written into the site folder.
@@ -27,21 +29,24 @@ from typing import Any, ClassVar, TextIO
 
 from faststyle.errors import ModelError, UserError
 from faststyle.export.metadata import check_inputs, proto_inputs, style_names, style_rows
+from faststyle.inference.painted import predictor_graph
 from faststyle.inference.registry import collect
 from faststyle.model_files import DEFAULT_MODEL
+from faststyle.painting import PREDICTOR_SIDE
 
 WEB_DIR = Path(__file__).resolve().parent
 PAGE_DIR = WEB_DIR / "static"
 # `npm ci --prefix src/faststyle/web` puts onnxruntime-web here; a wheel built afterwards carries these files.
 ORT_DIST = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist"
-PAGE_FILES = ("index.html", "app.js", "camera.js", "stroke_scale.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "camera.js", "painting.js", "stroke_scale.js", "style.css")
 IDLE_TIMEOUT_S = 20
 # The wasm-only ES module build and the runtime it loads; WebGL/WebGPU builds are not needed.
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 
 
-def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
-    """One model for the page: (its models.json entry, the bytes to serve); ModelError if unusable.
+def read_model(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """One model for the page: (its models.json entry, {site path: bytes} to serve: the model and,
+    for a model that paints any painting, its predictor graph); ModelError if unusable.
 
     The bytes are read once, here, and served from the site folder: a file changed or swapped
     for a link after start-up is never what the page gets. onnxruntime-web accepts only required
@@ -80,7 +85,13 @@ def read_model(path: Path) -> tuple[dict[str, Any], bytes]:
         "description": meta.get("description", ""),
         "bytes": len(data),
     }
-    return info, data
+    files = {info["file"]: data}
+    if "predictor" in meta:
+        graph = predictor_graph(path)
+        predictor = graph.read_bytes()
+        info["predictor"] = {"file": f"models/{graph.name}", "bytes": len(predictor), "side": PREDICTOR_SIDE}
+        files[info["predictor"]["file"]] = predictor
+    return info, files
 
 
 def check_web_files() -> None:
@@ -114,11 +125,12 @@ def build_site(site: Path, models: dict[str, Path], log: TextIO = sys.stderr) ->
     listed: list[dict[str, Any]] = []
     for path in models.values():
         try:
-            info, data = read_model(path)
+            info, files = read_model(path)
         except ModelError as e:
             print(f"skipping {e}", file=log)  # one bad file in a folder should not stop the others
             continue
-        (site / info["file"]).write_bytes(data)
+        for name, data in files.items():
+            (site / name).write_bytes(data)
         listed.append(info)
     if not listed:
         raise UserError(

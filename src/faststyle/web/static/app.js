@@ -9,8 +9,11 @@
 // The stroke-scale slider (stroke_scale.js): the model paints the photo shrunk by 1/S, and the
 // result is brought back to full size guided by the photo's edges.
 // Camera mode (camera.js): the live camera through the same stylize(), frame after frame.
+// A model that paints any painting (models.json lists its "predictor" graph and its style "rows"):
+// a picked painting becomes one more style, its embedding from the predictor graph (painting.js).
 
 import { cameraMode } from "./camera.js";
+import { embedPainting } from "./painting.js";
 import { atStrokeScale } from "./stroke_scale.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +26,10 @@ const ui = {
   result: $("result"), time: $("time"), download: $("download"),
   camera: $("camera"), cameraSize: $("camera-size"), fps: $("fps"),
   strokeScale: $("stroke-scale"), strokeScaleValue: $("stroke-scale-value"),
+  paintingPick: $("painting-pick"), paintingFile: $("painting-file"), paintingView: $("painting-view"),
 };
+// Below this a painting holds too little of its strokes to take a style from (faststyle.inference.painted).
+const MIN_PAINTING_SIDE = 32;
 
 let ort = null;               // the onnxruntime-web module, once imported
 let models = [];              // [{name, file, style, styles, arch, description, bytes}] from models.json
@@ -31,6 +37,7 @@ const sessions = new Map();   // model name -> Promise<InferenceSession>, so eac
 let photo = null;             // {bitmap, stem} of the current photo
 let busy = false, pending = false;
 let camera = null;            // camera mode, once the page is set up
+let painting = null;          // {rgba, label, embeddings: Map(model name -> Float32Array)} of the picked painting
 
 function setState(state, message) {
   document.body.dataset.state = state;
@@ -75,25 +82,39 @@ async function fetchBytes(url, expected, onProgress) {
   return bytes;
 }
 
-function loadSession(model) {
-  if (!sessions.has(model.name)) {
+function loadSession(model, part = { name: model.name, file: model.file, bytes: model.bytes }) {
+  if (!sessions.has(part.name)) {
     const loading = (async () => {
-      setState("loading", `Loading model ${model.name}…`);
-      const bytes = await fetchBytes(model.file, model.bytes, (got, total) => {
+      setState("loading", `Loading model ${part.name}…`);
+      const bytes = await fetchBytes(part.file, part.bytes, (got, total) => {
         if (total) {
           ui.bar.max = total;
           ui.bar.value = got;
         }
-        ui.status.textContent = `Loading model ${model.name}: ${megabytes(got)} / ${megabytes(total)} MB`;
+        ui.status.textContent = `Loading model ${part.name}: ${megabytes(got)} / ${megabytes(total)} MB`;
       });
       ui.bar.removeAttribute("value");  // back to an indeterminate bar while the session builds
-      ui.status.textContent = `Preparing model ${model.name}…`;
+      ui.status.textContent = `Preparing model ${part.name}…`;
       return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
     })();
-    loading.catch(() => sessions.delete(model.name));  // a failed load is retried next time
-    sessions.set(model.name, loading);
+    loading.catch(() => sessions.delete(part.name));  // a failed load is retried next time
+    sessions.set(part.name, loading);
   }
-  return sessions.get(model.name);
+  return sessions.get(part.name);
+}
+
+// The painting's embedding for `model`, computed once per model (a model without a predictor: none).
+async function ensureEmbedding(model) {
+  if (!painting || !model.predictor || painting.embeddings.has(model.name)) return;
+  const part = { ...model.predictor, name: `${model.name} (style predictor)` };
+  const session = await loadSession(model, part);
+  painting.embeddings.set(model.name, await embedPainting(ort, session, painting.rgba, model.predictor.side));
+}
+
+// The model's styles as the pickers offer them: its own, then the painting's when it has its embedding.
+function styleNames(model) {
+  const names = model.styles || [model.style];
+  return painting?.embeddings.has(model.name) ? [...names, painting.labelFor(names)] : names;
 }
 
 function maxSize() {
@@ -124,29 +145,44 @@ function drawOriginal(bitmap, max, sourceWidth = bitmap.width, sourceHeight = bi
   return ctx.getImageData(0, 0, width, height);
 }
 
-// The selected model's style choice: {weights: Float32Array [S] or null for one-style models, label}.
+// The selected model's style choice: {weights: Float32Array [rows] or null for one-style models, label}.
+// Weights over its named styles fill the first rows; the painting's share scales its embedding.
 function styleChoice(model) {
-  const names = model.styles || [model.style];
+  const names = styleNames(model);
   if (names.length < 2) return { weights: null, label: model.name };
-  const weights = new Float32Array(names.length);
-  const first = names.indexOf(ui.style.value);
+  const own = (model.styles || [model.style]).length;
+  const weights = new Float32Array(model.rows || names.length);
+  const add = (index, share) => {
+    if (index < own) weights[index] += share;
+    else painting.embeddings.get(model.name).forEach((v, i) => (weights[i] += share * v));
+  };
+  const first = Math.max(0, names.indexOf(ui.style.value));
   const second = names.indexOf(ui.blendWith.value);
   const share = second >= 0 && second !== first ? Number(ui.blend.value) / 100 : 0;
-  weights[first] += 1 - share;
-  if (share > 0) weights[second] += share;
+  add(first, 1 - share);
+  if (share > 0) add(second, share);
   const label = share > 0 ? `${names[first]}${(1 - share).toFixed(2)}_${names[second]}${share.toFixed(2)}` : names[first];
   return { weights, label };
 }
 
-// Fill the style and blend pickers for `model` (hidden for a model with one style).
+// Fill the style and blend pickers for `model` (hidden for a model with one style), and offer a
+// painting to a model that can paint one.
 function showStyles(model) {
-  const names = model.styles || [model.style];
+  ui.paintingPick.hidden = !model.predictor;
+  const names = styleNames(model);
   const many = names.length > 1;
   ui.stylePick.hidden = ui.blendPick.hidden = !many;
-  if (!many || ui.style.dataset.model === model.name) return;
-  ui.style.dataset.model = model.name;
+  const key = `${model.name}|${names.length}|${names.at(-1)}`;
+  if (!many || ui.style.dataset.model === key) return;
+  const added = names.length > (model.styles || []).length && ui.style.dataset.painting !== names.at(-1);
+  ui.style.dataset.model = key;
+  const kept = ui.style.value;
   ui.style.replaceChildren(...names.map((n) => new Option(n, n)));
   ui.blendWith.replaceChildren(new Option("(none)", ""), ...names.map((n) => new Option(n, n)));
+  if (added) {  // a painting just picked: paint it
+    ui.style.value = names.at(-1);
+    ui.style.dataset.painting = names.at(-1);
+  } else if (names.includes(kept)) ui.style.value = kept;
 }
 
 async function stylize(session, rgba, weights) {
@@ -198,15 +234,16 @@ async function run() {
   if (!model) return;
   clearError();
   ui.about.textContent = model.description;
-  showStyles(model);
-  const choice = styleChoice(model);
   let session;
   try {
     session = await loadSession(model);
+    await ensureEmbedding(model);
   } catch (e) {
     showError(`Could not load model ${model.name}: ${e.message || e}`);
     return;
   }
+  showStyles(model);
+  const choice = styleChoice(model);
   if (!photo) {
     setState("idle", `Model ${model.name} ready. Choose or drop a photo.`);
     return;
@@ -261,6 +298,41 @@ async function openPhoto(file) {
   update();
 }
 
+// A painting picked or dropped on the painting picker: it joins the styles of every model that can paint it.
+async function openPainting(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    showError(`"${file.name}" is not an image. Choose a JPEG, PNG, WebP or GIF painting.`);
+    return;
+  }
+  if (Math.min(bitmap.width, bitmap.height) < MIN_PAINTING_SIDE) {
+    showError(
+      `"${file.name}": ${bitmap.width}×${bitmap.height} pixels is too small to take a style from; ` +
+        `give a painting at least ${MIN_PAINTING_SIDE} px on its shorter side.`,
+    );
+    bitmap.close();
+    return;
+  }
+  const view = ui.paintingView;
+  view.width = bitmap.width;
+  view.height = bitmap.height;
+  const ctx = view.getContext("2d", { willReadFrequently: true });
+  ctx.fillStyle = "#fff";  // transparent pixels become white, as in Python
+  ctx.fillRect(0, 0, bitmap.width, bitmap.height);
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  view.hidden = false;
+  bitmap.close();
+  // the file's stem, made a plain name as faststyle.style_record.safe_name does, distinct from the model's styles
+  const stem = file.name.replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_").replace(/^[._]+|[._]+$/g, "") || "styled";
+  const labelFor = (names) => (names.includes(stem) ? `${stem}_painting` : stem);
+  painting = { rgba, labelFor, embeddings: new Map() };
+  clearError();
+  update();
+}
+
 function listen() {
   ui.model.addEventListener("change", update);
   for (const control of [ui.style, ui.blendWith]) control.addEventListener("change", () => photo && update());
@@ -271,6 +343,7 @@ function listen() {
   ui.strokeScale.addEventListener("change", () => photo && update());
   ui.camera.addEventListener("click", () => camera.toggle());
   ui.file.addEventListener("change", () => ui.file.files[0] && openPhoto(ui.file.files[0]));
+  ui.paintingFile.addEventListener("change", () => ui.paintingFile.files[0] && openPainting(ui.paintingFile.files[0]));
   ui.drop.addEventListener("click", () => ui.file.click());
   ui.drop.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && ui.file.click());
   // The whole page takes a drop; without preventDefault the browser would navigate to the file.
@@ -313,7 +386,11 @@ async function init() {
   for (const m of models) {
     const count = (m.styles || []).length;
     // the tiny width is the one fast enough for the live camera: say so where the user picks
-    const notes = [count > 1 ? `${count} styles` : "", m.arch === "tiny" ? "fastest: for the camera" : ""];
+    const notes = [
+      count > 1 ? `${count} styles` : "",
+      m.predictor ? "any painting" : "",
+      m.arch === "tiny" ? "fastest: for the camera" : "",
+    ];
     const note = notes.filter(Boolean).join(", ");
     const option = new Option(note ? `${m.name} (${note})` : m.name, m.name);
     option.title = m.description;
@@ -321,7 +398,7 @@ async function init() {
   }
   ui.model.disabled = false;
   camera = cameraMode({
-    ui, loadSession, showStyles, styleChoice, drawOriginal, stylize, setState, showError, clearError,
+    ui, loadSession, ensureEmbedding, showStyles, styleChoice, drawOriginal, stylize, setState, showError, clearError,
     idle: () => !busy,
     currentModel: () => models.find((m) => m.name === ui.model.value),
     stopped: () => photo && update(),  // what changed while the camera ran applies to the photo now

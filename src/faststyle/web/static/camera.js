@@ -5,7 +5,7 @@
 
 const paused = () => new Promise((resolve) => setTimeout(resolve, 0));  // let clicks and the fps paint through
 
-// `page`: {ui, idle() -> bool, currentModel(), loadSession, showStyles, styleChoice, drawOriginal,
+// `page`: {ui, idle() -> bool, currentModel(), loadSession, ensureEmbedding, showStyles, styleChoice, drawOriginal,
 // stylize, setState, showError, clearError, stopped()} from app.js.
 export function cameraMode(page) {
   const { ui } = page;
@@ -51,6 +51,7 @@ export function cameraMode(page) {
         const model = page.currentModel();
         page.showStyles(model);
         const session = await page.loadSession(model);
+        await page.ensureEmbedding(model);
         const { videoWidth, videoHeight } = cam.video;
         if (!videoWidth) {
           await paused();
