@@ -48,6 +48,18 @@ def test_repository_config_matches_the_onnx_it_holds(tmp_path, multi_pth, backen
     assert (folder / "1" / "model.py").is_file() == (backend == "python")
 
 
+def test_a_painting_model_brings_its_predictor_as_a_model_of_its_own(tmp_path, painter_onnx):
+    folder = write_repository(painter_onnx.with_suffix(".pth"), tmp_path / "repo", backend="python")
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["painter", "painter_predictor"]
+    assert {i.name: list(i.dims) for i in parse_config(folder).input} == {"image": [-1, -1, 3], "style": [6]}
+    predictor = parse_config(tmp_path / "repo" / "painter_predictor")
+    assert {i.name: list(i.dims) for i in predictor.input} == {"painting": [-1, -1, 3]}
+    assert [(o.name, list(o.dims)) for o in predictor.output] == [("embedding", [6])]
+    graph = onnx.load(tmp_path / "repo" / "painter_predictor" / "1" / "model.onnx").graph
+    assert [i.name for i in graph.input] == ["painting"] and [o.name for o in graph.output] == ["embedding"]
+    assert sorted(p.name for p in (folder / "1").iterdir()) == ["model.onnx", "model.py"]
+
+
 def test_single_style_repository_has_only_the_image_input(tmp_path, model_pth):
     folder = write_repository(model_pth, tmp_path / "repo")
     assert [i.name for i in parse_config(folder).input] == ["image"]
@@ -74,8 +86,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def triton_url(tmp_path_factory, multi_pth, model_pth):
-    """A tritonserver serving the multi-style and the single-style model (Python backend)."""
+def triton_url(tmp_path_factory, multi_pth, model_pth, painter_onnx):
+    """A tritonserver serving the multi-style, the single-style and a painting model (Python backend)."""
     if not (SERVER / "bin" / "tritonserver").is_file():
         if IN_CI:
             pytest.fail(f"{SERVER} missing: `make other-runtimes` installs it")
@@ -83,6 +95,7 @@ def triton_url(tmp_path_factory, multi_pth, model_pth):
     repo = tmp_path_factory.mktemp("triton")
     write_repository(multi_pth, repo, backend="python")
     write_repository(model_pth, repo, backend="python")
+    write_repository(painter_onnx.with_suffix(".pth"), repo, backend="python")
     http, grpc, metrics = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -113,7 +126,8 @@ def triton_url(tmp_path_factory, multi_pth, model_pth):
         deadline = time.monotonic() + 120
         while True:
             try:
-                if client.is_server_ready() and client.is_model_ready("multi") and client.is_model_ready("random"):
+                models = ("multi", "random", "painter", "painter_predictor")
+                if client.is_server_ready() and all(client.is_model_ready(m) for m in models):
                     break
             except Exception:  # not listening yet
                 pass
@@ -164,3 +178,22 @@ def test_triton_serves_a_single_style_model(triton_url, model_onnx):
     image = np.random.default_rng(3).integers(0, 256, (1, 33, 47, 3), dtype=np.uint8)
     expected = Stylizer(model_onnx, backend="ort", precision="fp32")(image)
     assert np.abs(infer(triton_url, "random", image).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.slow
+def test_triton_paints_a_painting_once_embedded_like_the_runtime(triton_url, painter_onnx, shared):
+    import tritonclient.http as httpclient
+
+    from faststyle.inference.painted import read_painting
+
+    painting = read_painting(shared / "styles" / "the_scream.jpg")[None]  # resized as the page and runtime do
+    request = httpclient.InferInput("painting", list(painting.shape), "UINT8")
+    request.set_data_from_numpy(painting)
+    client = httpclient.InferenceServerClient(triton_url)
+    result = client.infer("painter_predictor", [request], outputs=[httpclient.InferRequestedOutput("embedding")])
+    embedding = result.as_numpy("embedding")
+    assert embedding.shape == (1, 6)
+    images = np.random.default_rng(4).integers(0, 256, (2, 36, 40, 3), dtype=np.uint8)
+    got = infer(triton_url, "painter", images, np.repeat(embedding, 2, axis=0))
+    expected = Stylizer(painter_onnx, style_image=shared / "styles" / "the_scream.jpg", backend="ort", precision="fp32")
+    assert np.abs(got.astype(int) - expected(images)).max() <= 1

@@ -3,7 +3,8 @@
 Copied as model.py into a repository by `faststyle export --triton DIR --triton-backend python`.
 It needs only numpy and onnxruntime in the Python that Triton's stub runs, not faststyle.
 Each request is one batch of images of one size (and, for a multi-style model, their style
-weights); Triton's dynamic batcher hands several requests to `execute` at once.
+weights), or for a style predictor one batch of paintings; Triton's dynamic batcher hands several
+requests to `execute` at once. Inputs and outputs are the graph's own, by name.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         path = Path(args["model_repository"]) / args["model_version"] / "model.onnx"
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        self.has_style = any(i.name == "style" for i in self.session.get_inputs())
+        kinds = {"tensor(uint8)": np.uint8, "tensor(float)": np.float32}
+        self.inputs = {i.name: kinds[i.type] for i in self.session.get_inputs()}
+        self.output = self.session.get_outputs()[0].name
 
     def execute(self, requests: list[Any]) -> list[Any]:
         responses = []
         for request in requests:
-            feeds = {"image": read(request, "image")}
-            if self.has_style:
-                feeds["style"] = read(request, "style").astype(np.float32)
-            (out,) = self.session.run(["stylized"], feeds)
-            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor.from_dlpack("stylized", out)]))
+            feeds = {name: read(request, name).astype(kind) for name, kind in self.inputs.items()}
+            (out,) = self.session.run([self.output], feeds)
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor.from_dlpack(self.output, out)]))
         return responses
