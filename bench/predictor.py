@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"{args.model}: no style predictor in it (train one with --finetune predictor)")
     paintings = args.paintings or [SHARED / "styles_extra" / f"{stem}.jpg" for stem in UNSEEN]
     finetuned = dict(spec.split("=", 1) for spec in args.finetuned)
-    base_styles = hp["styles"][: args.base_styles]
+    base_styles = loaded.styles[: args.base_styles]
     photos = held_out(args.count)
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             entry["one pass"] = score(one_pass(painting), painting, "one pass")
             if painting.stem in finetuned:
                 entry["fine-tune"] = score(Path(finetuned[painting.stem]), painting, "fine-tune")
-        for style in base_styles:
+        for index, style in enumerate(base_styles):
             painting = SHARED / ("styles" if (SHARED / "styles" / style["image"]).exists() else "styles_extra")
             painting = painting / Path(style["image"]).name
             entry = results.setdefault(style["name"], {})
             entry["one pass"] = score(one_pass(painting), painting, "one pass")
-            row = torch.nn.functional.one_hot(torch.tensor(hp["styles"].index(style)), net.num_styles).float()
+            row = torch.nn.functional.one_hot(torch.tensor(index), net.num_styles).float()
             model = save_model(
                 bake(net, row), Path(tmp) / f"{style['name']}_base.pth", style["name"], dict(hp), [style]
             )

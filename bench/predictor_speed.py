@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         file = Path(tmp) / "painting.jpg"
         Image.fromarray(rng.integers(0, 256, (1200, 900, 3), np.uint8)).save(file, quality=92)
         ms = median_ms(lambda: predictor(file), args.runs)
-        rows.append({"what": "StylePredictor(file)", "painting": "1200x900 JPEG", "engine": "ort fp32", "ms": round(ms, 1)})
+        rows.append(
+            {"what": "StylePredictor(file)", "painting": "1200x900 JPEG", "engine": "ort fp32", "ms": round(ms, 1)}
+        )
 
     for size in args.sizes:
         photo = rng.integers(0, 256, (size, size, 3), np.uint8)

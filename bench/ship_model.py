@@ -48,9 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or loaded.name
     styles = [{**s, "image": Path(s["image"]).name if s.get("image") else None} for s in loaded.styles]
     stem = args.file or name
-    pth = save_model(loaded.net, MODELS / f"{stem}.pth", name, without_paths(loaded.hparams, args.data), styles)
+    recipe = without_paths(loaded.hparams, args.data)
+    if loaded.predictor is not None:  # thousands of paintings: --data and bench/predictor_paintings.py tell them
+        recipe.pop("style", None)
+    pth = save_model(loaded.net, MODELS / f"{stem}.pth", name, recipe, styles, predictor=loaded.predictor)
     onnx_path = export_onnx(pth, MODELS / f"{stem}.onnx")
-    print(f"wrote {pth} and {onnx_path}")
+    print(f"wrote {pth} and {onnx_path}" + (" (and its predictor graph)" if loaded.predictor is not None else ""))
     return 0
 
 

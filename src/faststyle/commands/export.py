@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--style fixes a style for --layout net; the pixels and zoo layouts take it as an input")
     path = export_onnx(loaded, out, layout=args.layout, verify=args.verify, style=args.style)
     print(f"wrote {path}")
+    if loaded.predictor is not None and args.layout != "net":
+        from faststyle.export.predictor_export import predictor_file
+
+        print(f"wrote {predictor_file(path)} (its style predictor: any painting as the style)")
     if args.int8:
         from faststyle.export.quantize import quantize_int8
         from faststyle.inference.choose import CALIBRATION_PHOTO
