@@ -111,5 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def table(record: dict[str, object]) -> str:
+    """The record as docs/predictor.md shows it."""
+    rows = record["rows"]
+    assert isinstance(rows, list)
+    lines = [
+        f"Machine: {record['machine']}, {record['threads']} threads. Command: `python bench/predictor_speed.py`.",
+        "",
+        "| what | input | engine | ms |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        if row["what"] == "transform":
+            ms = f"{row[record['model'].removesuffix('.onnx') + '_ms']} ({row['ratio']:.2f}x multistyle's)"
+            lines.append(f"| transform pass | {row['size']} px photo | {row['engine']} | {ms} |")
+        else:
+            lines.append(f"| {row['what']} | {row['painting']} painting | {row['engine']} | {row['ms']} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     sys.exit(main())

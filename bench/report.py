@@ -24,6 +24,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anchors  # the bench scripts beside this one render their own pages
+import predictor
+import predictor_speed
 import retrained
 import speed_record
 import stroke_scale
@@ -167,6 +169,10 @@ def base_vs_single(record: dict[str, Any]) -> str:
 
 
 BLOCKS["docs/training.md"]["base-vs-single-512"] = lambda: base_vs_single(load("base_vs_single.json"))
+BLOCKS["docs/predictor.md"] = {
+    "predictor-quality": lambda: predictor.table(load("predictor.json")),
+    "predictor-speed": lambda: predictor_speed.table(load("predictor_speed.json")),
+}
 
 
 def with_blocks(file: str, text: str) -> str:

@@ -145,3 +145,24 @@ def test_a_predictor_run_needs_a_base(tmp_path, shared, photos, capsys):
     args = ["--style", str(shared / "styles"), "--data", str(photos), "--finetune", "predictor", *FAST]
     assert train_main([*args, "--checkpoint-dir", str(tmp_path / "x")]) != 0
     assert "needs --base" in capsys.readouterr().err
+
+
+def test_the_bases_own_paintings_are_pulled_to_their_rows(tiny_base, tmp_path, shared, photos):
+    paintings = shutil.copytree(shared / "styles_extra", tmp_path / "paintings")
+    shutil.copy(shared / "styles" / "candy.jpg", paintings / "candy.jpg")  # the tiny base's second style
+    ck = tmp_path / "pred"
+    args = [
+        "--style", str(paintings), "--data", str(photos), "--base", str(tiny_base), "--finetune", "predictor",
+        "--style-embedding", "6", "--checkpoint-dir", str(ck), "--log-dir", str(tmp_path), *FAST, "--lr", "3e-3",
+    ]  # fmt: skip
+
+    def distance_from_candys_row(steps: int, weight: float) -> float:
+        assert train_main([*args, "--max-steps", str(steps), "--known-style-weight", str(weight)]) == 0
+        loaded = load_model(ck / "multistyle_predictor.pth")
+        assert loaded.predictor is not None
+        with torch.no_grad():
+            weights = loaded.predictor(array_to_net(predictor_pixels(load_rgb(paintings / "candy.jpg"))))[0]
+        shutil.rmtree(ck)
+        return float((weights - torch.eye(6)[1]).norm())
+
+    assert distance_from_candys_row(8, 30.0) < 0.5 * distance_from_candys_row(8, 0.0)

@@ -57,6 +57,19 @@ def test_embedding_example_runs_without_torch(index, model_onnx, shared, tmp_pat
         assert out.size == photo.size
 
 
+def test_painting_example_runs_without_torch(shared, tmp_path):
+    (block,) = [
+        b for b in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S) if "style_image" in b
+    ]
+    shutil.copy(shared / "styles" / "the_scream.jpg", tmp_path / "scream.jpg")
+    shutil.copy(shared / "content" / "chicago.jpg", tmp_path / "photo.jpg")
+    check = "\nassert np.array_equal(again, stylizer(photo)) and embedding.shape == (100,)\n"
+    (tmp_path / "example.py").write_text(BLOCK + block + check)
+    proc = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "photo_scream.jpg").is_file()
+
+
 @pytest.mark.parametrize("runtime", OTHER_RUNTIMES)
 def test_other_runtime_example_gives_the_runtimes_pixels(runtime, model_pth, model_onnx, shared, tmp_path):
     from faststyle.export.onnx_export import export_onnx
@@ -137,6 +150,7 @@ def workspace(shared, tmp_path_factory) -> Path:
     for name in ("photo.jpg", "big.jpg", "photos/a.jpg", "photos/b.png", "holiday/beach.png"):
         (root / name).parent.mkdir(exist_ok=True)
         photo.save(root / name)
+    shutil.copy(shared / "styles" / "the_scream.jpg", root / "scream.jpg")
     photo.save(root / "cat.gif", save_all=True, append_images=[photo.rotate(180)], duration=100, loop=0)
     make_clip(root / "clip.mp4", frames=3)
     (root / "export").mkdir()

@@ -4,6 +4,7 @@
     stylizer = Stylizer("starry_night.onnx")      # uint8 [H, W, 3] or [N, H, W, 3] in, same out
     stylizer = Stylizer("multistyle.onnx", style="wave=0.7,candy=0.3")
     stylizer = Stylizer("starry_night.onnx", stroke_scale=2)   # strokes twice as large
+    stylizer = Stylizer("wave")                                 # a bundled model, by name
     stylizer = Stylizer("anystyle.onnx", style_image="scream.jpg")  # any painting, no training
 
 It needs onnxruntime, numpy and pillow (and uses OpenVINO when it is installed). By default it
@@ -27,6 +28,7 @@ from faststyle.inference.choose import choose, open_engine
 from faststyle.inference.painted import PaintedStylizer, StylePredictor, painting_label
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
 from faststyle.inference.stylizer import check_pixels
+from faststyle.model_files import resolve_model
 
 __all__ = ["Stylizer"]
 
@@ -53,7 +55,7 @@ class Stylizer:
         output size (faststyle.inference.stroke_scale). `style_image`: a painting (file or uint8
         [H, W, 3]) whose style a model with a style predictor paints (faststyle.inference.painted);
         it joins the model's styles under its file's stem, so `style` can blend it with them."""
-        self.path = Path(path)
+        self.path = resolve_model(path)  # a file, or a bundled model's name
         self.stroke_scale = check_stroke_scale(stroke_scale)
         self.hparams: dict[str, Any] = {}  # the training recipe, when the model came from a checkpoint
         # the reference engine first: a bad file or style fails here, in one line

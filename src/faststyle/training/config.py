@@ -222,6 +222,15 @@ class TrainConfig:
         check=positive_int,
         group="model and loss",
     )
+    known_style_weight: float = setting(
+        1.0,
+        "with --finetune predictor: weight of a loss pulling the prediction for each of the base's own paintings "
+        "(those among --style, by file name) to that style's own row, so the base's styles stay as the base "
+        "paints them when given as paintings (0: off)",
+        resume=RUN,
+        check=non_negative_float,
+        group="model and loss",
+    )
     new_style_start: str = setting(
         "nearest",
         "with --base (--finetune styles): each new style's scales and shifts start as a copy of the base "

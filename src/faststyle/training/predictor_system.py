@@ -94,6 +94,12 @@ class PredictorSystem(L.LightningModule):
                 param.register_hook(lambda g: torch.cat([torch.zeros_like(g[: self.known]), g[self.known :]]))
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
         self.painting_stats: torch.Tensor  # [T, STATISTICS] buffer, set in setup()
+        # the base's own paintings among the training ones: (painting index, the style's row) pairs,
+        # whose right prediction is known exactly (--known-style-weight)
+        names = {Path(p).name: i for i, p in enumerate(paintings)}
+        found = [(names.get(Path(s["image"] or "").name), k) for k, s in enumerate(styles) if s["image"]]
+        pairs = [(i, k) for i, k in found if i is not None]
+        self.known_pairs = torch.tensor(pairs, dtype=torch.long).reshape(-1, 2)  # [K, 2]
         self.strict_loading = False  # checkpoints hold the net and predictor only, not the VGG
 
     def setup(self, stage: str) -> None:
@@ -182,6 +188,12 @@ class PredictorSystem(L.LightningModule):
         styled = self.net(content, weights.float())
         terms = self.loss_fn(styled, content, ids)
         loss: torch.Tensor = terms["loss"]
+        if self.config.known_style_weight and len(self.known_pairs):
+            painting, row = self.known_pairs.to(self.device).unbind(1)
+            predicted = self.predictor.from_statistics(self.painting_stats[painting])  # [K, R]
+            target = torch.nn.functional.one_hot(row, predicted.shape[1]).float()
+            terms["known"] = ((predicted - target) ** 2).sum(1).mean()
+            loss = loss + self.config.known_style_weight * terms["known"]
         if not torch.isfinite(loss.detach()):
             raise UserError(f"loss became {loss.item()} at step {self.global_step}; start again with a lower --lr")
         self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, prog_bar=True)
