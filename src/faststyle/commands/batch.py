@@ -32,7 +32,12 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
         help="a folder tree of images, or with --dataset a Hub dataset id or a folder",
     )
     a("output", metavar="OUTPUT", type=given_path, help="the folder the stylized tree goes to (created if missing)")
-    a("-m", "--model", default=None, help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]")
+    a(
+        "-m",
+        "--model",
+        default=None,
+        help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night; anystyle with --style-image]",
+    )
     a(
         "--style",
         metavar="NAME",

@@ -49,7 +49,10 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, folders of them, or glob patterns")
     p.add_argument(
-        "-m", "--model", default=None, help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night]"
+        "-m",
+        "--model",
+        default=None,
+        help="bundled model name, or a .onnx / .ckpt / .pth file [default: starry_night; anystyle with --style-image]",
     )
     p.add_argument(
         "--style",
