@@ -45,9 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-m", "--model", required=True, help="a --finetune predictor run's .pth or .ckpt")
     p.add_argument("--paintings", nargs="*", type=Path, help="paintings to predict (default: the 3 unseen)")
-    p.add_argument("--finetuned", nargs="*", default=[], help="STEM=MODEL.pth: a painting's fine-tune")
+    p.add_argument("--finetuned", nargs="+", action="extend", default=[], help="STEM=MODEL.pth: a painting's fine-tune")
     p.add_argument(
-        "--predicted-start", nargs="*", default=[], help="STEM=MODEL.pth: its fine-tune from the predicted start"
+        "--predicted-start",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="STEM=MODEL.pth: its fine-tune from the predicted start",
     )
     p.add_argument("--base-styles", type=int, default=0, help="also score the base's first N styles")
     p.add_argument("--count", type=int, default=6, help="held-out photos (default %(default)s)")

@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-m", "--model", default="anystyle")
-    p.add_argument("--finetuned", nargs="*", default=[], help="STEM=MODEL.pth: a painting's 5-minute fine-tune")
+    p.add_argument(
+        "--finetuned", nargs="+", action="extend", default=[], help="STEM=MODEL.pth: a painting's 5-minute fine-tune"
+    )
     p.add_argument("--size", type=int, default=512, help="the photos' longer side")
     p.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "predictor_sheet.jpg")
     args = p.parse_args(argv)

@@ -79,7 +79,8 @@ def test_a_painting_shrinks_to_the_predictors_side_whatever_its_mode(tmp_path, p
     "make, message",
     [
         (lambda p: p.write_bytes(b"not an image at all"), "not an image"),
-        (lambda p: Image.new("RGB", (300, 20)).save(p, "PNG"), "too small to take a style from"),
+        (lambda p: Image.new("RGB", (300, 20)).save(p, "PNG"), "too small or too thin"),
+        (lambda p: Image.new("RGB", (40, 2400)).save(p, "PNG"), "too small or too thin"),
         (lambda p: p.write_bytes(b""), "empty file"),
         (lambda p: None, "no such file"),
     ],

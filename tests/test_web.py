@@ -401,6 +401,50 @@ def test_camera_mode_stylizes_live_frames_like_python(served, browser, model_onn
     assert np.abs(result.astype(int) - expected).max() <= 1
 
 
+def drop_file(driver, element_id: str, path: Path) -> None:
+    """Drop `path` on the element as a user drags a file there (a DragEvent carrying a File)."""
+    driver.execute_script(
+        """
+        const [id, name, data] = arguments;
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: "image/png" }));
+        document.getElementById(id).dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+        """,
+        element_id,
+        path.name,
+        base64.b64encode(path.read_bytes()).decode(),
+    )
+
+
+@pytest.mark.parametrize("size", [(300, 200), (100, 60), (257, 33), (1000, 250), (256, 90), (64, 2000)])
+def test_page_resizes_a_painting_exactly_as_pillow(served_painter, browser, size):
+    from faststyle.painting import predictor_pixels
+
+    w, h = size
+    rgb = np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.full((h, w, 1), 255, np.uint8)], axis=2)
+    browser.get(served_painter)
+    got = browser.execute_async_script(
+        """
+        const [w, h, data, done] = arguments;
+        import("./painting.js").then((m) => {
+          const bytes = Uint8ClampedArray.from(atob(data), (c) => c.charCodeAt(0));
+          const out = m.predictorPixels(new ImageData(bytes, w, h), 256);
+          let text = "";
+          for (const v of out.rgb) text += String.fromCharCode(v);
+          done([out.width, out.height, btoa(text)]);
+        }, (e) => done(["ERROR " + e]));
+        """,
+        w,
+        h,
+        base64.b64encode(rgba.tobytes()).decode(),
+    )
+    assert not str(got[0]).startswith("ERROR"), got
+    page = np.frombuffer(base64.b64decode(got[2]), np.uint8).reshape(got[1], got[0], 3)
+    assert np.array_equal(page, predictor_pixels(rgb))
+
+
 def test_page_paints_a_dropped_painting_like_python(served_painter, browser, painter_onnx, shared, tmp_path):
     # PNG painting and photo: no JPEG decoder in play, so the page's Lanczos resize of the painting
     # (painting.js) and the wasm runtime are all that could differ from Python
@@ -412,7 +456,11 @@ def test_page_paints_a_dropped_painting_like_python(served_painter, browser, pai
     photo.save(path)
     open_page(browser, served_painter, 256)
     assert browser.execute_script("return document.getElementById('painting-pick').hidden") is False
-    browser.find_element("id", "painting-file").send_keys(str(painting))
+    drop_file(browser, "painting-pick", painting)  # dropped on the picker, it is the painting, not the photo
+    deadline = time.monotonic() + 60
+    while browser.execute_script("return document.getElementById('style').value") != "la_muse":
+        assert time.monotonic() < deadline, "the dropped painting never became a style"
+        time.sleep(0.1)
     assert choose_file(browser, path) == "done", browser.execute_script(
         "return document.getElementById('error').textContent"
     )

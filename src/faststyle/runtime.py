@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from faststyle.blend import StyleSpec
 from faststyle.image_io import load_rgb, save_rgb
-from faststyle.inference.choose import choose, open_engine
+from faststyle.inference.choose import agrees, choose, open_engine
 from faststyle.inference.painted import PaintedStylizer, StylePredictor, painting_label
 from faststyle.inference.stroke_scale import at_stroke_scale, check_stroke_scale
 from faststyle.inference.stylizer import check_pixels
@@ -62,11 +62,14 @@ class Stylizer:
         # the painting first: one it cannot use fails before any engine is measured
         embedding = None if style_image is None else StylePredictor(self.path, threads)(style_image)
         own_style = None if style_image is not None else style  # a blend with the painting is chosen below
-        self.engine = open_engine(self.path, "ort", "fp32", threads, own_style, providers)
+        self.engine = reference = open_engine(self.path, "ort", "fp32", threads, own_style, providers)
         if not providers or providers[0] == "CPUExecutionProvider":  # on a GPU: ORT's own providers, no choice
             chosen = choose(self.path, backend, precision, threads, quiet=quiet)
             if chosen != ("ort", "fp32"):
                 self.engine = open_engine(self.path, *chosen, threads=threads, style=own_style)
+                automatic = (backend, precision) == ("auto", "auto")
+                if embedding is not None and automatic and not agrees(self.engine, reference, embedding):
+                    self.engine = reference  # the faster engine drifts on this painting's style
         if style_image is not None and embedding is not None:
             label = painting_label(style_image, list(self.engine.styles))
             self.engine = PaintedStylizer(self.engine, embedding, label, style)

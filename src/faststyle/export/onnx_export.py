@@ -52,6 +52,7 @@ def export_onnx(
     verify: bool = True,
     style: StyleSpec = None,
     per_image_style: bool = False,
+    with_predictor: bool = True,
 ) -> Path:
     """Checkpoint (.ckpt/.pth) or loaded model -> verified ONNX file at `out` (written atomically).
 
@@ -64,7 +65,8 @@ def export_onnx(
 
     A model that paints any painting (a style predictor inside) has a style input of all its
     norm rows, [R] rather than [S], and gets its predictor graph written beside `out`
-    (faststyle.export.predictor_export: NAME.predictor.onnx), named in the metadata.
+    (faststyle.export.predictor_export: NAME.predictor.onnx), named in the metadata, unless
+    `with_predictor` is False (a caller that paints no painting).
     """
     if layout not in LAYOUTS:
         raise UserError(f"layout must be one of {list(LAYOUTS)}, not {layout!r}")
@@ -103,8 +105,10 @@ def export_onnx(
         proto.graph.initializer.append(onnx.numpy_helper.from_array(first_style(net.num_styles).numpy(), "style"))
     meta = _metadata(loaded, net, layout, style_input, weights, per_image)
     if loaded.predictor is not None and style_input:
-        meta |= {"style_rows": str(net.num_styles), "predictor": predictor_file(out).name}
-        export_predictor(loaded.predictor, predictor_file(out), loaded.name)
+        meta["style_rows"] = str(net.num_styles)
+        if with_predictor:
+            meta["predictor"] = predictor_file(out).name
+            export_predictor(loaded.predictor, predictor_file(out), loaded.name, verify=verify)
     onnx.helper.set_model_props(proto, meta)
     proto.producer_name, proto.producer_version = "faststyle", faststyle.__version__
 

@@ -50,8 +50,10 @@ def predictor_file(transform_onnx: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{path.stem}.predictor.onnx")
 
 
-def export_predictor(predictor: StylePredictor, out: str | os.PathLike[str], model_name: str) -> Path:
-    """StylePredictor -> a verified ONNX file at `out` (written atomically)."""
+def export_predictor(
+    predictor: StylePredictor, out: str | os.PathLike[str], model_name: str, verify: bool = True
+) -> Path:
+    """StylePredictor -> an ONNX file at `out` (written atomically), verified unless told not to."""
     module = PaintingEmbedder(predictor.eval()).eval()
     example = torch.randint(0, 256, (2, PREDICTOR_SIDE, 192, 3), dtype=torch.uint8)
     side = {
@@ -97,7 +99,8 @@ def export_predictor(predictor: StylePredictor, out: str | os.PathLike[str], mod
     out = Path(out)
     with atomic_path(out) as tmp:
         onnx.save_model(proto, tmp)
-        verify_predictor(tmp, module)
+        if verify:
+            verify_predictor(tmp, module)
     return out
 
 

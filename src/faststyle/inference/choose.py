@@ -118,6 +118,14 @@ def trial(engine: Stylizer, reference: NDArray[np.uint8], photo: NDArray[np.uint
     return Trial(engine.backend, getattr(engine, "precision", "fp32"), ms, float(diff.mean()), int(diff.max()), psnr)
 
 
+def agrees(engine: Stylizer, reference: Stylizer, weights: NDArray[np.float32]) -> bool:
+    """Whether `engine` stays correct against the ONNX Runtime fp32 `reference` with these style
+    weights too (a painting's embedding, which the choice, made with the model's first style, never saw)."""
+    photo = calibration_photo()
+    diff = np.abs(engine(photo, weights).astype(np.int16) - reference(photo, weights).astype(np.int16))
+    return float(diff.mean()) <= MAX_MEAN_LEVELS and int(diff.max()) <= MAX_LEVELS
+
+
 def measure(path: Path, options: list[tuple[str, str]], threads: int | None = None) -> list[Trial]:
     """Every option on the calibration photo, against ONNX Runtime fp32."""
     photo = calibration_photo()

@@ -16,7 +16,7 @@ from typing import Any
 
 from faststyle.blend import StyleSpec
 from faststyle.errors import ModelError, UserError
-from faststyle.inference.painted import paint_with
+from faststyle.inference.painted import PaintedStylizer, painting_label
 from faststyle.inference.stylizer import BACKENDS, PRECISIONS, Stylizer, ort_providers
 from faststyle.model_files import checkpoint_of, resolve_model
 from faststyle.runtime import Stylizer as EngineStylizer
@@ -83,10 +83,11 @@ def load_stylizer(
 
         if style_image is None:
             return TorchStylizer(path, device, threads, style, precision)
+        from faststyle.inference.torch_backend import torch_embedding
+
         engine = TorchStylizer(path, device, threads, None, precision)
-        with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:  # the predictor runs in ONNX Runtime
-            onnx_path, _ = _export_checkpoint(path, Path(tmp))
-            return paint_with(engine, onnx_path, style_image, style, threads)
+        embedding = torch_embedding(path, style_image)
+        return PaintedStylizer(engine, embedding, painting_label(style_image, engine.styles), style)
     providers = ort_providers(device)
     if providers[0] != "CPUExecutionProvider" and (backend, precision) not in (
         ("auto", "auto"),
@@ -97,7 +98,7 @@ def load_stylizer(
     if kind == ".onnx":
         return EngineStylizer(path, style, threads, backend, precision, providers, quiet, style_image=style_image)
     with tempfile.TemporaryDirectory(prefix="faststyle-") as tmp:
-        onnx_path, hparams = _export_checkpoint(path, Path(tmp))
+        onnx_path, hparams = _export_checkpoint(path, Path(tmp), with_predictor=style_image is not None)
         stylizer = EngineStylizer(  # in memory now
             onnx_path, style, threads, backend, precision, providers, quiet, style_image=style_image
         )
@@ -105,10 +106,11 @@ def load_stylizer(
     return stylizer
 
 
-def _export_checkpoint(path: Path, folder: Path) -> tuple[Path, dict[str, Any]]:
+def _export_checkpoint(path: Path, folder: Path, with_predictor: bool) -> tuple[Path, dict[str, Any]]:
     """A .ckpt/.pth -> its ONNX file (and predictor graph) in `folder`, unverified (~10 s), and its recipe."""
     from faststyle.export.onnx_export import export_onnx
     from faststyle.model.checkpoint import load_model
 
     loaded = load_model(path)  # a ModelError here names the user's file, not a temp file
-    return export_onnx(loaded, folder / f"{path.stem}.onnx", verify=False), dict(loaded.hparams)
+    onnx_path = export_onnx(loaded, folder / f"{path.stem}.onnx", verify=False, with_predictor=with_predictor)
+    return onnx_path, dict(loaded.hparams)

@@ -27,8 +27,11 @@ from faststyle.inference.stylizer import Stylizer, ort_providers
 from faststyle.painting import predictor_pixels
 from faststyle.style_record import safe_name
 
-# Below this, a painting holds too little of its strokes for the statistics the predictor reads
+# Below the first, a painting holds too little of its strokes for the statistics the predictor
+# reads; below the second its shorter side, once the longer is PREDICTOR_SIDE, is too thin for
+# the predictor graph (whose VGG pools it twice)
 MIN_PAINTING_SIDE = 32
+MIN_PREDICTED_SIDE = 16
 
 
 def predictor_graph(model: str | os.PathLike[str]) -> Path:
@@ -55,12 +58,13 @@ def read_painting(painting: str | os.PathLike[str] | NDArray[np.uint8]) -> NDArr
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise UserError(f"{label}: expected uint8 [H, W, 3] RGB pixels, got {image.dtype} {list(image.shape)}")
     h, w = image.shape[:2]
-    if min(h, w) < MIN_PAINTING_SIDE:
+    pixels = predictor_pixels(image) if min(h, w) >= MIN_PAINTING_SIDE else image
+    if min(h, w) < MIN_PAINTING_SIDE or min(pixels.shape[:2]) < MIN_PREDICTED_SIDE:
         raise UserError(
-            f"{label}: {w}x{h} pixels is too small to take a style from; "
-            f"give a painting at least {MIN_PAINTING_SIDE} px on its shorter side"
+            f"{label}: {w}x{h} pixels is too small or too thin to take a style from; give a painting "
+            f"at least {MIN_PAINTING_SIDE} px on its shorter side, at most 16 times as long"
         )
-    return predictor_pixels(image)
+    return pixels
 
 
 class StylePredictor:
@@ -81,7 +85,13 @@ class StylePredictor:
 
     def __call__(self, painting: str | os.PathLike[str] | NDArray[np.uint8]) -> NDArray[np.float32]:
         pixels = read_painting(painting)
-        embedding: NDArray[np.float32] = self.session.run(None, {"painting": pixels[None]})[0][0]
+        try:
+            embedding: NDArray[np.float32] = self.session.run(None, {"painting": pixels[None]})[0][0]
+        except Exception as e:  # a graph that is not a faststyle predictor's
+            raise ModelError(f"{self.path}: cannot run it on the painting ({str(e).splitlines()[0][:160]})") from None
+        if not np.isfinite(embedding).all():
+            which = "the painting" if isinstance(painting, np.ndarray) else painting
+            raise ModelError(f"{self.path}: it gave a style with NaN or infinite values for {which}")
         return embedding
 
 
@@ -121,22 +131,11 @@ class PaintedStylizer:
         return f"PaintedStylizer({self.engine!r}, style={self.style!r})"
 
     def __call__(self, image: NDArray[np.uint8], weights: NDArray[np.float32] | None = None) -> NDArray[np.uint8]:
-        if weights is not None and np.shape(weights) == (len(self.styles),):
+        # an embedding [R] passes as it is; weights over .styles are blended (an embedding first,
+        # should a model have exactly one more row than its named styles)
+        if weights is not None and np.shape(weights) == (len(self.styles),) != (self.rows,):
             checked = check_weights(weights, self.styles)
             assert checked is not None
             weights = self._rows(checked)
         out: NDArray[np.uint8] = self.engine(image, self.weights if weights is None else weights)
         return out
-
-
-def paint_with(
-    engine: Stylizer,
-    model: str | os.PathLike[str],
-    painting: str | os.PathLike[str] | NDArray[np.uint8],
-    style: StyleSpec = None,
-    threads: int | None = None,
-) -> PaintedStylizer:
-    """`engine` (running transform graph `model`) painting `painting`'s predicted style, or `style`,
-    a blend of it (by its label) with the model's own styles."""
-    embedding = StylePredictor(model, threads)(painting)
-    return PaintedStylizer(engine, embedding, painting_label(painting, list(engine.styles)), style)

@@ -223,10 +223,10 @@ class TrainConfig:
         group="model and loss",
     )
     known_style_weight: float = setting(
-        1.0,
+        0.0,
         "with --finetune predictor: weight of a loss pulling the prediction for each of the base's own paintings "
         "(those among --style, by file name) to that style's own row, so the base's styles stay as the base "
-        "paints them when given as paintings (0: off)",
+        "paints them when given as paintings (0: off, as in runs from before it; configs/predictor.yaml: 1)",
         resume=RUN,
         check=non_negative_float,
         group="model and loss",

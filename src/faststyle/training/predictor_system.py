@@ -136,6 +136,8 @@ class PredictorSystem(L.LightningModule):
         if self.global_rank == 0:
             how = f"from {cache.name}" if cached else "read"
             print(f"{len(self.paintings)} paintings {how} in {time.perf_counter() - t0:.0f} s", flush=True)
+            if self.config.known_style_weight:
+                print(f"{len(self.known_pairs)} of the base's {self.known} styles have their painting among them")
 
     def _cache_key(self) -> str:
         """What the paintings' targets and statistics depend on: the files and the objective's layers."""

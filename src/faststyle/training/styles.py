@@ -156,7 +156,9 @@ def plan_styles(
     rows, extra = norm_row_keys(base.net), len(new_styles)
     # a base that paints any painting holds more norm rows than styles: the rest mix into predictions
     state = {k: v[: len(base.styles)] if k in rows else v for k, v in base.net.state_dict().items()}
-    predicted = predicted_weights(base, new_styles) if start == "predicted" and finetune == "styles" else None
+    if start == "predicted" and finetune != "styles":
+        raise UserError("--new-style-start predicted starts new styles over a base: use it with --finetune styles")
+    predicted = predicted_weights(base, new_styles) if start == "predicted" else None
     if finetune == "styles":
         kept, had = len(base.styles), base.net.adapted_styles
         adapted = had + extra if adapter_rank else 0

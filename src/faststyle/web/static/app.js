@@ -28,8 +28,11 @@ const ui = {
   strokeScale: $("stroke-scale"), strokeScaleValue: $("stroke-scale-value"),
   paintingPick: $("painting-pick"), paintingFile: $("painting-file"), paintingView: $("painting-view"),
 };
-// Below this a painting holds too little of its strokes to take a style from (faststyle.inference.painted).
+// Below this a painting holds too little of its strokes to take a style from, and below the second
+// its shorter side, once the longer is PREDICTOR_SIDE, is too thin (faststyle.inference.painted).
 const MIN_PAINTING_SIDE = 32;
+const MIN_PREDICTED_SIDE = 16;
+const PREDICTOR_SIDE = 256;
 
 let ort = null;               // the onnxruntime-web module, once imported
 let models = [];              // [{name, file, style, styles, arch, description, bytes}] from models.json
@@ -149,7 +152,7 @@ function drawOriginal(bitmap, max, sourceWidth = bitmap.width, sourceHeight = bi
 // Weights over its named styles fill the first rows; the painting's share scales its embedding.
 function styleChoice(model) {
   const names = styleNames(model);
-  if (names.length < 2) return { weights: null, label: model.name };
+  if (names.length < 2 && !(model.rows > 1)) return { weights: null, label: model.name };
   const own = (model.styles || [model.style]).length;
   const weights = new Float32Array(model.rows || names.length);
   const add = (index, share) => {
@@ -177,8 +180,10 @@ function showStyles(model) {
   const added = names.length > (model.styles || []).length && ui.style.dataset.painting !== names.at(-1);
   ui.style.dataset.model = key;
   const kept = ui.style.value;
+  const keptBlend = ui.blendWith.value;
   ui.style.replaceChildren(...names.map((n) => new Option(n, n)));
   ui.blendWith.replaceChildren(new Option("(none)", ""), ...names.map((n) => new Option(n, n)));
+  if (names.includes(keptBlend)) ui.blendWith.value = keptBlend;
   if (added) {  // a painting just picked: paint it
     ui.style.value = names.at(-1);
     ui.style.dataset.painting = names.at(-1);
@@ -302,15 +307,17 @@ async function openPhoto(file) {
 async function openPainting(file) {
   let bitmap;
   try {
-    bitmap = await createImageBitmap(file);
+    // the file's own pixels, as Pillow reads them: no colour-profile conversion, no premultiplied alpha
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
   } catch {
     showError(`"${file.name}" is not an image. Choose a JPEG, PNG, WebP or GIF painting.`);
     return;
   }
-  if (Math.min(bitmap.width, bitmap.height) < MIN_PAINTING_SIDE) {
+  const thinSide = Math.min(bitmap.width, bitmap.height) * (PREDICTOR_SIDE / Math.max(bitmap.width, bitmap.height));
+  if (Math.min(bitmap.width, bitmap.height) < MIN_PAINTING_SIDE || Math.round(thinSide) < MIN_PREDICTED_SIDE) {
     showError(
-      `"${file.name}": ${bitmap.width}×${bitmap.height} pixels is too small to take a style from; ` +
-        `give a painting at least ${MIN_PAINTING_SIDE} px on its shorter side.`,
+      `"${file.name}": ${bitmap.width}×${bitmap.height} pixels is too small or too thin to take a style ` +
+        `from; give a painting at least ${MIN_PAINTING_SIDE} px on its shorter side, at most 16 times as long.`,
     );
     bitmap.close();
     return;
@@ -326,7 +333,8 @@ async function openPainting(file) {
   view.hidden = false;
   bitmap.close();
   // the file's stem, made a plain name as faststyle.style_record.safe_name does, distinct from the model's styles
-  const stem = file.name.replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_").replace(/^[._]+|[._]+$/g, "") || "styled";
+  const stem =
+    file.name.replace(/\.[^.]*$/, "").replace(/[^\p{L}\p{N}_.-]+/gu, "_").replace(/^[._]+|[._]+$/g, "") || "styled";
   const labelFor = (names) => (names.includes(stem) ? `${stem}_painting` : stem);
   painting = { rgba, labelFor, embeddings: new Map() };
   clearError();
@@ -356,8 +364,9 @@ function listen() {
     e.preventDefault();
     document.body.classList.remove("dragging");
     const file = e.dataTransfer.files[0];
-    if (file) openPhoto(file);
-    else showError("Drop a photo file (not a link or text).");
+    const onPainting = !ui.paintingPick.hidden && e.target.closest?.("#painting-pick");
+    if (file) (onPainting ? openPainting : openPhoto)(file);
+    else showError(`Drop ${onPainting ? "a painting" : "a photo"} file (not a link or text).`);
   });
 }
 

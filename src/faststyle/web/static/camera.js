@@ -49,9 +49,9 @@ export function cameraMode(page) {
     try {
       while (!cam.stopping) {
         const model = page.currentModel();
-        page.showStyles(model);
         const session = await page.loadSession(model);
         await page.ensureEmbedding(model);
+        page.showStyles(model);  // after the embedding: a picked painting stays among the styles
         const { videoWidth, videoHeight } = cam.video;
         if (!videoWidth) {
           await paused();

@@ -26,6 +26,7 @@ function coefficients(inSize, outSize) {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = 3 * filterScale;
+  const ss = 1 / filterScale;  // multiplied, not divided, as Pillow does: the same last bit
   const out = [];
   for (let xx = 0; xx < outSize; xx++) {
     const center = (xx + 0.5) * scale;
@@ -34,7 +35,7 @@ function coefficients(inSize, outSize) {
     const k = [];
     let total = 0;
     for (let x = 0; x < xmax; x++) {
-      const w = lanczos((x + xmin - center + 0.5) / filterScale);
+      const w = lanczos((x + xmin - center + 0.5) * ss);
       k.push(w);
       total += w;
     }
