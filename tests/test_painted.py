@@ -158,3 +158,15 @@ def test_a_predicted_start_needs_a_base_with_a_predictor(multi_pth, shared, phot
     args = train_args(shared, photos, tmp_path / "ck", "--base", str(multi_pth), "--new-style-start", "predicted")
     assert train_main(args) == 2
     assert "needs a --base with a style predictor" in capsys.readouterr().err
+
+
+def test_list_says_which_models_paint_any_painting(painter_onnx, multi_onnx, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    for path in (painter_onnx, painter_onnx.with_name("painter.predictor.onnx"), multi_onnx):
+        shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setenv("FASTSTYLE_MODELS", str(tmp_path))
+    assert stylize_main(["--list"]) == 0
+    lines = {line.split("\t")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "any painting (--style-image)" in lines["painter"] and "any painting" not in lines["multi"]
+    assert "painter.predictor" not in lines

@@ -143,7 +143,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
 
 
 def list_bundled() -> int:
-    from faststyle.inference.registry import style_records
+    from faststyle.inference.registry import paints_any_painting, style_records
     from faststyle.model_files import DEFAULT_MODEL, list_models, model_dirs
     from faststyle.style_record import describe_stroke_scales
 
@@ -155,6 +155,8 @@ def list_bundled() -> int:
         records = style_records(path)
         styles = [r.get("name", "?") for r in records]
         held = f"\t{len(styles)} styles: {', '.join(styles)}" if len(styles) > 1 else ""
+        if paints_any_painting(path):
+            held += ", and any painting (--style-image)"
         strokes = f"\t{describe_stroke_scales(records)}" if records else ""
         print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}\t{path}{strokes}{held}")
     return 0

@@ -50,3 +50,14 @@ def style_records(onnx_path: Path) -> list[dict[str, Any]]:
 def style_names(onnx_path: Path) -> list[str]:
     """The styles an exported model holds, from its metadata (without starting a session)."""
     return [r.get("name", "?") for r in style_records(onnx_path)]
+
+
+def paints_any_painting(onnx_path: Path) -> bool:
+    """Whether an exported model has a style predictor (`stylize --style-image`), from its metadata."""
+    import onnx
+
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    except Exception:  # a listing shows what it can
+        return False
+    return "predictor" in meta
