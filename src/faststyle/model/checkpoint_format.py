@@ -69,6 +69,14 @@ def upgrade(obj: dict[str, Any], source: str = "") -> dict[str, Any]:
     return obj
 
 
+def upgrade_in_place(checkpoint: dict[str, Any], source: str = "") -> None:
+    """`upgrade`, into the same dict: what a LightningModule's on_load_checkpoint needs, since
+    Lightning goes on to load the weights and optimizer state from the dict it handed over."""
+    upgraded = upgrade(checkpoint, source)
+    checkpoint.clear()
+    checkpoint.update(upgraded)
+
+
 def _kind(obj: object) -> str | None:
     if not isinstance(obj, dict):
         return None

@@ -30,7 +30,7 @@ from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.checkpoint import LoadedModel
-from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade
+from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade_in_place
 from faststyle.model.style_predictor import StylePredictor
 from faststyle.model.transform_net import TransformNet
 from faststyle.painting import PREDICTOR_SIDE, predictor_pixels
@@ -174,9 +174,8 @@ class PredictorSystem(L.LightningModule):
             raise UserError(f"the weights hold NaN or infinite values at step {self.global_step}; stopping")
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        upgraded = upgrade(checkpoint, str(getattr(self._trainer, "ckpt_path", None) or ""))
-        checkpoint.clear()
-        checkpoint.update(upgraded)
+        # Lightning reads the file itself for --resume: an older run's file is made the current format here
+        upgrade_in_place(checkpoint, str(getattr(self._trainer, "ckpt_path", None) or ""))
 
     def forward(self, photos: torch.Tensor, paintings: torch.Tensor) -> torch.Tensor:
         """[N, 3, H, W] photos, [N, 3, h, w] paintings (any size), both in [0, 1] -> stylized photos."""

@@ -26,7 +26,7 @@ from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.stability import stability_loss
 from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.adapters import ADAPTER_PARAMS
-from faststyle.model.checkpoint_format import KEY, VERSION, upgrade
+from faststyle.model.checkpoint_format import KEY, VERSION, upgrade_in_place
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
@@ -166,11 +166,8 @@ class StyleTransferSystem(L.LightningModule):
             raise self._diverged("the weights hold NaN or infinite values")  # before anything is written
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Lightning reads the file itself for --resume and loads the weights and optimizer state
-        # from this same dict after this hook: an older run's file is made the current format here.
-        upgraded = upgrade(checkpoint, str(getattr(self._trainer, "ckpt_path", None) or ""))
-        checkpoint.clear()
-        checkpoint.update(upgraded)
+        # Lightning reads the file itself for --resume: an older run's file is made the current format here
+        upgrade_in_place(checkpoint, str(getattr(self._trainer, "ckpt_path", None) or ""))
 
     def _diverged(self, what: str) -> UserError:
         return UserError(
