@@ -7,7 +7,9 @@ needs no Lightning:
      name), "styles": [{"name", "image", "style_size", "stroke_scale"}, ...], "state_dict": {...},
      "hparams": {...}}
 A model that paints any painting (`--finetune predictor`) also holds "rows" (its net's norm rows,
-of which the first len(styles) are its named styles) and "predictor" (the StylePredictor's weights).
+of which the first len(styles) are its named styles) and "predictor" (the StylePredictor's weights
+but for its frozen VGG trunk, which is the ImageNet VGG-16's first layers: read again from the
+loss network's weights, faststyle.loss.vgg, it keeps the file 7 MB smaller).
 Files of earlier formats are read through `faststyle.model.checkpoint_format.upgrade`.
 """
 
@@ -24,9 +26,10 @@ import torch
 
 from faststyle.errors import ModelError
 from faststyle.image_io import atomic_path
+from faststyle.loss.vgg import load_vgg16_features
 from faststyle.model.adapters import adapter_shape
 from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade
-from faststyle.model.style_predictor import StylePredictor
+from faststyle.model.style_predictor import TRUNK_LAYERS, StylePredictor
 from faststyle.model.transform_net import TransformNet
 from faststyle.style_record import StyleRecord, safe_name, with_stroke_scale
 
@@ -84,6 +87,11 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     else:
         raise ModelError(f"{path}: not a faststyle model (no transform-net weights inside)")
     rows = int(obj.get("rows") or hp.get("style_embedding") or 0) if predictor_state else len(styles)
+    if predictor_state and not any(k.startswith("trunk.") for k in predictor_state):
+        # a model file: its predictor's trunk is the loss network's first layers (a one-line UserError
+        # where no VGG-16 weights can be had)
+        trunk = load_vgg16_features()[:TRUNK_LAYERS].state_dict()
+        predictor_state = {**predictor_state, **{f"trunk.{k}": v for k, v in trunk.items()}}
     try:
         adapted, rank = adapter_shape(state)  # styles added over a frozen base carry adapters
         net = TransformNet(arch, num_styles=rows, adapter_rank=rank, adapted_styles=adapted)
@@ -132,7 +140,7 @@ def save_model(
         "hparams": plain,
     }
     if predictor is not None:
-        obj |= {"rows": net.num_styles, "predictor": {k: v.detach().cpu() for k, v in predictor.state_dict().items()}}
+        obj |= {"rows": net.num_styles, "predictor": predictor_weights(predictor)}
     return write_torch(obj, path)
 
 
@@ -152,3 +160,8 @@ def write_torch(obj: object, path: str | os.PathLike[str], durable: bool = False
             f.flush()
             os.fsync(f.fileno())
     return Path(path)
+
+
+def predictor_weights(predictor: StylePredictor) -> dict[str, torch.Tensor]:
+    """What a model file keeps of a style predictor: all but its frozen VGG trunk."""
+    return {k: v.detach().cpu() for k, v in predictor.state_dict().items() if not k.startswith("trunk.")}

@@ -28,6 +28,7 @@ from faststyle.pixels import vgg_normalize
 # after the ReLUs at these indices (relu1_2, relu2_2, relu3_3)
 TRUNK = (64, 64, "M", 128, 128, "M", 256, 256, 256)
 TAPS = (3, 8, 15)
+TRUNK_LAYERS = len(TRUNK) + sum(spec != "M" for spec in TRUNK)  # a ReLU after each conv: features[:16]
 STATISTICS = 2 * (64 + 128 + 256)
 HIDDEN = 512
 

@@ -29,7 +29,7 @@ from faststyle.image_io import IMAGE_SUFFIXES, atomic_path, load_rgb
 from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
-from faststyle.model.checkpoint import LoadedModel
+from faststyle.model.checkpoint import LoadedModel, predictor_weights
 from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade_in_place
 from faststyle.model.style_predictor import StylePredictor
 from faststyle.model.transform_net import TransformNet
@@ -217,7 +217,7 @@ class PredictorSystem(L.LightningModule):
             "styles": self.hparams["styles"],
             "rows": self.net.num_styles,
             "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "predictor": {k: v.detach().cpu() for k, v in self.predictor.state_dict().items()},
+            "predictor": predictor_weights(self.predictor),
             "hparams": {k: v for k, v in self.hparams.items() if k != "style"},
         }
 
