@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anchors  # the bench scripts beside this one render their own pages
 import predictor
+import predictor_curve
 import predictor_speed
 import retrained
 import speed_record
@@ -172,6 +173,7 @@ BLOCKS["docs/training.md"]["base-vs-single-512"] = lambda: base_vs_single(load("
 BLOCKS["docs/predictor.md"] = {
     "predictor-quality": lambda: predictor.table(load("predictor.json")),
     "predictor-speed": lambda: predictor_speed.table(load("predictor_speed.json")),
+    "predictor-training": lambda: predictor_curve.table(load("predictor_training.json")),
 }
 
 
