@@ -19,7 +19,7 @@ from faststyle.image_io import load_rgb
 from faststyle.inference.load import load_stylizer
 from faststyle.inference.painted import StylePredictor, read_painting
 from faststyle.model.checkpoint import load_model
-from faststyle.model_files import list_models
+from faststyle.model_files import list_models, resolve_model
 from faststyle.pixels import array_to_net, net_to_array
 from faststyle.runtime import Stylizer
 from faststyle.training.styles import norm_row_keys, plan_styles, predicted_weights, style_entries
@@ -170,3 +170,20 @@ def test_list_says_which_models_paint_any_painting(painter_onnx, multi_onnx, tmp
     lines = {line.split("\t")[0]: line for line in capsys.readouterr().out.splitlines()}
     assert "any painting (--style-image)" in lines["painter"] and "any painting" not in lines["multi"]
     assert "painter.predictor" not in lines
+
+
+def test_the_bundled_predictor_puts_the_bases_own_paintings_at_their_rows(shared):
+    # each of anystyle's 21 styles, given as its painting, is predicted nearer its own scales and
+    # shifts than any other style's, and within a fraction of their size
+    loaded = load_model(resolve_model("anystyle", prefer_checkpoint=True))
+    assert loaded.predictor is not None
+    keys = sorted(norm_row_keys(loaded.net))
+    rows = torch.cat([loaded.net.state_dict()[k].float() for k in keys], dim=1)  # [R, all scales and shifts]
+    own = rows[: len(loaded.styles)]
+    for index, style in enumerate(loaded.styles):
+        folder = next(f for f in ("styles", "styles_extra") if (shared / f / style["image"]).is_file())
+        with torch.no_grad():
+            weights = loaded.predictor(array_to_net(read_painting(shared / folder / style["image"])))[0]
+        distances = (own - weights @ rows).norm(dim=1)
+        assert int(distances.argmin()) == index, style["name"]
+        assert distances[index] < 0.35 * own[index].norm(), style["name"]
