@@ -33,6 +33,26 @@ def without_paths(hparams: dict[str, Any], data: str) -> dict[str, Any]:
     return plain
 
 
+def fit_known_paintings(loaded: Any) -> None:
+    """A predictor's head corrected so the base's own paintings (in ../shared/styles and styles_extra)
+    are predicted exactly as their rows (StylePredictor.fit_known)."""
+    import torch
+
+    from faststyle.inference.painted import read_painting
+    from faststyle.pixels import array_to_net
+
+    shared = ROOT.parent / "shared"
+    found = []  # (row, painting file): a run's records hold paths, a shipped model's file names
+    for index, style in enumerate(loaded.styles):
+        name = Path(style["image"] or "").name
+        files = [folder / name for folder in (shared / "styles", shared / "styles_extra") if name]
+        found += [(index, f) for f in files if f.is_file()][:1]
+    with torch.no_grad():
+        stats = torch.cat([loaded.predictor.statistics(array_to_net(read_painting(path))) for _, path in found])
+    loaded.predictor.fit_known(stats, torch.tensor([index for index, _ in found]))
+    print(f"predictor fitted to {len(found)} of the base's {len(loaded.styles)} paintings")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="a final model .pth")
@@ -51,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe = without_paths(loaded.hparams, args.data)
     if loaded.predictor is not None:  # thousands of paintings: --data and bench/predictor_paintings.py tell them
         recipe.pop("style", None)
+        fit_known_paintings(loaded)
     pth = save_model(loaded.net, MODELS / f"{stem}.pth", name, recipe, styles, predictor=loaded.predictor)
     onnx_path = export_onnx(pth, MODELS / f"{stem}.onnx")
     print(f"wrote {pth} and {onnx_path}" + (" (and its predictor graph)" if loaded.predictor is not None else ""))

@@ -173,9 +173,8 @@ def test_list_says_which_models_paint_any_painting(painter_onnx, multi_onnx, tmp
 
 
 def test_the_bundled_predictor_puts_the_bases_own_paintings_at_their_rows(shared):
-    # each of anystyle's 21 styles, given as its painting, is predicted nearer its own scales and
-    # shifts than any other style's, and on average within a fraction of their size (measured for
-    # the shipped model: 0.24 of it, candy the farthest at 1.0, docs/predictor.md)
+    # each of anystyle's 21 styles, given as its painting, is predicted as its own scales and shifts
+    # (bench/ship_model.py fits the predictor's head to them: StylePredictor.fit_known)
     loaded = load_model(resolve_model("anystyle", prefer_checkpoint=True))
     assert loaded.predictor is not None
     keys = sorted(norm_row_keys(loaded.net))
@@ -189,4 +188,4 @@ def test_the_bundled_predictor_puts_the_bases_own_paintings_at_their_rows(shared
         distances = (own - weights @ rows).norm(dim=1)
         assert int(distances.argmin()) == index, style["name"]
         relative.append(float(distances[index] / own[index].norm()))
-    assert sum(relative) / len(relative) < 0.3, relative
+    assert max(relative) < 1e-3, relative

@@ -166,3 +166,21 @@ def test_the_bases_own_paintings_are_pulled_to_their_rows(tiny_base, tmp_path, s
         return float((weights - torch.eye(6)[1]).norm())
 
     assert distance_from_candys_row(8, 30.0) < 0.5 * distance_from_candys_row(8, 0.0)
+
+
+def test_fitting_known_paintings_makes_their_prediction_exact_with_a_small_change(vgg_features, shared):
+    torch.manual_seed(0)
+    predictor = StylePredictor(rows=8, known=3)
+    predictor.trunk.load_state_dict(vgg_features[:16].state_dict())
+    paintings = [shared / "styles" / f"{name}.jpg" for name in ("candy", "mosaic", "wave", "udnie")]
+    with torch.no_grad():
+        stats = torch.cat([predictor.statistics(array_to_net(predictor_pixels(load_rgb(p)))) for p in paintings])
+        predictor.set_standardisation(stats)
+        for p in predictor.mlp.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        before = predictor.from_statistics(stats)
+        predictor.fit_known(stats[:3], torch.tensor([0, 1, 2]))
+        after = predictor.from_statistics(stats)
+    torch.testing.assert_close(after[:3], torch.eye(8)[:3], atol=1e-5, rtol=0)
+    assert not torch.equal(after[3], before[3])  # the other painting moves, but as little as it must
+    assert (after[3] - before[3]).norm() < (after[:3] - before[:3]).norm()
