@@ -33,6 +33,7 @@ from faststyle.inference.animation import ANIMATED_SUFFIXES, is_animated
 from faststyle.inference.inputs import claim
 from faststyle.inference.load import load_stylizer
 from faststyle.inference.pipeline import Options, stylize_array, stylize_path
+from faststyle.inference.stylizer import Stylizer
 from faststyle.scan import leads_back, warn_loop
 from faststyle.training.records import decode, open_dataset
 
@@ -150,9 +151,10 @@ class Settings:
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(settings: Settings) -> None:
+def worker_stylizer(settings: Settings) -> Stylizer:
+    """The job's engine as each worker (a local process or a Ray actor) rebuilds it: one thread."""
     fixed = None if settings.style in RANDOM_STYLES else settings.style
-    _worker["stylizer"] = load_stylizer(
+    return load_stylizer(
         settings.model,
         settings.backend,
         "cpu",
@@ -162,6 +164,10 @@ def _start_worker(settings: Settings) -> None:
         quiet=True,
         style_image=settings.style_image,
     )
+
+
+def _start_worker(settings: Settings) -> None:
+    _worker["stylizer"] = worker_stylizer(settings)
     _worker["settings"] = settings
 
 

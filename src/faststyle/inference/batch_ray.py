@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 
 from faststyle.errors import UserError
-from faststyle.inference.batch import RANDOM_STYLES, Item, Report, Settings, problem_line, style_of
-from faststyle.inference.load import load_stylizer
+from faststyle.inference.batch import Item, Report, Settings, problem_line, style_of, worker_stylizer
 from faststyle.inference.pipeline import stylize_path
 
 
@@ -32,17 +31,7 @@ class Stylize:
     """A Ray Data actor: builds its stylizer once, then stylizes and writes batch after batch."""
 
     def __init__(self, settings: Settings, dests: dict[str, tuple[str, str, str]]):
-        fixed = None if settings.style in RANDOM_STYLES else settings.style
-        self.stylizer = load_stylizer(
-            settings.model,
-            settings.backend,
-            "cpu",
-            threads=1,
-            style=fixed,
-            precision=settings.precision,
-            quiet=True,
-            style_image=settings.style_image,
-        )
+        self.stylizer = worker_stylizer(settings)
         self.settings, self.dests = settings, dests
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
