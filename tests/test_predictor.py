@@ -156,16 +156,45 @@ def test_the_bases_own_paintings_are_pulled_to_their_rows(tiny_base, tmp_path, s
         "--style-embedding", "6", "--checkpoint-dir", str(ck), "--log-dir", str(tmp_path), *FAST, "--lr", "3e-3",
     ]  # fmt: skip
 
-    def distance_from_candys_row(steps: int, weight: float) -> float:
-        assert train_main([*args, "--max-steps", str(steps), "--known-style-weight", str(weight)]) == 0
-        loaded = load_model(ck / "multistyle_predictor.pth")
-        assert loaded.predictor is not None
-        with torch.no_grad():
-            weights = loaded.predictor(array_to_net(predictor_pixels(load_rgb(paintings / "candy.jpg"))))[0]
-        shutil.rmtree(ck)
-        return float((weights - torch.eye(6)[1]).norm())
+    candy = array_to_net(predictor_pixels(load_rgb(paintings / "candy.jpg")))
 
-    assert distance_from_candys_row(8, 30.0) < 0.5 * distance_from_candys_row(8, 0.0)
+    def distances_from_candys_row(steps: int, weight: float) -> tuple[float, float]:
+        """(as trained, in last.ckpt; in the model file, its head fitted to the known paintings)"""
+        assert train_main([*args, "--max-steps", str(steps), "--known-style-weight", str(weight)]) == 0
+        found = []
+        for file in (ck / "last.ckpt", ck / "multistyle_predictor.pth"):
+            predictor = load_model(file).predictor
+            assert predictor is not None
+            with torch.no_grad():
+                found.append(float((predictor(candy)[0] - torch.eye(6)[1]).norm()))
+        shutil.rmtree(ck)
+        return found[0], found[1]
+
+    pulled, fitted = distances_from_candys_row(8, 30.0)
+    free, fitted_free = distances_from_candys_row(8, 0.0)
+    assert pulled < 0.5 * free
+    # the model file paints the base's own painting as the base (its statistics read in training's bf16)
+    assert fitted < 1e-3 and fitted_free < 1e-3
+
+
+def test_a_predictor_base_goes_on_learning_from_where_it_was(tiny_base, tmp_path, shared, photos):
+    paintings = shutil.copytree(shared / "styles_extra", tmp_path / "paintings")
+    common = ["--style", str(paintings), "--data", str(photos), "--finetune", "predictor", "--log-dir", str(tmp_path)]
+    first = ["--base", str(tiny_base), "--style-embedding", "6", "--checkpoint-dir", str(tmp_path / "a")]
+    assert train_main([*common, *first, *FAST, "--max-steps", "3", "--lr", "1e-2"]) == 0
+    base = load_model(tmp_path / "a" / "multistyle_predictor.pth")
+    assert base.predictor is not None
+    shutil.copy(shared / "styles" / "udnie.jpg", paintings)  # other paintings: other statistics
+    more = ["--base", str(tmp_path / "a" / "multistyle_predictor.pth"), "--checkpoint-dir", str(tmp_path / "b")]
+    assert train_main([*common, *more, *FAST, "--max-steps", "1", "--lr", "1e-9", "--style-embedding", "6"]) == 0
+    went_on = load_model(tmp_path / "b" / "multistyle_predictor.pth")  # the base's name kept
+    assert went_on.predictor is not None and went_on.style_names == ["mosaic", "candy"]
+    for key, value in base.predictor.state_dict().items():  # its standardisation kept, its head barely moved
+        torch.testing.assert_close(went_on.predictor.state_dict()[key], value, atol=1e-6, rtol=0)
+    for key, value in base.net.state_dict().items():
+        torch.testing.assert_close(went_on.net.state_dict()[key], value, atol=1e-6, rtol=0)
+    bad = ["--base", str(tmp_path / "a" / "multistyle_predictor.pth"), "--checkpoint-dir", str(tmp_path / "c")]
+    assert train_main([*common, *bad, *FAST, "--max-steps", "1", "--style-embedding", "8"]) != 0
 
 
 def test_fitting_known_paintings_makes_their_prediction_exact_with_a_small_change(vgg_features, shared):

@@ -10,6 +10,7 @@ statistics the predictor reads, both kept in memory ([T, 896] and about 0.35 MB 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -48,15 +49,20 @@ PAINTINGS_CACHE = "paintings.pt"  # in the run's folder: what setup read, for --
 def predictor_start(base: LoadedModel, rows: int, seed: int) -> dict[str, torch.Tensor]:
     """The net's starting weights: the base's convolutions and style rows, then `rows` - S more rows,
     each half the difference of two of the base's styles (a direction styles really differ in;
-    rows of zeros would get no gradient while the predictor gives them no weight, and vice versa)."""
-    known = base.net.num_styles
+    rows of zeros would get no gradient while the predictor gives them no weight, and vice versa).
+    A base that already paints any painting (anystyle) starts from its own rows: training goes on."""
+    known = base.net.num_styles if base.predictor is None else base.predictor.known
     if base.net.adapted_styles:
         raise UserError("--finetune predictor: the --base model's added styles carry adapters; use a base without")
+    if base.predictor is not None and rows != base.net.num_styles:
+        raise UserError(f"--style-embedding {rows}: the --base model predicts {base.net.num_styles} rows; drop it")
     if rows < known:
         raise UserError(f"--style-embedding {rows}: fewer rows than the --base model's {known} styles")
+    state, keys = base.net.state_dict(), norm_row_keys(base.net)
+    if base.predictor is not None:
+        return state
     g = torch.Generator().manual_seed(seed)
     a, b = torch.randint(known, (2, rows - known), generator=g)
-    state, keys = base.net.state_dict(), norm_row_keys(base.net)
     return {k: torch.cat([v, 0.5 * (v[a] - v[b])]) if k in keys else v for k, v in state.items()}
 
 
@@ -70,6 +76,7 @@ class PredictorSystem(L.LightningModule):
         paintings: list[str],
         name: str,
         init_state: dict[str, torch.Tensor] | None = None,
+        init_predictor: dict[str, torch.Tensor] | None = None,
     ):
         super().__init__()
         self.config, self.paintings = config, paintings
@@ -87,6 +94,12 @@ class PredictorSystem(L.LightningModule):
             self.net.load_state_dict(init_state)
         self.known = len(styles)
         self.predictor = StylePredictor(config.style_embedding, self.known)
+        # a --base that paints any painting: its predictor goes on learning, its standardisation kept
+        # (the head was trained on features scaled by it; --resume restores the run's own anyway)
+        self.warm = init_predictor is not None
+        if init_predictor is not None:
+            missing, unexpected = self.predictor.load_state_dict(init_predictor, strict=False)
+            assert not unexpected and all(k.startswith("trunk.") for k in missing), (missing, unexpected)
         rows = norm_row_keys(self.net)
         for key, param in self.net.named_parameters():
             param.requires_grad_(key in rows)
@@ -130,7 +143,8 @@ class PredictorSystem(L.LightningModule):
                     targets = {k: v.cpu() for k, v in self.loss_fn.style_targets().items()}
                     torch.save({"key": key, "targets": targets, "statistics": torch.cat(stats).cpu()}, tmp)
         self.register_buffer("painting_stats", torch.cat(stats), persistent=False)
-        self.predictor.set_standardisation(self.painting_stats)
+        if not self.warm:
+            self.predictor.set_standardisation(self.painting_stats)
         self.net.to(memory_format=transform_net_format(self.device))
         self.loss_fn.to(memory_format=torch.channels_last)
         if self.global_rank == 0:
@@ -207,8 +221,13 @@ class PredictorSystem(L.LightningModule):
         return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
 
     def model_file(self) -> dict[str, Any]:
-        """What the final .pth holds: the net (its style input the predicted weights), the predictor,
-        and how to rebuild both."""
+        """What the final .pth holds: the net (its style input the predicted weights), the predictor
+        with its head fitted so the base's own paintings among the training ones give exactly their
+        rows (StylePredictor.fit_known), and how to rebuild both."""
+        predictor = copy.deepcopy(self.predictor)
+        if len(self.known_pairs):
+            painting, row = self.known_pairs.to(self.painting_stats.device).unbind(1)
+            predictor.fit_known(self.painting_stats[painting].float(), row)
         return {
             "format": FORMAT,
             KEY: VERSION,
@@ -217,7 +236,7 @@ class PredictorSystem(L.LightningModule):
             "styles": self.hparams["styles"],
             "rows": self.net.num_styles,
             "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "predictor": predictor_weights(self.predictor),
+            "predictor": predictor_weights(predictor),
             "hparams": {k: v for k, v in self.hparams.items() if k != "style"},
         }
 
@@ -234,8 +253,12 @@ def predictor_paintings(config: TrainConfig) -> list[str]:
     return [str(p.resolve()) for p in files]
 
 
-def plan_predictor(config: TrainConfig, base: LoadedModel) -> tuple[StylePlan, list[str]]:
-    """A new predictor run: the base's styles as the net's first rows and its starting weights,
-    and the paintings to learn from."""
+def plan_predictor(
+    config: TrainConfig, base: LoadedModel
+) -> tuple[StylePlan, list[str], dict[str, torch.Tensor] | None]:
+    """A new predictor run: the base's styles as the net's first rows and its starting weights, the
+    paintings to learn from, and the predictor to start from (a base that has one; else None)."""
     state = predictor_start(base, config.style_embedding, config.seed)
-    return StylePlan(base.styles, [], init_state=state), predictor_paintings(config)
+    styles = base.styles[: base.predictor.known] if base.predictor is not None else base.styles
+    warm = predictor_weights(base.predictor) if base.predictor is not None else None
+    return StylePlan(styles, [], init_state=state), predictor_paintings(config), warm

@@ -56,6 +56,7 @@ class Prepared:
     name: str
     resume_from: Path | None
     paintings: list[str] | None = None  # --finetune predictor: the paintings its predictor learns from
+    predictor_state: dict[str, torch.Tensor] | None = None  # ... and the predictor it starts from, if any
 
 
 def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
@@ -77,9 +78,9 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         if config.base is None:
             raise UserError("--finetune predictor needs --base (the model whose styles it predicts)")
         predicted = load_base(config.base)
-        plan, paintings = plan_predictor(config, predicted)
-        name = config.name or f"{predicted.name}_predictor"
-        return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None, paintings)
+        plan, paintings, warm = plan_predictor(config, predicted)
+        name = config.name or (predicted.name if warm else f"{predicted.name}_predictor")
+        return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None, paintings, warm)
     paths = expand_styles(config.style)
     check_style_sizes(paths, config.style_size)
     base = load_base(config.base) if config.base else None
@@ -193,7 +194,7 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     rank_zero_print(f"precision: {precision} ({why})")
     system: L.LightningModule
     if run.paintings is not None:
-        system = PredictorSystem(config, run.plan.styles, run.paintings, name, run.plan.init_state)
+        system = PredictorSystem(config, run.plan.styles, run.paintings, name, run.plan.init_state, run.predictor_state)
         data = PhotoDataModule(config, len(run.paintings))
     else:
         system = StyleTransferSystem(config, run.plan, name)
