@@ -34,16 +34,21 @@ MIN_PAINTING_SIDE = 32
 MIN_PREDICTED_SIDE = 16
 
 
+def no_predictor(model: str | os.PathLike[str]) -> ModelError:
+    """The one-line error for --style-image with a model that paints only its own styles."""
+    return ModelError(
+        f"{Path(model).name} paints only its own styles (it has no style predictor); "
+        "use a model that paints any painting, such as -m anystyle"
+    )
+
+
 def predictor_graph(model: str | os.PathLike[str]) -> Path:
     """The predictor graph a transform graph names in its metadata, beside it; a one-line
     ModelError for a model that paints only its own styles."""
     model = Path(model)
     name = metadata_of(read_proto(model)).get("predictor")
     if not name:
-        raise ModelError(
-            f"{model.name} paints only its own styles (it has no style predictor); "
-            "use a model that paints any painting, such as -m anystyle"
-        )
+        raise no_predictor(model)
     path = model.with_name(Path(name).name)  # a file name, never a path out of the model's folder
     if not path.is_file():
         raise ModelError(f"{model.name}: its predictor graph {path.name} is missing beside it; export the model again")

@@ -12,10 +12,10 @@ from numpy.typing import NDArray
 
 from faststyle.blend import StyleSpec, check_weights, style_weights, to_rows
 from faststyle.cpu import cpu_has_bf16
-from faststyle.errors import ModelError, UserError
+from faststyle.errors import UserError
 from faststyle.export.layouts import PixelStylizer
 from faststyle.hardware import pick_device, transform_net_format
-from faststyle.inference.painted import read_painting
+from faststyle.inference.painted import no_predictor, read_painting
 from faststyle.inference.stylizer import check_pixels, no_images
 from faststyle.model.checkpoint import load_model
 from faststyle.model.phase_conv import inference_net
@@ -81,10 +81,7 @@ def torch_embedding(path: str | os.PathLike[str], painting: str | os.PathLike[st
     graph gives, without exporting anything)."""
     loaded = load_model(path)
     if loaded.predictor is None:
-        raise ModelError(
-            f"{Path(path).name} paints only its own styles (it has no style predictor); "
-            "use a model that paints any painting, such as -m anystyle"
-        )
+        raise no_predictor(path)
     with torch.inference_mode():
         embedding: NDArray[np.float32] = loaded.predictor(array_to_net(read_painting(painting)))[0].numpy()
     return embedding

@@ -31,7 +31,7 @@ from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
 from faststyle.loss.perceptual import PerceptualLoss, style_tensor
 from faststyle.loss.vgg import LAYERS, load_vgg16_features
 from faststyle.model.checkpoint import LoadedModel, predictor_weights
-from faststyle.model.checkpoint_format import FORMAT, KEY, VERSION, upgrade_in_place
+from faststyle.model.checkpoint_format import KEY, VERSION, upgrade_in_place
 from faststyle.model.style_predictor import StylePredictor
 from faststyle.model.transform_net import TransformNet
 from faststyle.painting import PREDICTOR_SIDE, predictor_pixels
@@ -220,25 +220,14 @@ class PredictorSystem(L.LightningModule):
         opt = torch.optim.Adam(trained, lr=self.config.lr)
         return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
 
-    def model_file(self) -> dict[str, Any]:
-        """What the final .pth holds: the net (its style input the predicted weights), the predictor
-        with its head fitted so the base's own paintings among the training ones give exactly their
-        rows (StylePredictor.fit_known), and how to rebuild both."""
+    def shipped_predictor(self) -> StylePredictor:
+        """The predictor the final model file holds: a copy, its head fitted so the base's own
+        paintings among the training ones give exactly their rows (StylePredictor.fit_known)."""
         predictor = copy.deepcopy(self.predictor)
         if len(self.known_pairs):
             painting, row = self.known_pairs.to(self.painting_stats.device).unbind(1)
             predictor.fit_known(self.painting_stats[painting].float(), row)
-        return {
-            "format": FORMAT,
-            KEY: VERSION,
-            "arch": self.net.arch,
-            "name": self.hparams["name"],
-            "styles": self.hparams["styles"],
-            "rows": self.net.num_styles,
-            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "predictor": predictor_weights(predictor),
-            "hparams": {k: v for k, v in self.hparams.items() if k != "style"},
-        }
+        return predictor
 
 
 def predictor_paintings(config: TrainConfig) -> list[str]:

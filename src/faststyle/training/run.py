@@ -20,7 +20,7 @@ from faststyle.hardware import PRECISION_DTYPES, choose_precision
 from faststyle.image_io import ensure_writable
 from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
-from faststyle.model.checkpoint import save_model, write_torch
+from faststyle.model.checkpoint import save_model
 from faststyle.style_record import with_stroke_scale
 from faststyle.training.callbacks import Previews, ResumeHint, Throughput
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
@@ -237,8 +237,9 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
     if trainer.global_rank != 0:
         return None
     final = ckpt_dir / f"{name}.pth"
-    if isinstance(system, PredictorSystem):
-        write_torch(system.model_file(), final)
+    if isinstance(system, PredictorSystem):  # the recipe without its thousands of painting paths
+        recipe = {k: v for k, v in system.hparams.items() if k != "style"}
+        save_model(system.net, final, name, recipe, run.plan.styles, predictor=system.shipped_predictor())
     else:
         save_model(system.saved_net, final, name, dict(system.hparams), run.plan.styles)
     skipped = len(getattr(system, "bad_images", ()))
