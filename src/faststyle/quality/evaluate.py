@@ -50,7 +50,7 @@ from faststyle.quality.temporal import temporal_entry
 from faststyle.quality.temporal_video import video_clip, video_scores_for
 from faststyle.scan import expand_inputs
 from faststyle.timing import median_ms
-from faststyle.training.config import layer_weights_for
+from faststyle.training.model_settings import layer_weights_for
 from faststyle.training.objective import objective_defaults
 
 SIMILARITY_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")

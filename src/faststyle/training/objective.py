@@ -4,11 +4,12 @@ evaluate` scores with a model's values."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from faststyle.errors import UserError
 from faststyle.loss.defaults import CONTENT_LAYER, STYLE_LAYERS
-from faststyle.training.config import declared
+from faststyle.training.model_settings import ModelSettings
 from faststyle.training.settings import default_of
 
 # The settings that define the objective
@@ -17,7 +18,7 @@ OBJECTIVE = ("content_weight", "style_weight", "tv_weight", "style_size", "style
 
 def objective_defaults() -> dict[str, Any]:
     """The built-in value of each objective setting, with the loss network's layers it applies to."""
-    by_name = {f.name: f for f in declared()}
+    by_name = {f.name: f for f in fields(ModelSettings)}
     return {
         **{name: default_of(by_name[name]) for name in OBJECTIVE},
         "content_layer": CONTENT_LAYER,

@@ -18,6 +18,7 @@ from dataclasses import field
 from typing import Any
 
 RUN, EXTEND, LOCAL = "run", "extend", "local"
+GROUPS = ("data", "model and loss", "training", "hardware", "files")  # --help's sections, in order
 
 
 def setting(
@@ -35,6 +36,7 @@ def setting(
 ) -> Any:
     """A dataclass field carrying everything the flag, the YAML key and --resume need.
     `many`: the flag takes one or more values, and the setting is a list."""
+    assert group in GROUPS, group
     meta = dict(
         help=help,
         resume=resume,
