@@ -375,6 +375,7 @@ def test_training_output_has_no_noise(tmp_path, shared, photos, capsys):
     out = capsys.readouterr()
     text = out.out + out.err
     assert "warning: skipped unreadable image" in out.err and "UserWarning" not in text
+    assert "(5 steps, 1 images skipped)" in out.out  # named once, counted once
     assert "Downloading data" not in text  # Lightning's own log lines: checked in a fresh process below
     assert train_main([*base, "--max-steps", "5", "--resume"]) == 2  # a finished run: one line, no warnings
     err = capsys.readouterr().err

@@ -146,3 +146,24 @@ def test_weights_with_nan_are_never_written(tmp_path):
         next(system.net.parameters())[0] = float("nan")
     with pytest.raises(UserError, match="--resume"):
         system.on_save_checkpoint({"state_dict": system.state_dict()})
+
+
+def test_a_base_run_that_moved_the_base_styles_is_stopped_not_shipped():
+    from faststyle.style_record import with_stroke_scale
+    from faststyle.training.callbacks import FrozenRows
+    from faststyle.training.config import TrainConfig
+    from faststyle.training.styles import StylePlan, norm_row_keys
+    from faststyle.training.system import StyleTransferSystem
+
+    styles = with_stroke_scale([{"name": n, "image": None, "style_size": None} for n in ("base", "new")])
+    system = StyleTransferSystem(TrainConfig(style="unused.jpg", arch="tiny"), StylePlan(styles, [1], frozen_rows=1))
+    guard = FrozenRows()
+    guard.on_fit_start(None, system)  # type: ignore[arg-type]
+    row = dict(system.net.named_parameters())[sorted(norm_row_keys(system.net))[0]]
+    with torch.no_grad():
+        row[1] += 1.0  # the new style's row may move
+    guard.on_train_end(None, system)  # type: ignore[arg-type]
+    with torch.no_grad():
+        row[0] += 1e-6  # the base's may not, by any amount
+    with pytest.raises(RuntimeError, match="base model's style rows changed"):
+        guard.on_train_end(None, system)  # type: ignore[arg-type]

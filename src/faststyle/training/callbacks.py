@@ -3,6 +3,8 @@
 Throughput   images/s (all ranks together), TFLOP/s, % of the device's peak and the lr, every step
 Previews     a grid of held-out photos and their stylizations in TensorBoard, every N steps
 ResumeHint   on Ctrl-C, what survives on disk and how to go on
+SkippedImages  names each unreadable photo once and counts them (data/skipped_images)
+FrozenRows   a --base run's frozen style rows: checked unchanged at the end, to the bit
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torchvision
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
 
 from faststyle.errors import UserError
 from faststyle.hardware import matmul_peak_tflops
@@ -171,3 +174,44 @@ class ResumeHint(L.Callback):
         else:  # nothing to resume from: --resume would only be refused
             advice = "no checkpoint was written yet; run the same command again (without --resume) to start over"
         print(f"interrupted at step {trainer.global_step}: {advice}", file=sys.stderr, flush=True)
+
+
+class SkippedImages(L.Callback):
+    """Photos the loader could not read (it replaces each with another and reports it in the batch's
+    "bad" list of (index, reason)): named once on rank 0, above the progress bar, and counted."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: dict[str, Any], batch_idx: int
+    ) -> None:
+        for index, reason in batch.get("bad", ()):
+            if index not in self.seen:
+                self.seen.add(index)
+                if trainer.global_rank == 0:  # a line of its own, not a Python warning
+                    tqdm.write(f"warning: skipped unreadable image {reason}", file=sys.stderr)
+        pl_module.log("data/skipped_images", float(len(self.seen)), reduce_fx="max")
+
+
+class FrozenRows(L.Callback):
+    """A --base run must leave the base's style rows exactly as they were: copied once the weights
+    are in place (after a --resume restores them), compared to the bit in the live and the saved
+    net at the end; a difference is a bug, raised rather than shipped."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, torch.Tensor] = {}
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if isinstance(pl_module, StyleTransferSystem) and pl_module.plan.frozen_rows:
+            counts = pl_module.frozen_counts
+            params = pl_module.net.named_parameters()
+            self.before = {n: p[: counts[n]].detach().clone() for n, p in params if counts.get(n)}
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not isinstance(pl_module, StyleTransferSystem):
+            return
+        for name, before in self.before.items():
+            for net in {pl_module.net, pl_module.saved_net}:
+                if not torch.equal(dict(net.named_parameters())[name][: len(before)].detach(), before):
+                    raise RuntimeError(f"the base model's style rows changed in {name}; this is a bug")

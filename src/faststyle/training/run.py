@@ -22,7 +22,7 @@ from faststyle.loss.vgg import resolve_weights
 from faststyle.model.archs import FULL
 from faststyle.model.checkpoint import save_model
 from faststyle.style_record import with_stroke_scale
-from faststyle.training.callbacks import Previews, ResumeHint, Throughput
+from faststyle.training.callbacks import FrozenRows, Previews, ResumeHint, SkippedImages, Throughput
 from faststyle.training.checkpoint_io import AtomicCheckpointIO, hold_run_folder, read_checkpoint
 from faststyle.training.config import TrainConfig
 from faststyle.training.config_sources import apply_resume
@@ -206,6 +206,7 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
         dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every, enable_version_counter=False
     )
     devices = device_spec(str(config.devices))
+    skipped = SkippedImages()
     trainer = make_trainer(
         accelerator=config.accelerator,
         devices=devices,
@@ -220,6 +221,8 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
             ResumeHint(checkpointing),
             Throughput(PRECISION_DTYPES.get(precision)),
             Previews(config.preview_every),
+            skipped,
+            FrozenRows(),
             *(callbacks or []),
         ],
         use_distributed_sampler=False,  # our sampler shards by rank itself
@@ -242,8 +245,7 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
         save_model(system.net, final, name, recipe, run.plan.styles, predictor=system.shipped_predictor())
     else:
         save_model(system.saved_net, final, name, dict(system.hparams), run.plan.styles)
-    skipped = len(getattr(system, "bad_images", ()))
-    print(f"final model: {final}  ({trainer.global_step} steps, {skipped} images skipped)")
+    print(f"final model: {final}  ({trainer.global_step} steps, {len(skipped.seen)} images skipped)")
     return Trained(final, name, config)
 
 

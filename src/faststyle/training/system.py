@@ -7,8 +7,6 @@ its hyperparameters alone rebuild the net (see `faststyle.model.checkpoint`).
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,6 @@ import lightning.pytorch as L
 import torch
 from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch.optim.swa_utils import AveragedModel
-from tqdm import tqdm
 
 from faststyle.errors import UserError
 from faststyle.hardware import transform_net_format
@@ -30,8 +27,9 @@ from faststyle.model.checkpoint_format import KEY, VERSION, upgrade_in_place
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
+from faststyle.training.nearest_start import start_from_nearest
 from faststyle.training.schedule import with_schedule
-from faststyle.training.styles import StylePlan, norm_row_keys, painting_file, per_style_keys, style_entries
+from faststyle.training.styles import StylePlan, painting_file, per_style_keys, style_entries
 
 NAN_CHECK_EVERY = 50
 
@@ -87,14 +85,12 @@ class StyleTransferSystem(L.LightningModule):
         if plan.frozen_rows:
             self._freeze_all_but_new_rows()
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
-        self.bad_images: set[int] = set()
         self.strict_loading = False  # checkpoints hold the net only, not the VGG
-        self._frozen_copy: dict[str, torch.Tensor] = {}
 
     def _freeze_all_but_new_rows(self) -> None:
         """Only the new styles' rows learn (norm scales and shifts, adapters); a gradient hook zeroes
         the base's rows' gradients (Adam then leaves them bit-identical), every other weight is frozen."""
-        counts = self._frozen_counts
+        counts = self.frozen_counts
         for key, param in self.net.named_parameters():
             param.requires_grad_(key in counts)
             k = counts.get(key, 0)
@@ -102,7 +98,7 @@ class StyleTransferSystem(L.LightningModule):
                 param.register_hook(lambda g, k=k: torch.cat([torch.zeros_like(g[:k]), g[k:]]))
 
     @property
-    def _frozen_counts(self) -> dict[str, int]:
+    def frozen_counts(self) -> dict[str, int]:
         """Per-style parameter -> how many of its leading rows belong to the base (its first row is
         style `first`, so the base's frozen_rows styles fill frozen_rows - first of them)."""
         first = per_style_keys(self.net)
@@ -127,36 +123,11 @@ class StyleTransferSystem(L.LightningModule):
             self.net.to(memory_format=transform_net_format(self.device))
             self.loss_fn.to(memory_format=torch.channels_last)
         resuming = self._trainer is not None and self.trainer.ckpt_path is not None
-        if self.plan.frozen_rows and c.new_style_start == "nearest" and not resuming:
-            self._start_new_rows_from_nearest()
-
-    @torch.no_grad()
-    def _start_new_rows_from_nearest(self) -> None:
-        """Each new style starts as a copy of the base style that already scores best on it (its
-        total loss on the held-out preview photos), not the mean of the base's rows: a painting
-        near one the base knows starts near its answer (README: time to quality)."""
-        assert self.loss_fn is not None
         dm = getattr(self._trainer, "datamodule", None)
-        photos = dm.preview_batch().to(self.device) if dm is not None else torch.zeros(0)
-        if len(photos) == 0:
-            return
-        base, t0 = range(self.plan.frozen_rows), time.perf_counter()
-        rows = norm_row_keys(self.net)
-        params = {k: p for k, p in self.net.named_parameters() if k in rows}
-        with self.trainer.precision_plugin.forward_context():
-            for t, new in enumerate(self.plan.trained):
-                ids = torch.full((len(photos),), t, dtype=torch.long, device=self.device)
-                scores = [float(self.loss_fn(self.net(photos, r), photos, ids)["loss"]) for r in base]
-                best = min(base, key=scores.__getitem__)
-                for p in params.values():
-                    p[new] = p[best]
-                if self.global_rank == 0:
-                    name, near = self.plan.styles[new]["name"], self.plan.styles[best]["name"]
-                    took = time.perf_counter() - t0
-                    print(
-                        f"{name} starts from the base's {near} "
-                        f"(loss {scores[best]:.3f} on the preview photos; chosen in {took:.0f} s)"
-                    )
+        if self.plan.frozen_rows and c.new_style_start == "nearest" and not resuming and dm is not None:
+            photos = dm.preview_batch().to(self.device)
+            forward = self.trainer.precision_plugin.forward_context()
+            start_from_nearest(self.net, self.loss_fn, self.plan, photos, forward, self.global_rank == 0)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         kept = ("net.", "averaged.")
@@ -175,19 +146,6 @@ class StyleTransferSystem(L.LightningModule):
             "the run's --lr and --style-weight: start a new run with lower ones (another --checkpoint-dir), "
             "from scratch or from it (--base CHECKPOINT_DIR/last.ckpt --finetune all)."
         )
-
-    def on_fit_start(self) -> None:
-        # After a resume has restored the weights: what the frozen base rows must still be at the end.
-        if self.plan.frozen_rows:
-            counts = self._frozen_counts
-            params = self.net.named_parameters()
-            self._frozen_copy = {n: p[: counts[n]].detach().clone() for n, p in params if counts.get(n)}
-
-    def on_train_end(self) -> None:
-        for name, before in self._frozen_copy.items():
-            for net in {self.net, self.saved_net}:
-                if not torch.equal(dict(net.named_parameters())[name][: len(before)].detach(), before):
-                    raise RuntimeError(f"the base model's style rows changed in {name}; this is a bug")
 
     @property
     def saved_net(self) -> TransformNet:
@@ -226,7 +184,6 @@ class StyleTransferSystem(L.LightningModule):
             terms["loss"] = terms["loss"] + terms["stability"]
         if many:
             self._log_per_style(terms.pop("style_each"), ids)
-        self._count_bad(batch["bad"])
         loss: torch.Tensor = terms["loss"]
         # Checking costs a host sync: free on CPU, so every step there; on accelerators every
         # NAN_CHECK_EVERY steps, and on_save_checkpoint guards what reaches the disk anyway.
@@ -248,14 +205,6 @@ class StyleTransferSystem(L.LightningModule):
         for t in ids.unique().tolist():
             name = self.plan.styles[self.plan.trained[t]]["name"]
             self.log(f"style/{name}", each[ids == t].mean(), batch_size=int((ids == t).sum()))
-
-    def _count_bad(self, bad: list[tuple[int, str]]) -> None:
-        for index, reason in bad:
-            if index not in self.bad_images:
-                self.bad_images.add(index)
-                if self.global_rank == 0:  # a line of its own above the progress bar, not a Python warning
-                    tqdm.write(f"warning: skipped unreadable image {reason}", file=sys.stderr)
-        self.log("data/skipped_images", float(len(self.bad_images)), reduce_fx="max")
 
     def configure_optimizers(self) -> OptimizerLRScheduler:
         # Adapters' down factors in a group of their own at a fraction of the rate (as in LoRA+): with
