@@ -19,6 +19,11 @@ from PIL import Image
 from faststyle.image_io import fit_size
 
 PREDICTOR_SIDE = 256
+# Below the first, a painting holds too little of its strokes for the statistics the predictor
+# reads; below the second its shorter side, once the longer is PREDICTOR_SIDE, is too thin for
+# the predictor graph (whose VGG pools it twice)
+MIN_PAINTING_SIDE = 32
+MIN_PREDICTED_SIDE = 16
 
 
 def predictor_pixels(painting: NDArray[np.uint8]) -> NDArray[np.uint8]:

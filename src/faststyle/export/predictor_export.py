@@ -23,7 +23,7 @@ import faststyle
 from faststyle.errors import UserError
 from faststyle.image_io import atomic_path
 from faststyle.model.style_predictor import StylePredictor
-from faststyle.painting import PREDICTOR_SIDE
+from faststyle.painting import MIN_PREDICTED_SIDE, PREDICTOR_SIDE
 from faststyle.pixels import pixels_to_net
 
 OPSET = 18
@@ -57,7 +57,7 @@ def export_predictor(
     module = PaintingEmbedder(predictor.eval()).eval()
     example = torch.randint(0, 256, (2, PREDICTOR_SIDE, 192, 3), dtype=torch.uint8)
     side = {
-        "min": 16,
+        "min": MIN_PREDICTED_SIDE,
         "max": 4 * PREDICTOR_SIDE,
     }  # the longer side is PREDICTOR_SIDE; a thin painting's shorter one small
     dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("height", **side), 2: torch.export.Dim("width", **side)}

@@ -24,14 +24,8 @@ from faststyle.errors import ModelError, UserError
 from faststyle.export.metadata import metadata_of, read_proto
 from faststyle.image_io import load_rgb
 from faststyle.inference.stylizer import Stylizer, ort_providers
-from faststyle.painting import predictor_pixels
+from faststyle.painting import MIN_PAINTING_SIDE, MIN_PREDICTED_SIDE, predictor_pixels
 from faststyle.style_record import safe_name
-
-# Below the first, a painting holds too little of its strokes for the statistics the predictor
-# reads; below the second its shorter side, once the longer is PREDICTOR_SIDE, is too thin for
-# the predictor graph (whose VGG pools it twice)
-MIN_PAINTING_SIDE = 32
-MIN_PREDICTED_SIDE = 16
 
 
 def no_predictor(model: str | os.PathLike[str]) -> ModelError:

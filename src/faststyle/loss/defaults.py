@@ -2,6 +2,7 @@
 them (train.py --help, config files) is instant."""
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+MIN_VGG_SIDE = 16  # VGG halves an image three times before relu4_3: 16 px leave 2
 CONTENT_LAYER = "relu2_2"
 # The one home of the default weights: training, `faststyle optimize` and `faststyle evaluate`
 # all read them from here, so a preview and a trained model optimise the same objective.

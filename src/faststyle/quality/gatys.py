@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from faststyle.errors import UserError
 from faststyle.image_io import fit_size, load_rgb, resize_rgb
+from faststyle.loss.defaults import MIN_VGG_SIDE
 from faststyle.loss.perceptual import PerceptualLoss
 from faststyle.pixels import array_to_net
 
@@ -28,8 +29,8 @@ def resize_longer_side(image: NDArray[np.uint8], size: int | None) -> NDArray[np
     """
     if size is None:
         return image
-    if size < 16:
-        raise UserError(f"image size {size} is too small; use at least 16 px")
+    if size < MIN_VGG_SIDE:
+        raise UserError(f"image size {size} is too small; use at least {MIN_VGG_SIDE} px")
     h, w = image.shape[:2]
     return resize_rgb(image, fit_size(h, w, scale=size / max(h, w)))
 

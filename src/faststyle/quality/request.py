@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from faststyle.errors import UserError
 from faststyle.inference.stroke_scale import check_stroke_scale
+from faststyle.loss.defaults import MIN_VGG_SIDE
+from faststyle.net_geometry import MIN_SIZE
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,10 @@ class EvaluateRequest:
 
     def check(self) -> None:
         """What no request may be, as one-line errors before any work."""
-        if self.size < 16:
-            raise UserError(f"--size {self.size}: too small; use at least 16 px")
-        if self.style_size is not None and self.style_size < 16:
-            raise UserError(f"--style-size {self.style_size}: too small; use at least 16 px")
+        if self.size < MIN_SIZE:
+            raise UserError(f"--size {self.size}: too small; use at least {MIN_SIZE} px")
+        if self.style_size is not None and self.style_size < MIN_VGG_SIDE:
+            raise UserError(f"--style-size {self.style_size}: too small; use at least {MIN_VGG_SIDE} px")
         if not 0 <= self.temporal_blend < 1:
             raise UserError(f"--temporal-blend {self.temporal_blend}: the previous output's share must be in [0, 1)")
         check_stroke_scale(self.stroke_scale)

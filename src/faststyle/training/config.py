@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from faststyle.model.archs import FULL
+from faststyle.net_geometry import MIN_SIZE
 from faststyle.training.model_settings import ModelSettings, per_style
 from faststyle.training.settings import EXTEND, GROUPS, RUN, setting
 from faststyle.values import (
@@ -175,7 +176,7 @@ class TrainConfig(ModelSettings):
         metavar="M",
     )
     image_size: int = setting(
-        256, "side of the square random crops the net trains on (px)", resume=RUN, check=in_range(16, 8192)
+        256, "side of the square random crops the net trains on (px)", resume=RUN, check=in_range(MIN_SIZE, 8192)
     )
     batch_size: int = setting(4, "photos per step on each device", resume=RUN, check=in_range(1, 4096))
     lr: float = setting(1e-3, "Adam learning rate", resume=RUN, check=positive_float)

@@ -16,6 +16,7 @@ from faststyle.loss.defaults import (
     DEFAULT_STYLE_SIZE,
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
+    MIN_VGG_SIDE,
     STYLE_LOSSES,
 )
 from faststyle.model.archs import ARCHS
@@ -92,7 +93,7 @@ class ModelSettings:
         "longer side the style image is shrunk to (never enlarged) before its statistics are taken: larger = larger "
         "strokes and motifs; one above the painting's takes it at its own size, as pytorch/examples does",
         resume=RUN,
-        check=at_least(16),
+        check=at_least(MIN_VGG_SIDE),
         group="model and loss",
     )
     style_loss: str = setting(

@@ -16,6 +16,7 @@ from PIL import Image
 
 from faststyle.errors import UserError
 from faststyle.image_io import IMAGE_SUFFIXES, load_rgb, pillow_limit
+from faststyle.loss.defaults import MIN_VGG_SIDE
 from faststyle.model.adapters import ADAPTER_PARAMS, AdaptedConv2d
 from faststyle.model.checkpoint import LoadedModel, load_model
 from faststyle.model.transform_net import CondInstanceNorm, TransformNet
@@ -43,19 +44,16 @@ def expand_styles(specs: list[str]) -> list[Path]:
     return files
 
 
-MIN_STYLE_SIDE = 16  # VGG halves it three times before relu4_3: 16 px leave 2
-
-
 def check_style_sizes(paths: list[Path], style_size: int | None) -> None:
     """A style image too small (or too thin) for VGG's poolings, once shrunk to --style-size."""
     for path in paths:  # each already read once by expand_styles, so it opens
         with pillow_limit(), Image.open(path) as image:
             w, h = image.size
         scale = min(1.0, style_size / max(w, h)) if style_size else 1.0
-        if min(w, h) * scale < MIN_STYLE_SIDE:
+        if min(w, h) * scale < MIN_VGG_SIDE:
             shrunk = f", {round(w * scale)}x{round(h * scale)} at --style-size {style_size}" if scale < 1 else ""
             raise UserError(
-                f"--style {path}: {w}x{h} px{shrunk}; a style image needs at least {MIN_STYLE_SIDE} px on its "
+                f"--style {path}: {w}x{h} px{shrunk}; a style image needs at least {MIN_VGG_SIDE} px on its "
                 "shorter side (use a larger image, or a larger --style-size)"
             )
 
