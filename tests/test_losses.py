@@ -113,7 +113,7 @@ def test_training_and_loss_defaults_are_one_set():
     }
     loss_params = inspect.signature(PerceptualLoss).parameters
     config = TrainConfig()
-    system = StyleTransferSystem(config)
+    system = StyleTransferSystem.from_config(config)
     for name, value in expected.items():
         assert getattr(config, name) == value, f"train.py --{name.replace('_', '-')}"
         assert loss_params[name].default == value, f"PerceptualLoss({name})"

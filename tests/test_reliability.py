@@ -140,7 +140,7 @@ def test_weights_with_nan_are_never_written(tmp_path):
     from faststyle.training.config import TrainConfig
     from faststyle.training.system import StyleTransferSystem
 
-    system = StyleTransferSystem(TrainConfig(style="unused.jpg", arch="tiny"))
+    system = StyleTransferSystem.from_config(TrainConfig(style="unused.jpg", arch="tiny"))
     system.on_save_checkpoint({"state_dict": system.state_dict()})  # finite weights: fine
     with torch.no_grad():
         next(system.net.parameters())[0] = float("nan")
@@ -156,7 +156,9 @@ def test_a_base_run_that_moved_the_base_styles_is_stopped_not_shipped():
     from faststyle.training.system import StyleTransferSystem
 
     styles = with_stroke_scale([{"name": n, "image": None, "style_size": None} for n in ("base", "new")])
-    system = StyleTransferSystem(TrainConfig(style="unused.jpg", arch="tiny"), StylePlan(styles, [1], frozen_rows=1))
+    system = StyleTransferSystem.from_config(
+        TrainConfig(style="unused.jpg", arch="tiny"), StylePlan(styles, [1], frozen_rows=1)
+    )
     guard = FrozenRows()
     guard.on_fit_start(None, system)  # type: ignore[arg-type]
     row = dict(system.net.named_parameters())[sorted(norm_row_keys(system.net))[0]]

@@ -197,7 +197,7 @@ def _fit(run: Prepared, callbacks: list[L.Callback] | None) -> Trained | None:
         system = PredictorSystem(config, run.plan.styles, run.paintings, name, run.plan.init_state, run.predictor_state)
         data = PhotoDataModule(config, len(run.paintings))
     else:
-        system = StyleTransferSystem(config, run.plan, name)
+        system = StyleTransferSystem.from_config(config, run.plan, name)
         trained = run.plan.trained_names
         data = PhotoDataModule(config, len(trained), config.style_share_of(trained))
     every = min(config.checkpoint_every, config.max_steps)

@@ -7,6 +7,7 @@ its hyperparameters alone rebuild the net (see `faststyle.model.checkpoint`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from faststyle.model.checkpoint_format import KEY, VERSION, upgrade_in_place
 from faststyle.model.transform_net import TransformNet
 from faststyle.training.averaging import ema_update
 from faststyle.training.config import TrainConfig
+from faststyle.training.model_settings import ModelSettings
 from faststyle.training.nearest_start import start_from_nearest
 from faststyle.training.schedule import with_schedule
 from faststyle.training.styles import StylePlan, painting_file, per_style_keys, style_entries
@@ -34,54 +36,64 @@ from faststyle.training.styles import StylePlan, painting_file, per_style_keys, 
 NAN_CHECK_EVERY = 50
 
 
+@dataclass(frozen=True)
+class Optimiser:
+    """What Adam and its schedule take: a run's --lr, --lr-schedule, --max-steps, --adapter-down-lr
+    and --ema-decay (declared in TrainConfig, read with `of`)."""
+
+    lr: float
+    schedule: str
+    max_steps: int
+    adapter_down_lr: float
+    ema_decay: float
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> Optimiser:
+        return cls(config.lr, config.lr_schedule, config.max_steps, config.adapter_down_lr, config.ema_decay)
+
+
 class StyleTransferSystem(L.LightningModule):
     """Transform net + frozen VGG loss network + Adam.
 
-    `plan` says which styles the net holds and which of them this run trains (see
-    faststyle.training.styles); by default the config's style images, all trained. With a
-    --base plan the base's rows are frozen, and so is every shared weight when only the new
-    styles' scales and shifts are fine-tuned. `fast_layouts`: the VGG channels-last and the net
-    in faststyle.hardware.transform_net_format (False: both as built, NCHW).
+    net: the transform net to train, its rows as `plan.styles` (see build_net); objective: the
+    loss's weights and statistic; plan: which styles the net holds and which of them this run
+    trains (faststyle.training.styles) -- with a --base plan the base's rows are frozen, and so
+    is every shared weight when only the new styles' scales and shifts are fine-tuned; hparams:
+    what checkpoints save to rebuild the run (from_config gives every setting). vgg_weights: the
+    loss network's file (None: torchvision's); new_style_start: how a --base run's new rows
+    begin; seed: the stability term's draws; style_mixing: "image" or "batch".
+    `fast_layouts`: the VGG channels-last and the net in faststyle.hardware.transform_net_format
+    (False: both as built, NCHW).
     """
 
     trained_rows: torch.Tensor  # [T] buffer: trained-style id -> the net's style row
 
     def __init__(
-        self, config: TrainConfig, plan: StylePlan | None = None, name: str | None = None, fast_layouts: bool = True
+        self,
+        net: TransformNet,
+        objective: ModelSettings,
+        optimiser: Optimiser,
+        plan: StylePlan,
+        hparams: dict[str, Any],
+        *,
+        vgg_weights: str | None = None,
+        new_style_start: str = "nearest",
+        seed: int = 0,
+        style_mixing: str = "image",
+        fast_layouts: bool = True,
     ):
         super().__init__()
-        plan = plan or StylePlan(
-            style_entries([Path(p) for p in config.style or ["style"]], config.style_size),
-            list(range(len(config.style or ["style"]))),
-        )
-        self.config, self.plan, self.fast_layouts = config, plan, fast_layouts
-        name = name or config.name or plan.styles[0]["name"]
-        # What a checkpoint must hold to rebuild the net and its objective without this code's
-        # defaults: every setting, the model's name, its styles, and the loss layers.
-        self.save_hyperparameters(
-            {
-                **config.hparams(),
-                "name": name,
-                "styles": plan.styles,
-                "trained_styles": plan.trained,
-                "frozen_rows": plan.frozen_rows,
-                "adapted_styles": plan.adapted,
-                "content_layer": CONTENT_LAYER,
-                "style_layers": list(STYLE_LAYERS),
-            }
-        )
-        rank = config.adapter_rank if plan.adapted else 0
-        self.net = TransformNet(
-            config.arch, num_styles=len(plan.styles), adapter_rank=rank, adapted_styles=plan.adapted
-        )
-        if plan.init_state is not None:
-            self.net.load_state_dict(plan.init_state)
+        self.objective, self.optimiser, self.plan = objective, optimiser, plan
+        self.vgg_weights, self.new_style_start = vgg_weights, new_style_start
+        self.seed, self.style_mixing, self.fast_layouts = seed, style_mixing, fast_layouts
+        self.save_hyperparameters(hparams)
+        self.net = net
         self.register_buffer("trained_rows", torch.tensor(plan.trained), persistent=False)  # style t -> net row
         # --ema-decay: a running average of the net, updated after every optimizer step and saved as
         # the model; in checkpoints beside the live net ("averaged.*"), so a resume continues it exactly.
         self.averaged: AveragedModel | None = None
-        if config.ema_decay > 0:
-            self.averaged = AveragedModel(self.net, multi_avg_fn=ema_update(config.ema_decay)).requires_grad_(False)
+        if optimiser.ema_decay > 0:
+            self.averaged = AveragedModel(self.net, multi_avg_fn=ema_update(optimiser.ema_decay)).requires_grad_(False)
         if plan.frozen_rows:
             self._freeze_all_but_new_rows()
         self.loss_fn: PerceptualLoss | None = None  # needs file I/O: built in setup()
@@ -108,8 +120,8 @@ class StyleTransferSystem(L.LightningModule):
     def setup(self, stage: str) -> None:
         if self.loss_fn is not None:
             return
-        c = self.config
-        self.loss_fn = training_loss(c, load_vgg16_features(c.vgg_weights)).to(self.device)
+        c = self.objective
+        self.loss_fn = training_loss(c, load_vgg16_features(self.vgg_weights)).to(self.device)
         trained = [self.plan.styles[i] for i in self.plan.trained]
         self.loss_fn.set_styles(
             [
@@ -124,7 +136,7 @@ class StyleTransferSystem(L.LightningModule):
             self.loss_fn.to(memory_format=torch.channels_last)
         resuming = self._trainer is not None and self.trainer.ckpt_path is not None
         dm = getattr(self._trainer, "datamodule", None)
-        if self.plan.frozen_rows and c.new_style_start == "nearest" and not resuming and dm is not None:
+        if self.plan.frozen_rows and self.new_style_start == "nearest" and not resuming and dm is not None:
             photos = dm.preview_batch().to(self.device)
             forward = self.trainer.precision_plugin.forward_context()
             start_from_nearest(self.net, self.loss_fn, self.plan, photos, forward, self.global_rank == 0)
@@ -162,7 +174,7 @@ class StyleTransferSystem(L.LightningModule):
     def net_style(self, ids: torch.Tensor) -> int | torch.Tensor:
         """Trained-style ids [B] -> the net's style argument: one row index when the whole batch
         shares a style (the fused instance norm), else the row of each image."""
-        if len(self.plan.trained) == 1 or self.config.style_mixing == "batch":
+        if len(self.plan.trained) == 1 or self.style_mixing == "batch":
             return int(self.plan.trained[int(ids[0])])
         return self.trained_rows[ids]
 
@@ -179,8 +191,8 @@ class StyleTransferSystem(L.LightningModule):
         many = len(self.plan.trained) > 1
         styled = self.net(content, self.net_style(ids))  # under bf16-mixed: bf16 convolutions, fp32 norms
         terms = self.loss_fn(styled, content, ids, per_image=many)
-        if self.config.stability_weight > 0:
-            terms["stability"] = self.config.stability_weight * self._stability(content, styled, ids)
+        if self.objective.stability_weight > 0:
+            terms["stability"] = self.objective.stability_weight * self._stability(content, styled, ids)
             terms["loss"] = terms["loss"] + terms["stability"]
         if many:
             self._log_per_style(terms.pop("style_each"), ids)
@@ -196,7 +208,7 @@ class StyleTransferSystem(L.LightningModule):
 
     def _stability(self, content: torch.Tensor, styled: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         # Warps and noise drawn from (seed, step, rank), not the global RNG: a resumed run draws the same.
-        seed = (self.config.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
+        seed = (self.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
         generator = torch.Generator().manual_seed(seed % 2**63)  # any --seed, however large
         weights = self.net_style(ids)
         return stability_loss(lambda x: self.net(x, weights), content, styled, generator=generator)
@@ -213,12 +225,56 @@ class StyleTransferSystem(L.LightningModule):
         down = [p for name, p in trained if name.endswith(ADAPTER_PARAMS[1])]
         groups: list[dict[str, Any]] = [{"params": [p for name, p in trained if not name.endswith(ADAPTER_PARAMS[1])]}]
         if down:
-            groups.append({"params": down, "lr": self.config.lr * self.config.adapter_down_lr})
-        opt = torch.optim.Adam(groups, lr=self.config.lr)
-        return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
+            groups.append({"params": down, "lr": self.optimiser.lr * self.optimiser.adapter_down_lr})
+        opt = torch.optim.Adam(groups, lr=self.optimiser.lr)
+        return with_schedule(opt, self.optimiser.schedule, self, self.optimiser.max_steps)
+
+    @classmethod
+    def from_config(
+        cls, config: TrainConfig, plan: StylePlan | None = None, name: str | None = None, fast_layouts: bool = True
+    ) -> StyleTransferSystem:
+        """The system a run's settings describe: by default the config's style images, all trained."""
+        plan = plan or StylePlan(
+            style_entries([Path(p) for p in config.style or ["style"]], config.style_size),
+            list(range(len(config.style or ["style"]))),
+        )
+        # What a checkpoint must hold to rebuild the net and its objective without this code's
+        # defaults: every setting, the model's name, its styles, and the loss layers.
+        hparams = {
+            **config.hparams(),
+            "name": name or config.name or plan.styles[0]["name"],
+            "styles": plan.styles,
+            "trained_styles": plan.trained,
+            "frozen_rows": plan.frozen_rows,
+            "adapted_styles": plan.adapted,
+            "content_layer": CONTENT_LAYER,
+            "style_layers": list(STYLE_LAYERS),
+        }
+        return cls(
+            build_net(config.arch, config.adapter_rank, plan),
+            config,
+            Optimiser.of(config),
+            plan,
+            hparams,
+            vgg_weights=config.vgg_weights,
+            new_style_start=config.new_style_start,
+            seed=config.seed,
+            style_mixing=config.style_mixing,
+            fast_layouts=fast_layouts,
+        )
 
 
-def training_loss(config: TrainConfig, features: torch.nn.Sequential) -> PerceptualLoss:
+def build_net(arch: str, adapter_rank: int, plan: StylePlan) -> TransformNet:
+    """A transform net of width `arch` with a row per style of `plan`, in its starting weights
+    (a --base plan's), the plan's last adapted styles carrying `adapter_rank` adapters."""
+    rank = adapter_rank if plan.adapted else 0
+    net = TransformNet(arch, num_styles=len(plan.styles), adapter_rank=rank, adapted_styles=plan.adapted)
+    if plan.init_state is not None:
+        net.load_state_dict(plan.init_state)
+    return net
+
+
+def training_loss(config: ModelSettings, features: torch.nn.Sequential) -> PerceptualLoss:
     """The run's objective on the VGG `features`, its targets not yet set (both systems train it)."""
     return PerceptualLoss(
         features,
