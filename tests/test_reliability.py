@@ -160,7 +160,7 @@ def test_a_base_run_that_moved_the_base_styles_is_stopped_not_shipped():
         TrainConfig(style="unused.jpg", arch="tiny"), StylePlan(styles, [1], frozen_rows=1)
     )
     guard = FrozenRows()
-    guard.on_fit_start(None, system)  # type: ignore[arg-type]
+    guard.on_train_start(None, system)  # type: ignore[arg-type]
     row = dict(system.net.named_parameters())[sorted(norm_row_keys(system.net))[0]]
     with torch.no_grad():
         row[1] += 1.0  # the new style's row may move

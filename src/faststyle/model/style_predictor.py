@@ -107,7 +107,7 @@ class StylePredictor(nn.Module):
         assert isinstance(head, nn.Linear)
         target = torch.nn.functional.one_hot(rows, self.rows).double()  # [K, R]
         missing = target - (hidden @ head.weight.double().T + head.bias.double())
-        with_bias = torch.cat([hidden, torch.ones(len(hidden), 1, dtype=torch.float64)], dim=1)  # [K, HIDDEN + 1]
+        with_bias = torch.cat([hidden, hidden.new_ones(len(hidden), 1)], dim=1)  # [K, HIDDEN + 1]
         delta = torch.linalg.pinv(with_bias) @ missing  # [HIDDEN + 1, R]
         head.weight.add_(delta[:-1].T.to(head.weight.dtype))
         head.bias.add_(delta[-1].to(head.bias.dtype))

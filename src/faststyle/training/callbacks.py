@@ -196,13 +196,14 @@ class SkippedImages(L.Callback):
 
 class FrozenRows(L.Callback):
     """A --base run must leave the base's style rows exactly as they were: copied once the weights
-    are in place (after a --resume restores them), compared to the bit in the live and the saved
-    net at the end; a difference is a bug, raised rather than shipped."""
+    are in place (on_train_start: after a --resume restores them, whatever the strategy), compared
+    to the bit in the live and the saved net at the end; a difference is a bug, raised rather
+    than shipped."""
 
     def __init__(self) -> None:
         self.before: dict[str, torch.Tensor] = {}
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if isinstance(pl_module, StyleTransferSystem) and pl_module.plan.frozen_rows:
             counts = pl_module.frozen_counts
             params = pl_module.net.named_parameters()

@@ -120,7 +120,8 @@ class TrainConfig(ModelSettings):
     style_embedding: int = setting(
         100,
         "with --finetune predictor: rows of instance-norm scales and shifts a painting's predicted style mixes, "
-        "the base's styles the first of them (Ghiasi et al. predicted a 100-number embedding)",
+        "the base's styles the first of them (Ghiasi et al. predicted a 100-number embedding) [default: 100; "
+        "a --base that paints any painting: its own]",
         resume=RUN,
         check=positive_int,
         group="model and loss",

@@ -221,12 +221,16 @@ class PredictorSystem(L.LightningModule):
         return with_schedule(opt, self.config.lr_schedule, self, self.config.max_steps)
 
     def shipped_predictor(self) -> StylePredictor:
-        """The predictor the final model file holds: a copy, its head fitted so the base's own
-        paintings among the training ones give exactly their rows (StylePredictor.fit_known)."""
-        predictor = copy.deepcopy(self.predictor)
+        """The predictor the final model file holds: a copy on the CPU, its head fitted so the base's
+        own paintings among the training ones give exactly their rows (StylePredictor.fit_known) as
+        inference reads them: in float32 (training read them in its own precision, maybe bf16)."""
+        predictor = copy.deepcopy(self.predictor).cpu().float()
         if len(self.known_pairs):
-            painting, row = self.known_pairs.to(self.painting_stats.device).unbind(1)
-            predictor.fit_known(self.painting_stats[painting].float(), row)
+            painting, row = self.known_pairs.unbind(1)
+            with torch.no_grad(), torch.autocast("cpu", enabled=False):
+                pixels = [array_to_net(predictor_pixels(load_rgb(self.paintings[i]))) for i in painting.tolist()]
+                stats = torch.cat([predictor.statistics(p) for p in pixels])
+            predictor.fit_known(stats, row)
         return predictor
 
 
@@ -248,6 +252,7 @@ def plan_predictor(
     """A new predictor run: the base's styles as the net's first rows and its starting weights, the
     paintings to learn from, and the predictor to start from (a base that has one; else None)."""
     state = predictor_start(base, config.style_embedding, config.seed)
-    styles = base.styles[: base.predictor.known] if base.predictor is not None else base.styles
+    if base.predictor is not None and base.predictor.known != len(base.styles):
+        raise UserError(f"--base: its predictor knows {base.predictor.known} styles, its file names {len(base.styles)}")
     warm = predictor_weights(base.predictor) if base.predictor is not None else None
-    return StylePlan(styles, [], init_state=state), predictor_paintings(config), warm
+    return StylePlan(base.styles, [], init_state=state), predictor_paintings(config), warm

@@ -75,12 +75,7 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
         raise UserError(f"--name {config.name!r}: a model name, not a path (it names files; use --checkpoint-dir)")
     if config.finetune == "predictor":
-        if config.base is None:
-            raise UserError("--finetune predictor needs --base (the model whose styles it predicts)")
-        predicted = load_base(config.base)
-        plan, paintings, warm = plan_predictor(config, predicted)
-        name = config.name or (predicted.name if warm else f"{predicted.name}_predictor")
-        return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None, paintings, warm)
+        return _prepare_predictor(config, explicit)
     paths = expand_styles(config.style)
     check_style_sizes(paths, config.style_size)
     base = load_base(config.base) if config.base else None
@@ -105,6 +100,22 @@ def prepare(config: TrainConfig, explicit: set[str]) -> Prepared:
         check_layer_weights(f"--style-layer-weights-for {style}={','.join(f'{w:g}' for w in weights)}", weights)
     name = run_name(config, new_styles, base)
     return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None)
+
+
+def _prepare_predictor(config: TrainConfig, explicit: set[str]) -> Prepared:
+    """A new --finetune predictor run: the net's width and, from a base that paints any painting
+    already, its number of rows come from the base."""
+    if config.base is None:
+        raise UserError("--finetune predictor needs --base (the model whose styles it predicts)")
+    predicted = load_base(config.base)
+    if "arch" in explicit and config.arch != predicted.net.arch:
+        raise UserError(f"--arch {config.arch}: the --base model is a '{predicted.net.arch}' net; drop --arch")
+    config = dataclasses.replace(config, arch=predicted.net.arch)
+    if predicted.predictor is not None and "style_embedding" not in explicit:  # it goes on with its own rows
+        config = dataclasses.replace(config, style_embedding=predicted.net.num_styles)
+    plan, paintings, warm = plan_predictor(config, predicted)
+    name = config.name or (predicted.name if warm else f"{predicted.name}_predictor")
+    return Prepared(_check_common(config, _fresh_run_folder(config, name)), plan, name, None, paintings, warm)
 
 
 def _fresh_run_folder(config: TrainConfig, name: str) -> Path:
