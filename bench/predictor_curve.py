@@ -1,6 +1,7 @@
 """The predictor's training curve, from a run's TensorBoard logs: mean losses per window of steps.
 
     python bench/predictor_curve.py RUN/logs [--window 250] [--machine "..."] [-o bench/results/predictor_training.json]
+    python bench/predictor_curve.py RUN2/logs --continues 4800 ...   (a run warm-started from step 4,800's model)
 
 Every event file under RUN/logs is read (a resumed run writes one per resume), steps in order,
 a later file's steps replacing an earlier one's (the steps a killed run logged after its last
@@ -33,10 +34,10 @@ def read_curve(logs: Path) -> dict[str, dict[int, float]]:
     return curve
 
 
-def windows(curve: dict[str, dict[int, float]], window: int) -> list[dict[str, Any]]:
+def windows(curve: dict[str, dict[int, float]], window: int, first: int = 0) -> list[dict[str, Any]]:
     last = max((max(points) for points in curve.values() if points), default=0)
     rows = []
-    for start in range(0, last + 1, window):
+    for start in range(first, last + 1, window):
         row: dict[str, Any] = {"steps": f"{start}-{start + window - 1}"}
         for tag, points in curve.items():
             values = [v for s, v in points.items() if start <= s < start + window]
@@ -65,14 +66,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=250)
     p.add_argument("--machine", required=True, help="the machine the run trained on, in words")
     p.add_argument("--note", default="", help="what changed along the run, in words")
+    p.add_argument(
+        "--continues",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="the run started from the model of an earlier run at this step (--base with a predictor): its steps "
+        "count on from there, after the earlier run's rows already in --output (the later ones replaced)",
+    )
     p.add_argument("-o", "--output", type=Path, default=ROOT / "bench" / "results" / "predictor_training.json")
     args = p.parse_args(argv)
-    record = {
-        "machine": args.machine,
-        "window": args.window,
-        "note": args.note,
-        "rows": windows(read_curve(args.logs), args.window),
-    }
+    shift = args.continues
+    curve = {tag: {step + shift: v for step, v in points.items()} for tag, points in read_curve(args.logs).items()}
+    rows, note = windows(curve, args.window, args.continues), args.note
+    if args.continues:
+        earlier = json.loads(args.output.read_text())
+        if earlier["window"] != args.window:
+            raise SystemExit(f"--window {args.window}: {args.output} has windows of {earlier['window']} steps")
+        kept = [r for r in earlier["rows"] if int(r["steps"].split("-")[0]) < args.continues]
+        rows, note = kept + rows, f"{earlier['note']} {args.note}".strip()
+    record = {"machine": args.machine, "window": args.window, "note": note, "rows": rows}
     args.output.write_text(json.dumps(record, indent=1) + "\n")
     print(table(record))
     return 0
