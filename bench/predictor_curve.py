@@ -78,14 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     shift = args.continues
     curve = {tag: {step + shift: v for step, v in points.items()} for tag, points in read_curve(args.logs).items()}
-    rows, note = windows(curve, args.window, args.continues), args.note
-    if args.continues:
+    rows = windows(curve, args.window, shift)
+    record: dict[str, Any] = {"machine": args.machine, "window": args.window, "note": args.note, "rows": rows}
+    if shift:
+        if not args.output.is_file():
+            raise SystemExit(f"--continues: no {args.output} holding the earlier run's curve")
         earlier = json.loads(args.output.read_text())
-        if earlier["window"] != args.window:
-            raise SystemExit(f"--window {args.window}: {args.output} has windows of {earlier['window']} steps")
-        kept = [r for r in earlier["rows"] if int(r["steps"].split("-")[0]) < args.continues]
-        rows, note = kept + rows, f"{earlier['note']} {args.note}".strip()
-    record = {"machine": args.machine, "window": args.window, "note": note, "rows": rows}
+        if earlier["window"] != args.window or shift % args.window:
+            raise SystemExit(f"--continues {shift}: must be a multiple of {args.output}'s window ({earlier['window']})")
+        first = earlier.get("earlier_note", earlier["note"])  # kept apart: a refresh does not repeat it
+        kept = [r for r in earlier["rows"] if int(r["steps"].split("-")[0]) < shift]
+        record |= {"note": f"{first} {args.note}".strip(), "earlier_note": first, "rows": kept + rows}
     args.output.write_text(json.dumps(record, indent=1) + "\n")
     print(table(record))
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from faststyle.commands.common import Parser, add_stroke_scale
 from faststyle.errors import UserError, run_cli
 from faststyle.inference.stylizer import PRECISIONS, TORCH_FREE_BACKENDS
+from faststyle.net_geometry import MIN_SIZE
 from faststyle.values import at_least, given_path, positive_int, thread_count, unit_float
 
 
@@ -68,7 +69,7 @@ def build_parser(prog: str = "faststyle batch") -> argparse.ArgumentParser:
         help="paint in the style of any painting, with no training (a model with a style predictor, default "
         "anystyle); it joins the model's styles under its file's name, for --style blends and random styles",
     )
-    a("--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first")
+    a("--max-size", type=at_least(MIN_SIZE), metavar="N", help="shrink so the longer side is at most N pixels first")
     a("--strength", type=unit_float, default=1.0, metavar="S", help="mix with the photo: 1 full style (default)")
     add_stroke_scale(p)
     a("--preserve-color", action="store_true", help="keep each photo's colours")

@@ -9,6 +9,8 @@ from pathlib import Path
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_stroke_scale, add_vgg_weights
 from faststyle.errors import UserError, run_cli
+from faststyle.loss.defaults import MIN_VGG_SIDE
+from faststyle.net_geometry import MIN_SIZE
 from faststyle.quality.request import EvaluateRequest
 from faststyle.values import at_least, positive_int
 
@@ -45,7 +47,7 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     )
     a(
         "--size",
-        type=at_least(16),
+        type=at_least(MIN_SIZE),
         nargs="+",
         default=[512],
         metavar="PX",
@@ -61,7 +63,7 @@ def build_parser(prog: str = "faststyle evaluate") -> argparse.ArgumentParser:
     )
     a(
         "--style-size",
-        type=at_least(16),
+        type=at_least(MIN_VGG_SIDE),
         metavar="PX",
         help="score under this style size instead of the model's own (from its checkpoint, else 256): for a model "
         "trained at another scale, such as pytorch/examples' at the style image's own size",

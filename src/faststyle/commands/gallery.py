@@ -8,6 +8,7 @@ from pathlib import Path
 
 from faststyle.commands.common import Parser
 from faststyle.errors import UserError, run_cli
+from faststyle.net_geometry import MIN_SIZE
 from faststyle.values import at_least
 
 
@@ -17,9 +18,9 @@ def build_parser(prog: str = "faststyle gallery") -> argparse.ArgumentParser:
     p.add_argument("-m", "--model", nargs="+", help="models (bundled names or .onnx/.ckpt/.pth) [default: all bundled]")
     p.add_argument(
         "--size",
-        type=at_least(16),
+        type=at_least(MIN_SIZE),
         default=512,
-        help="longer side of each picture in the grid (px, at least 16; default %(default)s)",
+        help=f"longer side of each picture in the grid (px, at least {MIN_SIZE}; default %(default)s)",
     )
     p.add_argument(
         "--styles",

@@ -12,6 +12,7 @@ from pathlib import Path
 from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_vgg_weights
 from faststyle.errors import UserError, run_cli
+from faststyle.loss.defaults import MIN_VGG_SIDE
 from faststyle.training.config_sources import add_arguments
 from faststyle.training.objective import OBJECTIVE, check_objective
 from faststyle.values import at_least, positive_float, positive_int
@@ -36,7 +37,7 @@ def build_parser(prog: str = "faststyle optimize") -> argparse.ArgumentParser:
     )
     a(
         "--size",
-        type=at_least(16),
+        type=at_least(MIN_VGG_SIDE),
         metavar="PX",
         default=256,
         help="longer side of the output in px; the photo is resized to it (default %(default)s)",

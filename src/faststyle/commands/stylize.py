@@ -16,6 +16,7 @@ from faststyle.allocator import keep_freed_memory
 from faststyle.commands.common import Parser, add_device, add_stroke_scale
 from faststyle.errors import UserError, run_cli
 from faststyle.inference.stylizer import BACKENDS, PRECISIONS
+from faststyle.net_geometry import MIN_SIZE
 from faststyle.values import at_least, non_negative_int, positive_float, thread_count, unit_float
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def build_parser(prog: str = "stylize") -> argparse.ArgumentParser:
     )
     p.add_argument("--list", action="store_true", help="list the bundled models and exit")
     p.add_argument(
-        "--max-size", type=at_least(16), metavar="N", help="shrink so the longer side is at most N pixels first"
+        "--max-size", type=at_least(MIN_SIZE), metavar="N", help="shrink so the longer side is at most N pixels first"
     )
     p.add_argument("--scale", type=positive_float, metavar="F", help="resize by factor F first (before --max-size)")
     add_stroke_scale(p)

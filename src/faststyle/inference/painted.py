@@ -24,7 +24,7 @@ from faststyle.errors import ModelError, UserError
 from faststyle.export.metadata import metadata_of, read_proto
 from faststyle.image_io import load_rgb
 from faststyle.inference.stylizer import Stylizer, ort_providers
-from faststyle.painting import MIN_PAINTING_SIDE, MIN_PREDICTED_SIDE, predictor_pixels
+from faststyle.painting import MIN_PAINTING_SIDE, MIN_PREDICTED_SIDE, PREDICTOR_SIDE, predictor_pixels
 from faststyle.style_record import safe_name
 
 
@@ -60,8 +60,8 @@ def read_painting(painting: str | os.PathLike[str] | NDArray[np.uint8]) -> NDArr
     pixels = predictor_pixels(image) if min(h, w) >= MIN_PAINTING_SIDE else image
     if min(h, w) < MIN_PAINTING_SIDE or min(pixels.shape[:2]) < MIN_PREDICTED_SIDE:
         raise UserError(
-            f"{label}: {w}x{h} pixels is too small or too thin to take a style from; give a painting "
-            f"at least {MIN_PAINTING_SIDE} px on its shorter side, at most 16 times as long"
+            f"{label}: {w}x{h} pixels is too small or too thin to take a style from; give a painting at least "
+            f"{MIN_PAINTING_SIDE} px on its shorter side, at most {PREDICTOR_SIDE // MIN_PREDICTED_SIDE} times as long"
         )
     return pixels
 

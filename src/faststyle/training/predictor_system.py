@@ -252,7 +252,5 @@ def plan_predictor(
     """A new predictor run: the base's styles as the net's first rows and its starting weights, the
     paintings to learn from, and the predictor to start from (a base that has one; else None)."""
     state = predictor_start(base, config.style_embedding, config.seed)
-    if base.predictor is not None and base.predictor.known != len(base.styles):
-        raise UserError(f"--base: its predictor knows {base.predictor.known} styles, its file names {len(base.styles)}")
     warm = predictor_weights(base.predictor) if base.predictor is not None else None
     return StylePlan(base.styles, [], init_state=state), predictor_paintings(config), warm

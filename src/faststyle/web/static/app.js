@@ -29,7 +29,7 @@ const ui = {
   paintingPick: $("painting-pick"), paintingFile: $("painting-file"), paintingView: $("painting-view"),
 };
 // Below this a painting holds too little of its strokes to take a style from, and below the second
-// its shorter side, once the longer is PREDICTOR_SIDE, is too thin (faststyle.inference.painted).
+// its shorter side, once the longer is PREDICTOR_SIDE, is too thin (faststyle.painting).
 const MIN_PAINTING_SIDE = 32;
 const MIN_PREDICTED_SIDE = 16;
 const PREDICTOR_SIDE = 256;

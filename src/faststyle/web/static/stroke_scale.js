@@ -97,15 +97,17 @@ export function guidedUpsample(low, photo) {
   return out;
 }
 
+const NET_MIN_SIZE = 16; // faststyle.net_geometry.MIN_SIZE: the shortest side the network paints
+
 // Stylize RGBA `photo` at stroke scale `scale` with `paint` (RGBA -> Promise<RGBA> at the same size).
 export async function atStrokeScale(paint, photo, scale) {
   const width = Math.max(1, Math.round(photo.width / scale));
   const height = Math.max(1, Math.round(photo.height / scale));
   if (width === photo.width && height === photo.height) return paint(photo);
-  if (Math.min(width, height) < 16 && scale > 1) {
-    const largest = Math.floor((Math.min(photo.width, photo.height) / 16) * 10) / 10;
+  if (Math.min(width, height) < NET_MIN_SIZE && scale > 1) {
+    const largest = Math.floor((Math.min(photo.width, photo.height) / NET_MIN_SIZE) * 10) / 10;
     throw new Error(`stroke scale ${scale}: a ${photo.width}×${photo.height} photo would be painted at ` +
-      `${width}×${height} px, below the network's 16 px; the largest stroke scale for it is ${largest}`);
+      `${width}×${height} px, below the network's ${NET_MIN_SIZE} px; the largest stroke scale for it is ${largest}`);
   }
   const painted = await paint(resizeImage(photo, width, height));
   return scale < 1 ? resizeImage(painted, photo.width, photo.height) : guidedUpsample(painted, photo);
