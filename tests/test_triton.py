@@ -17,6 +17,7 @@ import onnx
 import pytest
 
 from faststyle.commands.cli import main as cli_main
+from faststyle.errors import UserError
 from faststyle.export.triton import write_repository
 from faststyle.runtime import Stylizer
 
@@ -58,6 +59,15 @@ def test_a_painting_model_brings_its_predictor_as_a_model_of_its_own(tmp_path, p
     graph = onnx.load(tmp_path / "repo" / "painter_predictor" / "1" / "model.onnx").graph
     assert [i.name for i in graph.input] == ["painting"] and [o.name for o in graph.output] == ["embedding"]
     assert sorted(p.name for p in (folder / "1").iterdir()) == ["model.onnx", "model.py"]
+
+
+def test_a_model_named_like_anothers_predictor_is_refused_not_mixed_in(tmp_path, painter_onnx, model_pth):
+    write_repository(painter_onnx.with_suffix(".pth"), tmp_path / "repo")
+    predictor = (tmp_path / "repo" / "painter_predictor" / "1" / "model.onnx").read_bytes()
+    with pytest.raises(UserError, match="holds a predictor model, not this export's transform; export it under"):
+        write_repository(model_pth, tmp_path / "repo", name="painter_predictor")
+    assert (tmp_path / "repo" / "painter_predictor" / "1" / "model.onnx").read_bytes() == predictor
+    write_repository(model_pth, tmp_path / "repo", name="painter")  # the same kind: replaced, as with --overwrite
 
 
 def test_single_style_repository_has_only_the_image_input(tmp_path, model_pth):

@@ -86,11 +86,13 @@ def run(args: argparse.Namespace) -> int:
             calibration_images(args.calibration)
     loaded = load_model(args.checkpoint)
     if args.triton:
-        from faststyle.export.triton import write_repository
+        from faststyle.export.triton import model_folders, write_repository
 
-        target = Path(args.triton) / loaded.name
-        if target.exists() and not args.overwrite:
-            raise UserError(f"{target} exists; pass --overwrite to replace it, or another --triton folder")
+        taken = [
+            t for f in model_folders(loaded.name, loaded.predictor is not None) if (t := Path(args.triton) / f).exists()
+        ]
+        if taken and not args.overwrite:
+            raise UserError(f"{taken[0]} exists; pass --overwrite to replace it, or another --triton folder")
         print(f"wrote {write_repository(loaded, args.triton, backend=args.triton_backend, verify=args.verify)}")
         return 0
     out = Path(args.output or Path("export") / f"{loaded.name}.onnx")

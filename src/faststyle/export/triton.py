@@ -114,7 +114,13 @@ def write_repository(
     name = safe_name(name or loaded.name)  # one folder inside the repository, never a path out of it
     repository = Path(repository)
     rows = loaded.net.num_styles
-    names = [name, f"{name}_predictor"] if loaded.predictor is not None else [name]
+    names = model_folders(name, loaded.predictor is not None)
+    for part, kind in zip(names, ("transform", "predictor")[: len(names)], strict=True):
+        found = folder_kind(repository / part)
+        if found not in (None, kind):  # two exports' names meet (a model named NAME_predictor)
+            raise UserError(
+                f"{repository / part} holds a {found} model, not this export's {kind}; export it under another name"
+            )
     try:
         repository.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=repository))
@@ -136,6 +142,20 @@ def write_repository(
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return repository / name
+
+
+def model_folders(name: str, predictor: bool) -> list[str]:
+    """The repository folders an export of model `name` writes: its own, and its predictor's."""
+    return [name, f"{name}_predictor"] if predictor else [name]
+
+
+def folder_kind(folder: Path) -> str | None:
+    """What a repository folder already holds: "predictor" (it takes a painting), "transform", or
+    None (no model config there)."""
+    config = folder / "config.pbtxt"
+    if not config.is_file():
+        return None
+    return "predictor" if 'name: "painting"' in config.read_text(errors="replace") else "transform"
 
 
 def _move_in(built: Path, folder: Path) -> None:
