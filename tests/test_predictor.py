@@ -187,7 +187,13 @@ def test_a_predictor_base_goes_on_learning_from_where_it_was(tiny_base, tmp_path
     assert base.predictor is not None
     shutil.copy(shared / "styles" / "udnie.jpg", paintings)  # other paintings: other statistics
     more = ["--base", str(tmp_path / "a" / "multistyle_predictor.pth"), "--checkpoint-dir", str(tmp_path / "b")]
-    assert train_main([*common, *more, *FAST, "--max-steps", "1", "--lr", "1e-9"]) == 0  # its 6 rows, not 100
+    exported = [*(a for a in FAST if a != "--no-export"), "--export-dir", str(tmp_path / "onnx")]
+    assert train_main([*common, *more, *exported, "--max-steps", "1", "--lr", "1e-9"]) == 0  # its 6 rows, not 100
+    assert "and " + str(tmp_path / "onnx" / "multistyle_predictor.predictor.onnx") in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == [
+        "multistyle_predictor.onnx",
+        "multistyle_predictor.predictor.onnx",
+    ]
     went_on = load_model(tmp_path / "b" / "multistyle_predictor.pth")  # the base's name kept
     assert went_on.predictor is not None and went_on.style_names == ["mosaic", "candy"]
     for key, value in base.predictor.state_dict().items():  # its standardisation kept, its head barely moved

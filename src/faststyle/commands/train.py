@@ -37,14 +37,14 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
             return 0
         # torch and Lightning only now: `--help` and a refused flag answer without loading them
         from faststyle.export.onnx_export import export_onnx
+        from faststyle.export.predictor_export import predictor_file
         from faststyle.training.run import train
 
         trained = train(config, explicit)  # None on the ranks of a multi-process run that save nothing
-        if trained is not None and trained.config.finetune == "predictor":
-            print("a style-prediction model has no ONNX export yet: use its .pth")
-        elif trained is not None and trained.config.export:
+        if trained is not None and trained.config.export:
             onnx_path = export_onnx(trained.model, Path(trained.config.export_dir) / f"{trained.name}.onnx")
-            print(f"ONNX model: {onnx_path}")
+            painter = trained.config.finetune == "predictor"  # its second graph, the predictor, beside it
+            print(f"ONNX model: {onnx_path}" + (f" and {predictor_file(onnx_path)}" if painter else ""))
         return 0
 
     return run_cli(run)
